@@ -1,0 +1,196 @@
+"""The one place that decides what a user may see and do.
+
+Every page, API endpoint, export and notification asks this module. A decision has
+three inputs: the user (through their active memberships), the *domain* of the data
+(business data such as media accounts and posts; the directory of organizations and
+people; access control; the audit trail) and the *action* (view, change, export).
+
+Each role grants a *reach* (its own organization, or the organization's whole
+subtree) and a set of actions per domain. The three administrator roles are
+separated: each reaches only the domain it administers and no business data.
+
+Rows outside the scope are answered with 404, exactly like missing rows: a user must
+not learn that another organization's object exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization, Role
+from accounts.querysets import ScopedQuerySet  # noqa: F401  (re-exported)
+from common.errors import NotFound, PermissionDenied
+
+
+class Domain(models.TextChoices):
+    BUSINESS = "business"  # media accounts, filings, posts, messages, scores
+    DIRECTORY = "directory"  # organizations and people
+    ACCESS = "access"  # role grants, lockouts
+    AUDIT = "audit"  # the audit trail
+
+
+class Action(models.TextChoices):
+    VIEW = "view"
+    CHANGE = "change"
+    EXPORT = "export"
+
+
+class Reach(models.TextChoices):
+    OWN = "own"  # the membership's organization only
+    SUBTREE = "subtree"  # the organization and everything below it
+
+
+@dataclass(frozen=True)
+class Grant:
+    reach: Reach
+    actions: dict[Domain, frozenset[Action]]
+
+
+_V, _C, _E = Action.VIEW, Action.CHANGE, Action.EXPORT
+_WORKER = {Domain.BUSINESS: frozenset({_V, _C, _E}), Domain.DIRECTORY: frozenset({_V})}
+
+# The whole policy in one table. Change it here and only here.
+ROLE_GRANTS: dict[Role, Grant] = {
+    Role.OPERATOR: Grant(Reach.OWN, _WORKER),
+    # Outsourced staff draft and answer, but export nothing ("service can be
+    # outsourced; management, review and security cannot").
+    Role.OUTSOURCED_OPERATOR: Grant(
+        Reach.OWN,
+        {Domain.BUSINESS: frozenset({_V, _C}), Domain.DIRECTORY: frozenset({_V})},
+    ),
+    Role.DEPARTMENT_HEAD: Grant(Reach.OWN, _WORKER),
+    Role.LEADER_IN_CHARGE: Grant(Reach.OWN, _WORKER),
+    Role.PRINCIPAL_LEADER: Grant(Reach.OWN, _WORKER),
+    Role.CONFIDENTIALITY_REVIEWER: Grant(Reach.OWN, _WORKER),
+    Role.LIAISON: Grant(Reach.OWN, _WORKER),
+    Role.SUPERVISOR: Grant(Reach.SUBTREE, _WORKER),
+    Role.AUDITOR: Grant(
+        Reach.SUBTREE,
+        {Domain.BUSINESS: frozenset({_V, _E}), Domain.DIRECTORY: frozenset({_V})},
+    ),
+    Role.SYSTEM_ADMIN: Grant(Reach.SUBTREE, {Domain.DIRECTORY: frozenset({_V, _C, _E})}),
+    Role.SECURITY_ADMIN: Grant(
+        Reach.SUBTREE,
+        {Domain.ACCESS: frozenset({_V, _C, _E}), Domain.DIRECTORY: frozenset({_V})},
+    ),
+    Role.AUDIT_ADMIN: Grant(
+        Reach.SUBTREE,
+        {Domain.AUDIT: frozenset({_V, _E}), Domain.DIRECTORY: frozenset({_V})},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A set of organizations: some whole subtrees, some single organizations."""
+
+    subtree_paths: tuple[str, ...] = ()
+    own_paths: tuple[str, ...] = ()
+    own_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.subtree_paths and not self.own_paths
+
+    def q(self, path_field: str = "organization__path") -> Q:
+        """A filter over rows whose organization's path is in `path_field`."""
+        if self.is_empty:
+            return Q(pk__in=[])
+        cond = Q()
+        for path in self.subtree_paths:
+            cond |= Q(**{f"{path_field}__startswith": path})
+        if self.own_paths:
+            cond |= Q(**{f"{path_field}__in": list(self.own_paths)})
+        return cond
+
+    def contains_path(self, path: str) -> bool:
+        return path in self.own_paths or any(path.startswith(p) for p in self.subtree_paths)
+
+    def contains(self, org: Organization) -> bool:
+        return self.contains_path(org.path)
+
+    def roots(self) -> list[str]:
+        """The top paths of the scope (for tree pages and dashboards)."""
+        return sorted(set(self.subtree_paths) | set(self.own_paths))
+
+
+def _memberships(user) -> list[Membership]:
+    """Active memberships of the user, loaded once per user object (one query)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_scoping_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.active().filter(user=user).select_related("organization"))
+        user._scoping_memberships = cached
+    return cached
+
+
+def forget(user) -> None:
+    """Drop the per-object cache after the user's memberships changed."""
+    user.__dict__.pop("_scoping_memberships", None)
+
+
+def scope_for(user, action: Action = Action.VIEW, domain: Domain = Domain.BUSINESS) -> Scope:
+    subtree, own, own_ids = set(), set(), set()
+    for m in _memberships(user):
+        grant = ROLE_GRANTS[Role(m.role)]
+        if action not in grant.actions.get(domain, ()):
+            continue
+        if grant.reach == Reach.SUBTREE:
+            subtree.add(m.organization.path)
+        else:
+            own.add(m.organization.path)
+            own_ids.add(m.organization_id)
+    # A subtree already covers the paths below it.
+    subtree_roots = tuple(
+        sorted(p for p in subtree if not any(p != q and p.startswith(q) for q in subtree))
+    )
+    own_left = tuple(sorted(p for p in own if not any(p.startswith(q) for q in subtree_roots)))
+    return Scope(subtree_paths=subtree_roots, own_paths=own_left, own_ids=tuple(sorted(own_ids)))
+
+
+def roles_of(user, organization: Organization | None = None) -> set[Role]:
+    """The roles the user holds (in `organization` only, when given)."""
+    return {
+        Role(m.role)
+        for m in _memberships(user)
+        if organization is None or m.organization_id == organization.pk
+    }
+
+
+def memberships_of(user) -> list[Membership]:
+    return list(_memberships(user))
+
+
+def can(
+    user, action: Action, organization: Organization, domain: Domain = Domain.BUSINESS
+) -> bool:
+    return scope_for(user, action, domain).contains(organization)
+
+
+def require(
+    user, action: Action, organization: Organization, domain: Domain = Domain.BUSINESS
+) -> None:
+    """Raise NotFound when the organization is invisible, PermissionDenied when the
+    user sees it but may not perform `action` there."""
+    if not scope_for(user, Action.VIEW, domain).contains(organization):
+        raise NotFound(_("Not found."))
+    if action != Action.VIEW and not scope_for(user, action, domain).contains(organization):
+        raise PermissionDenied(_("You may not do this in this organization."))
+
+
+def get_visible_or_404(queryset, user, action: Action = Action.VIEW, **lookup):
+    """Fetch one row the user may see; 404 otherwise. For non-view actions, a row the
+    user sees but may not act on raises PermissionDenied (403)."""
+    try:
+        obj = queryset.visible_to(user, Action.VIEW).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if action != Action.VIEW and not queryset.filter(pk=obj.pk).visible_to(user, action).exists():
+        raise PermissionDenied(_("You may not do this in this organization."))
+    return obj

@@ -1,0 +1,65 @@
+"""Scoped reads of organizations and people."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from accounts.models import Membership, Organization
+from accounts.scoping import Action, Domain, scope_for
+
+
+def organizations_visible(user, action: Action = Action.VIEW):
+    return Organization.objects.visible_to(user, action)
+
+
+def organization_roots(user) -> list[Organization]:
+    """The top organizations of the user's directory scope (entry points of the tree)."""
+    scope = scope_for(user, Action.VIEW, Domain.DIRECTORY)
+    roots = scope.roots()
+    # Drop paths lying below another root (an own org inside a subtree).
+    roots = [p for p in roots if not any(p != r and p.startswith(r) for r in roots)]
+    return list(Organization.objects.filter(path__in=roots).order_by("path"))
+
+
+def organization_children(user, parent: Organization):
+    """Children of `parent` the user may see, with how many organizations lie below each."""
+    qs = organizations_visible(user).filter(
+        path__startswith=parent.path, depth=parent.depth + 1
+    )
+    return qs.order_by("path")
+
+
+def organization_search(user, text: str, limit: int = 50):
+    qs = organizations_visible(user)
+    if text:
+        qs = qs.filter(Q(name__icontains=text) | Q(region_code__startswith=text))
+    return qs.order_by("path")[:limit]
+
+
+def ancestors_visible(user, org: Organization) -> list[Organization]:
+    """The breadcrumb from the user's scope root down to `org`."""
+    paths = [org.path[: i * Organization.steplen] for i in range(1, org.depth)]
+    return list(organizations_visible(user).filter(path__in=paths).order_by("depth"))
+
+
+def memberships_visible(user, action: Action = Action.VIEW):
+    return Membership.objects.visible_to(user, action).select_related("user", "organization")
+
+
+def members_of(user, org: Organization):
+    """People holding roles in `org`, if the user may see access data there."""
+    if not scope_for(user, Action.VIEW, Domain.ACCESS).contains(org):
+        return Membership.objects.none()
+    return (
+        Membership.objects.active()
+        .filter(organization=org)
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+
+
+def role_counts(org: Organization) -> dict[str, int]:
+    rows = (
+        Membership.objects.active().filter(organization=org).values("role").annotate(n=Count("id"))
+    )
+    return {r["role"]: r["n"] for r in rows}

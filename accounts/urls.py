@@ -1,0 +1,14 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orgs/", views.org_tree, name="org_tree"),
+    path("orgs/<int:pk>/", views.org_detail, name="org_detail"),
+    path("access/", views.membership_list, name="membership_list"),
+]

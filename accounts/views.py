@@ -1,0 +1,90 @@
+"""Pages: sign-in, home, the organization tree, roles and people."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from accounts import selectors
+from accounts.models import Organization
+from accounts.scoping import Action, Domain, get_visible_or_404, memberships_of, scope_for
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+def lockout_response(request, credentials, *args, **kwargs):
+    """What axes answers once a username has failed 5 times in 15 minutes."""
+    from django.http import JsonResponse
+
+    message = _(
+        "Too many failed sign-in attempts. This account is locked for 15 minutes; "
+        "try again later or ask your security administrator."
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "locked_out", "detail": message}, status=429)
+    return render(request, "accounts/locked_out.html", {"message": message}, status=429)
+
+
+@login_required
+def home(request):
+    memberships = memberships_of(request.user)
+    business = scope_for(request.user, Action.VIEW, Domain.BUSINESS)
+    context = {
+        "memberships": memberships,
+        "scope_roots": selectors.organization_roots(request.user),
+        "has_business": not business.is_empty,
+    }
+    return render(request, "accounts/home.html", context)
+
+
+@login_required
+def org_tree(request):
+    text = request.GET.get("q", "").strip()[:60]
+    context = {
+        "roots": selectors.organization_roots(request.user),
+        "query": text,
+        "results": selectors.organization_search(request.user, text) if text else None,
+    }
+    return render(request, "accounts/org_tree.html", context)
+
+
+@login_required
+def org_detail(request, pk: int):
+    org = get_visible_or_404(Organization.objects.get_queryset(), request.user, pk=pk)
+    children = Paginator(selectors.organization_children(request.user, org), 100)
+    page = children.get_page(request.GET.get("page"))
+    context = {
+        "org": org,
+        "breadcrumb": selectors.ancestors_visible(request.user, org),
+        "children": page,
+        "members": selectors.members_of(request.user, org),
+    }
+    return render(request, "accounts/org_detail.html", context)
+
+
+@login_required
+def membership_list(request):
+    if scope_for(request.user, Action.VIEW, Domain.ACCESS).is_empty:
+        raise Http404
+    qs = selectors.memberships_visible(request.user).order_by("organization__path", "role")
+    role = request.GET.get("role", "")
+    if role:
+        qs = qs.filter(role=role)
+    active = request.GET.get("active", "1")
+    if active in {"0", "1"}:
+        qs = qs.filter(is_active=active == "1")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    from accounts.models import Role
+
+    return render(
+        request,
+        "accounts/membership_list.html",
+        {"page": page, "roles": Role.choices, "role": role, "active": active},
+    )

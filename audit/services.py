@@ -1,0 +1,141 @@
+"""Writing to the audit trail: `audit_record` is the only way in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from audit.context import current_ip
+from audit.models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "role",
+    "organization_id",
+    "organization_path",
+    "organization_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "before",
+    "after",
+    "ip",
+)
+
+
+class AuditContextMissing(ValueError):
+    """Raised when a caller tries to write an event without the required context."""
+
+
+def _normalize(value: Any) -> Any:
+    """Round-trip through JSON so what is hashed is exactly what the database keeps."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def event_digest(prev_hash: str, fields: dict[str, Any]) -> str:
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    occurred = payload["occurred_at"]
+    payload["occurred_at"] = occurred.astimezone(UTC).isoformat(timespec="microseconds")
+    for key in ("actor_id", "organization_id"):
+        payload[key] = None if payload[key] is None else int(payload[key])
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    target,
+    before: dict | None = None,
+    after: dict | None = None,
+    organization=None,
+    role: str = "",
+    target_label: str | None = None,
+    platform_wide: bool = False,
+) -> AuditEvent:
+    """Append one event. Call inside the transaction of the change it records.
+
+    `actor` is a user or None for the system (scheduled jobs); `target` is a model
+    instance; `organization` is the organization the action was taken in (defaults
+    to the target's `organization` attribute when it has one).
+    """
+    if not action:
+        raise AuditContextMissing("an audit event needs an action")
+    if target is None or getattr(target, "pk", None) is None:
+        raise AuditContextMissing("an audit event needs a saved target")
+    if organization is None:
+        organization = getattr(target, "organization", None)
+        if organization is None and target._meta.label == "accounts.Organization":
+            organization = target
+    if organization is None and not platform_wide:
+        raise AuditContextMissing("an audit event needs the organization it concerns")
+    if not transaction.get_connection().in_atomic_block:
+        raise AuditContextMissing("audit_record must run inside the change's transaction")
+
+    fields = {
+        "occurred_at": timezone.now(),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_label": (str(actor) if actor is not None else "system")[:150],
+        "role": role or "",
+        "organization_id": organization.pk if organization else None,
+        "organization_path": organization.path if organization else "",
+        "organization_label": organization.name[:120] if organization else "",
+        "action": action,
+        "target_type": target._meta.label_lower,
+        "target_id": str(target.pk),
+        "target_label": (target_label if target_label is not None else str(target))[:200],
+        "before": _normalize(before),
+        "after": _normalize(after),
+        "ip": current_ip.get(),
+    }
+    # SECURITY: the head row lock serializes writers, so the chain has no forks.
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(
+        id=1, defaults={"last_hash": GENESIS}
+    )
+    digest = event_digest(head.last_hash, fields)
+    event = AuditEvent(prev_hash=head.last_hash, hash=digest, **fields)
+    event.save(force_insert=True)
+    head.last_hash = digest
+    head.count += 1
+    head.save(update_fields=["last_hash", "count"])
+    return event
+
+
+@dataclass
+class ChainReport:
+    intact: bool
+    checked: int
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(batch_size: int = 5000) -> ChainReport:
+    """Walk the chain in id order; name the first event whose link or content fails."""
+    prev = GENESIS
+    checked = 0
+    qs = AuditEvent.objects.order_by("id").values("id", "prev_hash", "hash", *HASHED_FIELDS)
+    for row in qs.iterator(chunk_size=batch_size):
+        if row["prev_hash"] != prev:
+            return ChainReport(False, checked, row["id"], "previous-hash link does not match")
+        if event_digest(prev, row) != row["hash"]:
+            return ChainReport(False, checked, row["id"], "content does not match its hash")
+        prev = row["hash"]
+        checked += 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    if head and (head.last_hash != prev or head.count != checked):
+        return ChainReport(False, checked, None, "events were removed from the end of the chain")
+    return ChainReport(True, checked)

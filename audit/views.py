@@ -1,0 +1,71 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.api import csv_stream
+from accounts.scoping import Action, Domain, scope_for
+from audit import selectors
+from audit.forms import AuditFilterForm
+
+
+def _filtered(request, action):
+    if scope_for(request.user, action, Domain.AUDIT).is_empty:
+        raise Http404
+    form = AuditFilterForm(request.GET or None)
+    qs = selectors.events_visible(request.user, action)
+    if form.is_bound and form.is_valid():
+        qs = selectors.events_filtered(qs, **form.cleaned_data)
+    return form, qs
+
+
+@login_required
+def event_list(request):
+    form, qs = _filtered(request, Action.VIEW)
+    page = Paginator(qs.order_by("-id"), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "audit/event_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def event_export(request):
+    form, qs = _filtered(request, Action.EXPORT)
+    rows = (
+        (
+            timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+            e.actor_label,
+            e.role,
+            e.organization_label,
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.target_label,
+            e.before,
+            e.after,
+            e.ip or "",
+            e.hash,
+        )
+        for e in qs.order_by("id").iterator(chunk_size=2000)
+    )
+    header = [
+        _("Time"),
+        _("Actor"),
+        _("Role"),
+        _("Organization"),
+        _("Action"),
+        _("Target type"),
+        _("Target id"),
+        _("Target"),
+        _("Before"),
+        _("After"),
+        _("IP address"),
+        _("Hash"),
+    ]
+    return csv_stream("audit-events.csv", header, rows)

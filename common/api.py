@@ -1,0 +1,60 @@
+"""API plumbing shared by every app: pagination and the one exception handler."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.errors import ApplicationError
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _django_validation_payload(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "message_dict"):
+        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        non_field = fields.pop("__all__", None)
+        payload = {"code": "invalid", "fields": fields}
+        payload["detail"] = " ".join(non_field) if non_field else (
+            "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        )
+        return payload
+    return {"code": "invalid", "detail": " ".join(str(m) for m in exc.messages)}
+
+
+def exception_handler(exc, context):
+    """Map domain errors to JSON with a stable code and a message per field."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        return Response(_django_validation_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        from django.utils.translation import gettext as _
+
+        return Response(
+            {"code": "not_found", "detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        # Serializer errors: keep DRF's per-field lists under "fields".
+        response.data = {"code": "invalid", "detail": _summary(response.data), "fields": response.data}
+    elif response is not None and isinstance(response.data, dict):
+        code = getattr(getattr(exc, "detail", None), "code", None) or "error"
+        response.data = {"code": code, "detail": str(response.data["detail"])}
+    return response
+
+
+def _summary(fields: dict) -> str:
+    parts = []
+    for name, messages in fields.items():
+        if isinstance(messages, list | tuple):
+            parts.append(f"{name}: {' '.join(str(m) for m in messages)}")
+        else:
+            parts.append(f"{name}: {messages}")
+    return "; ".join(parts)

@@ -1,0 +1,16 @@
+"""Every periodic task of the platform, declared here and only here."""
+
+from celery.schedules import crontab
+
+CELERY_BEAT_SCHEDULE = {
+    # Walk the audit hash chain nightly and log the first broken link, if any.
+    "audit-verify-chain": {
+        "task": "audit.verify_chain",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Recompute open deadlines after calendar edits (cheap no-op when nothing changed).
+    "workcalendar-refresh-provisional": {
+        "task": "workcalendar.refresh_years",
+        "schedule": crontab(hour=3, minute=0),
+    },
+}

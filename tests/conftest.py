@@ -1,0 +1,56 @@
+"""Every test gets a small province: its own organization tree with users in every
+role, and an *other* province whose data must stay invisible."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import Level, OrgKind, Role
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def build_province(prefix: str, code: str) -> SimpleNamespace:
+    province = make_org(None, f"{prefix}省人民政府", level=Level.PROVINCE, region_code=code)
+    office = make_org(province, f"{prefix}省政府办公厅", kind=OrgKind.SUPERVISING_OFFICE)
+    city = make_org(province, f"{prefix}一市人民政府", level=Level.CITY, region_code=code[:2] + "0100")
+    city_dept = make_org(city, f"{prefix}一市公安局", kind=OrgKind.DEPARTMENT)
+    county = make_org(city, f"{prefix}一县人民政府", level=Level.COUNTY, region_code=code[:2] + "0121")
+    county_dept = make_org(county, f"{prefix}一县教育局", kind=OrgKind.DEPARTMENT)
+    ns = SimpleNamespace(
+        province=province, office=office, city=city, city_dept=city_dept, county=county,
+        county_dept=county_dept,
+    )
+    # One user per role. Workers sit in the city department; supervisors, auditors
+    # and administrators at the province.
+    ns.users = {}
+    for role in Role:
+        org = province if role in {
+            Role.SUPERVISOR, Role.AUDITOR, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN
+        } else city_dept
+        ns.users[role] = make_user(org, role, username=f"{prefix}-{role}")
+    ns.city_supervisor = make_user(city, Role.SUPERVISOR, username=f"{prefix}-city-supervisor")
+    return ns
+
+
+@pytest.fixture
+def world(db):
+    """`world.mine` is the province under test; `world.other` is a foreign province."""
+    return SimpleNamespace(mine=build_province("甲", "330000"), other=build_province("乙", "440000"))
+
+
+def pytest_configure(config):
+    # Argon2 is deliberately slow; tests that check hashing restore it explicitly
+    # (tests/accounts/test_auth.py). Everything else signs in with a fast hasher.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
