@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "workcalendar",
     "accounts",
+    "notifications",
     "registry",
     "moderation",
     "inbox",

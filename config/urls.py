@@ -5,13 +5,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as account_views
 from audit.api import AuditEventViewSet
 from common.health import healthz
+from notifications.api import NotificationViewSet
 from rest_framework.routers import DefaultRouter
 
 api_router = DefaultRouter()
 api_router.register("audit-events", AuditEventViewSet, basename="audit-event")
+api_router.register("notifications", NotificationViewSet, basename="notification")
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("registry.api_urls")),
+    path("", include("moderation.api_urls")),
     *api_router.urls,
 ]
 
@@ -20,6 +24,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("registry/", include("registry.urls")),
+    path("moderation/", include("moderation.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

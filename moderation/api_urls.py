@@ -1,0 +1,3 @@
+"""API routes of moderation (mounted under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of registry (mounted under /api/v1/)."""
+
+urlpatterns: list = []
