@@ -139,3 +139,53 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
     if head and (head.last_hash != prev or head.count != checked):
         return ChainReport(False, checked, None, "events were removed from the end of the chain")
     return ChainReport(True, checked)
+
+
+def audit_record_bulk(
+    *, actor, action: str, targets: list, organization_of, after_of, role: str = ""
+) -> int:
+    """Append one event per target in a single INSERT (imports, set-based jobs).
+
+    `organization_of(target)` and `after_of(target)` give each event's organization
+    and after-state. Same chain and lock as audit_record; call inside the change's
+    transaction.
+    """
+    if not targets:
+        return 0
+    if not transaction.get_connection().in_atomic_block:
+        raise AuditContextMissing("audit_record_bulk must run inside the change's transaction")
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(
+        id=1, defaults={"last_hash": GENESIS}
+    )
+    now = timezone.now()
+    ip = current_ip.get()
+    prev = head.last_hash
+    events = []
+    for target in targets:
+        if getattr(target, "pk", None) is None:
+            raise AuditContextMissing("an audit event needs a saved target")
+        org = organization_of(target)
+        fields = {
+            "occurred_at": now,
+            "actor_id": getattr(actor, "pk", None),
+            "actor_label": (str(actor) if actor is not None else "system")[:150],
+            "role": role or "",
+            "organization_id": org.pk,
+            "organization_path": org.path,
+            "organization_label": org.name[:120],
+            "action": action,
+            "target_type": target._meta.label_lower,
+            "target_id": str(target.pk),
+            "target_label": str(target)[:200],
+            "before": None,
+            "after": _normalize(after_of(target)),
+            "ip": ip,
+        }
+        digest = event_digest(prev, fields)
+        events.append(AuditEvent(prev_hash=prev, hash=digest, **fields))
+        prev = digest
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    head.last_hash = prev
+    head.count += len(events)
+    head.save(update_fields=["last_hash", "count"])
+    return len(events)
