@@ -1,0 +1,88 @@
+# GovMedia: the commands a developer and CI use. `make help` lists them.
+#
+# Only Python 3.11 and make are needed: the first command creates .venv and installs the
+# pinned dependencies; it reinstalls whenever pyproject.toml changes (stamp file).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-pyproject
+PORT ?= 8000
+# Same default as config/settings.py; every process below shares this directory.
+VAR_DIR := $(or $(GOVMEDIA_VAR_DIR),$(CURDIR)/var)
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+export GOVMEDIA_VAR_DIR := $(VAR_DIR)
+
+.PHONY: help install run prepare migrate seed static test lint format-check bench messages ci clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+		echo ">> creating $(VENV) with $(PYTHON)"; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+$(VAR_DIR)/broker/queue:
+	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/processed $(VAR_DIR)/cache $(VAR_DIR)/media
+
+migrate: $(STAMP) $(VAR_DIR)/broker/queue ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+# seed_demo is idempotent; until the command exists, the step says so and moves on.
+seed: migrate ## Load the demo organizations, users and data
+	@if $(BIN)/python manage.py help seed_demo >/dev/null 2>&1; then \
+		$(BIN)/python manage.py seed_demo; \
+	else \
+		echo ">> seed_demo command not available: skipping demo data"; \
+	fi
+
+static: $(STAMP) ## Collect static files for whitenoise
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
+prepare: migrate seed static
+
+# Web (gunicorn, 2 workers), Celery worker and Celery beat under honcho (Procfile).
+# Ctrl-C stops all three. Embedded default: SQLite + filesystem broker under var/.
+run: prepare ## Serve on http://127.0.0.1:$(PORT) with worker and beat
+	@echo ">> http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/honcho --no-colour start --procfile Procfile --app-root $(CURDIR)
+
+# DATABASE_URL / REDIS_URL pass through from the environment (PostgreSQL / Redis);
+# without them the suite runs on SQLite. Benchmark-scale tests are marked slow.
+test: $(STAMP) ## Run the test suite (not the slow benchmarks)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check
+	$(BIN)/ruff check .
+
+format-check: $(STAMP) ## ruff format --check
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP) $(VAR_DIR)/broker/queue ## Run the benchmark harness (python -m bench)
+	@if [ ! -f bench/__main__.py ]; then \
+		echo ">> bench/__main__.py does not exist yet: no benchmark harness to run" >&2; \
+		exit 1; \
+	fi
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+messages: $(STAMP) ## Extract and compile translations (zh_Hans, en)
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=var --ignore=bench --ignore=tests
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
+
+ci: ## Everything CI runs (needs PostgreSQL and Redis; see .ci/run)
+	bash .ci/run
+
+clean: ## Remove the virtualenv and the local data under var/
+	rm -rf $(VENV) $(VAR_DIR)
