@@ -1,7 +1,11 @@
-"""Pages of registry. Each sub-area keeps its own urls module, included here."""
+"""Pages of registry. Each sub-area keeps its own urls module, included here under
+the one "registry" namespace."""
 
-from django.urls import path  # noqa: F401  (sub-area modules add include())
+from django.urls import include, path
 
 app_name = "registry"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", include("registry.urls_filings")),
+    path("", include("registry.urls_ledger")),
+]

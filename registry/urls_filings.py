@@ -1,0 +1,3 @@
+"""Pages of accounts, filings, exemptions and credential custody."""
+
+urlpatterns: list = []
