@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts import selectors
@@ -60,11 +61,15 @@ def org_detail(request, pk: int):
     org = get_visible_or_404(Organization.objects.get_queryset(), request.user, pk=pk)
     children = Paginator(selectors.organization_children(request.user, org), 100)
     page = children.get_page(request.GET.get("page"))
+    if request.GET.get("fragment") == "children":
+        # The tree page expands a node by fetching this fragment (static/js/app.js).
+        return render(request, "accounts/_org_children.html", {"org": org, "children": page})
     context = {
         "org": org,
         "breadcrumb": selectors.ancestors_visible(request.user, org),
         "children": page,
         "members": selectors.members_of(request.user, org),
+        "can_see_access": scope_for(request.user, Action.VIEW, Domain.ACCESS).contains(org),
     }
     return render(request, "accounts/org_detail.html", context)
 
@@ -86,5 +91,11 @@ def membership_list(request):
     return render(
         request,
         "accounts/membership_list.html",
-        {"page": page, "roles": Role.choices, "role": role, "active": active},
+        {
+            "page": page,
+            "roles": Role.choices,
+            "role": role,
+            "active": active,
+            "filter_query": urlencode({"role": role, "active": active}),
+        },
     )

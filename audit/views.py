@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.api import csv_stream
+from accounts.models import Role
 from accounts.scoping import Action, Domain, scope_for
 from audit import selectors
 from audit.forms import AuditFilterForm
@@ -25,6 +26,10 @@ def _filtered(request, action):
 def event_list(request):
     form, qs = _filtered(request, Action.VIEW)
     page = Paginator(qs.order_by("-id"), 50).get_page(request.GET.get("page"))
+    # Events store the role code; show its label in the current language (no query).
+    role_labels = dict(Role.choices)
+    for event in page:
+        event.role_label = role_labels.get(event.role, event.role)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
