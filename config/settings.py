@@ -272,6 +272,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Office hours used when counting working hours between two instants (Asia/Shanghai).
 WORKCALENDAR_OFFICE_HOURS = [("08:30", "12:00"), ("14:00", "17:30")]
 
+# --- Registry ------------------------------------------------------------------------
+# Filing is due within this many working days of the event (DOMAIN.md rule 32);
+# an organization may override it for its subtree (registry.FilingPolicy).
+REGISTRY_FILING_DUE_WORKING_DAYS = int(os.environ.get("REGISTRY_FILING_DUE_WORKING_DAYS", "5"))
+# Staffing minimum per account by the sponsoring organization's level (rule 5).
+REGISTRY_MIN_OPERATORS = {"province": 2, "city": 2, "county": 1, "township": 1}
+# Working days to change an account's credentials after an operator's role ends.
+REGISTRY_ROTATION_DUE_WORKING_DAYS = 3
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

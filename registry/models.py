@@ -16,6 +16,15 @@ from accounts.models import Organization
 from accounts.querysets import ScopedQuerySet
 
 
+class PlatformQuerySet(models.QuerySet):
+    def visible_to(self, user, action="view"):
+        """Platforms are reference data every signed-in user reads; only system
+        administrators change them (in the admin, through registry.services)."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self if action == "view" else self.none()
+
+
 class Platform(models.Model):
     """A platform accounts are opened on. Data, so administrators can add platforms."""
 
@@ -38,6 +47,10 @@ class Platform(models.Model):
     max_post_length = models.PositiveIntegerField(_("maximum post length"), null=True, blank=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
     is_active = models.BooleanField(_("active"), default=True)
+
+    objects = PlatformQuerySet.as_manager()
+    scope_domain = "directory"
+    scope_path_field = ""
 
     class Meta:
         verbose_name = _("platform")
@@ -153,3 +166,295 @@ class MediaAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.platform})"
+
+
+# --- filings ------------------------------------------------------------------------
+class FilingKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    CHANGE = "change", _("Change")
+    SUSPEND = "suspend", _("Suspend")
+    CANCEL = "cancel", _("Cancel")
+
+
+class FilingStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+# The whole workflow: a filing is submitted, then approved or rejected, once.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    FilingStatus.SUBMITTED: frozenset({FilingStatus.APPROVED, FilingStatus.REJECTED}),
+}
+FINAL_STATUSES = frozenset({FilingStatus.APPROVED, FilingStatus.REJECTED})
+
+# Which account statuses each kind of filing may start from.
+KIND_FROM_STATUSES: dict[str, frozenset[str]] = {
+    FilingKind.OPEN: frozenset({AccountStatus.PENDING, AccountStatus.SUSPENDED}),
+    FilingKind.CHANGE: frozenset(
+        {AccountStatus.ACTIVE, AccountStatus.RECTIFYING, AccountStatus.SUSPENDED}
+    ),
+    FilingKind.SUSPEND: frozenset({AccountStatus.ACTIVE, AccountStatus.RECTIFYING}),
+    FilingKind.CANCEL: frozenset(
+        {AccountStatus.ACTIVE, AccountStatus.RECTIFYING, AccountStatus.SUSPENDED}
+    ),
+}
+
+
+class FilingSequence(models.Model):
+    """The last filing number given per region and year; locked while numbering."""
+
+    region_code = models.CharField(max_length=6)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "year"], name="filing_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_code}-{self.year}: {self.last_number}"
+
+
+class FilingPolicy(models.Model):
+    """Per-organization override of the filing deadline; applies to the organization's
+    subtree (the nearest ancestor's policy wins)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="filing_policy",
+        verbose_name=_("organization"),
+    )
+    due_working_days = models.PositiveSmallIntegerField(_("filing due within (working days)"))
+
+    class Meta:
+        verbose_name = _("filing policy")
+        verbose_name_plural = _("filing policies")
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.due_working_days}"
+
+
+class FilingQuerySet(ScopedQuerySet):
+    def pending(self):
+        return self.filter(status=FilingStatus.SUBMITTED)
+
+
+class Filing(models.Model):
+    """One filing (备案) of an account event with the supervising organization.
+
+    A record: created by `filing_submit`, decided once by `filing_transition`, never
+    edited or deleted afterwards. `before`/`after` keep what it changed.
+    """
+
+    number = models.CharField(_("filing number"), max_length=24, unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=FilingKind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=FilingStatus.choices, default=FilingStatus.SUBMITTED
+    )
+    account = models.ForeignKey(
+        MediaAccount, on_delete=models.PROTECT, related_name="filings", verbose_name=_("account")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="filings",
+        verbose_name=_("sponsoring organization"),
+    )
+    supervising_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="supervised_filings",
+        verbose_name=_("supervising organization"),
+    )
+    org_path = models.CharField(max_length=255, editable=False)
+    region_code = models.CharField(max_length=6, editable=False)
+    event_date = models.DateField(_("date of the event"))
+    note = models.TextField(_("note"), blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    exemption = models.ForeignKey(
+        "AccountExemption", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="filings", verbose_name=_("exemption"),
+    )
+    # Cancellation evidence (DOMAIN.md rule 8).
+    announcement_url = models.URLField(_("announcement URL"), max_length=500, blank=True)
+    announcement_text = models.TextField(_("announcement text"), blank=True)
+    announced_on = models.DateField(_("announced on"), null=True, blank=True)
+    principal_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("principal leader"),
+    )
+    leader_approved_on = models.DateField(_("leader approved on"), null=True, blank=True)
+    deregistered_on = models.DateField(_("de-registered on the platform"), null=True, blank=True)
+
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filings_submitted",
+        verbose_name=_("filed by"),
+    )
+    submitted_at = models.DateTimeField(_("filed at"))
+    due_at = models.DateTimeField(_("due at"))
+    due_provisional = models.BooleanField(default=False)
+    is_late = models.BooleanField(_("late"), default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="filings_decided", verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+
+    objects = FilingQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "org_path"
+
+    class Meta:
+        verbose_name = _("filing")
+        verbose_name_plural = _("filings")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            # One filing at a time per account: a second waits for the first decision.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="submitted"),
+                name="filing_one_pending_per_account",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["org_path", "status", "submitted_at"], name="filing_path_status_idx",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", ""],
+            ),
+            models.Index(fields=["account", "submitted_at"], name="filing_account_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} · {self.get_kind_display()}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class ExemptionQuerySet(ScopedQuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class AccountExemption(models.Model):
+    """A supervisor's recorded permission for an organization to keep more than one
+    active account on a platform (DOMAIN.md rule 2: "in principle" one)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="account_exemptions",
+        verbose_name=_("organization"),
+    )
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="+", verbose_name=_("platform")
+    )
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("granted by"),
+    )
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ExemptionQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "organization__path"
+
+    class Meta:
+        verbose_name = _("exemption")
+        verbose_name_plural = _("exemptions")
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "platform"], condition=Q(revoked_at__isnull=True),
+                name="exemption_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.platform}"
+
+
+# --- credential custody ----------------------------------------------------------------
+class CredentialCustody(models.Model):
+    """Who holds an account's credentials and when they were last changed. No
+    passwords are stored here, ever (DOMAIN.md rule 9)."""
+
+    account = models.OneToOneField(
+        MediaAccount, on_delete=models.CASCADE, related_name="custody", verbose_name=_("account")
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="credential_custodies", verbose_name=_("held by"),
+    )
+    last_changed_on = models.DateField(_("credentials last changed on"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "account__org_path"
+
+    class Meta:
+        verbose_name = _("credential custody")
+        verbose_name_plural = _("credential custody")
+
+    def __str__(self) -> str:
+        return str(self.account)
+
+    @property
+    def organization(self):
+        return self.account.organization
+
+
+class RotationTaskQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(done_at__isnull=True)
+
+
+class RotationTask(models.Model):
+    """Change an account's credentials: opened when one of its operators' roles ends."""
+
+    account = models.ForeignKey(
+        MediaAccount, on_delete=models.CASCADE, related_name="rotation_tasks",
+        verbose_name=_("account"),
+    )
+    departed_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("person who left"),
+    )
+    membership_id = models.BigIntegerField(_("ended role"))
+    opened_at = models.DateTimeField(_("opened at"))
+    due_at = models.DateTimeField(_("due at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("done by"),
+    )
+
+    objects = RotationTaskQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "account__org_path"
+
+    class Meta:
+        verbose_name = _("credential rotation task")
+        verbose_name_plural = _("credential rotation tasks")
+        ordering = ["due_at", "id"]
+        constraints = [
+            # The hook may run twice for one ended role: one task per account and role.
+            models.UniqueConstraint(
+                fields=["account", "membership_id"], name="rotation_once_per_role"
+            ),
+        ]
+        indexes = [models.Index(fields=["done_at", "due_at"], name="rotation_open_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.departed_user}"
+
+    @property
+    def organization(self):
+        return self.account.organization
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.done_at is None and self.due_at < timezone.now()
