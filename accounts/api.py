@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -53,13 +54,18 @@ class ObtainTokenView(APIView):
 
             return lockout_response(request._request, None)
         if user is None or not user.is_active:
+            message = _("Wrong username or password.")
             return Response(
                 {
                     "code": "authentication_failed",
-                    "detail": _("Wrong username or password."),
+                    "detail": message,
+                    "fields": {"password": [message]},
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        # A successful sign-in, as on the web: axes clears the username's failures
+        # (AXES_RESET_ON_SUCCESS) and last_login is updated.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

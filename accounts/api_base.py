@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from rest_framework import permissions, viewsets
 
 from accounts.scoping import Action, require, scope_for
-from common.errors import PermissionDenied
+from common.errors import NotFound, PermissionDenied
 
 _OWNED = ("get_queryset", "get_object", "get_permissions")
 _WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
@@ -56,6 +56,13 @@ class ScopedViewSetMixin:
     def get_queryset(self):
         base = self.queryset.all()
         action = Action.EXPORT if self.scope_action() == Action.EXPORT else Action.VIEW
+        if action == Action.EXPORT and self.user_scope(Action.EXPORT).is_empty:
+            # Same rule as for objects: a domain the user cannot see at all answers
+            # 404; one they see but may not export from answers 403 (an empty file
+            # would hide the refusal, e.g. from an outsourced operator).
+            if self.user_scope(Action.VIEW).is_empty:
+                raise NotFound(_("Not found."))
+            raise PermissionDenied(_("You may not export from here."))
         return self.narrow_queryset(base.visible_to(self.request.user, action))
 
     def get_object(self):

@@ -173,15 +173,37 @@ def can(
     return scope_for(user, action, domain).contains(organization)
 
 
+def acting_role(
+    user, action: Action, organization: Organization, domain: Domain = Domain.BUSINESS
+) -> str:
+    """The role through which `user` may perform `action` in `organization` (for the
+    audit trail's `role`); "" when no membership grants it. A membership in the
+    organization itself wins over one higher up the tree."""
+    best: tuple[int, str] | None = None
+    for m in _memberships(user):
+        grant = ROLE_GRANTS[Role(m.role)]
+        if action not in grant.actions.get(domain, ()):
+            continue
+        path = m.organization.path
+        reaches = path == organization.path or (
+            grant.reach == Reach.SUBTREE and organization.path.startswith(path)
+        )
+        if reaches and (best is None or len(path) > best[0]):
+            best = (len(path), m.role)
+    return best[1] if best else ""
+
+
 def require(
     user, action: Action, organization: Organization, domain: Domain = Domain.BUSINESS
-) -> None:
+) -> str:
     """Raise NotFound when the organization is invisible, PermissionDenied when the
-    user sees it but may not perform `action` there."""
+    user sees it but may not perform `action` there. Returns the acting role (for
+    the audit event)."""
     if not scope_for(user, Action.VIEW, domain).contains(organization):
         raise NotFound(_("Not found."))
     if action != Action.VIEW and not scope_for(user, action, domain).contains(organization):
         raise PermissionDenied(_("You may not do this in this organization."))
+    return acting_role(user, action, organization, domain)
 
 
 def get_visible_or_404(queryset, user, action: Action = Action.VIEW, **lookup):

@@ -71,8 +71,9 @@ def organization_create(
             _("Only the platform installer creates top-level organizations."),
             fields={"parent": [_("Choose the organization this one belongs to.")]},
         )
+    role = ""
     if actor is not None:
-        require(actor, Action.CHANGE, parent, Domain.DIRECTORY)
+        role = require(actor, Action.CHANGE, parent, Domain.DIRECTORY)
     org = Organization(
         name=name, short_name=short_name, kind=kind, level=level, region_code=region_code
     )
@@ -83,6 +84,7 @@ def organization_create(
         action="organization.created",
         target=org,
         organization=org,
+        role=role,
         after=_org_state(org),
     )
     return org
@@ -97,15 +99,21 @@ def organization_update(*, actor: User | None, organization: Organization, **cha
             _("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
         )
     org = Organization.objects.select_for_update().get(pk=organization.pk)
+    role = ""
     if actor is not None:
-        require(actor, Action.CHANGE, org, Domain.DIRECTORY)
+        role = require(actor, Action.CHANGE, org, Domain.DIRECTORY)
     before = _org_state(org)
     for key, value in changes.items():
         setattr(org, key, value)
     _clean(org, exclude=["path", "depth", "numchild"])
     org.save(update_fields=list(changes))
     audit_record(
-        actor=actor, action="organization.updated", target=org, before=before, after=_org_state(org)
+        actor=actor,
+        action="organization.updated",
+        target=org,
+        role=role,
+        before=before,
+        after=_org_state(org),
     )
     return org
 
@@ -121,8 +129,9 @@ def user_create(
     email: str = "",
 ) -> User:
     """Create a sign-in for a person of `organization` (system administrators)."""
+    role = ""
     if actor is not None:
-        require(actor, Action.CHANGE, organization, Domain.DIRECTORY)
+        role = require(actor, Action.CHANGE, organization, Domain.DIRECTORY)
     if User.objects.filter(username=username).exists():
         raise Conflict(
             _("The username %(username)s is taken.") % {"username": username},
@@ -141,6 +150,7 @@ def user_create(
         action="user.created",
         target=user,
         organization=organization,
+        role=role,
         after={"username": username, "display_name": display_name},
     )
     return user
@@ -170,8 +180,9 @@ def membership_grant(
     agreement_document: str = "",
 ) -> Membership:
     """Give `user` a role in `organization` (security administrators)."""
+    acting = ""
     if actor is not None:
-        require(actor, Action.CHANGE, organization, Domain.ACCESS)
+        acting = require(actor, Action.CHANGE, organization, Domain.ACCESS)
         if actor.pk == user.pk:
             raise ValidationFailed(
                 _("Nobody grants roles to themselves."), fields={"user": [_("Choose another person.")]}
@@ -207,6 +218,7 @@ def membership_grant(
         action="membership.granted",
         target=m,
         organization=organization,
+        role=acting,
         after=_membership_state(m),
         target_label=f"{user} · {m.get_role_display()}",
     )
@@ -218,8 +230,9 @@ def membership_end(*, actor: User | None, membership: Membership, ended_on: date
     """End a role (leaving, moving, resigning). Registered apps react in the same
     transaction (credential rotation for the accounts the person ran)."""
     m = Membership.objects.select_for_update().select_related("user", "organization").get(pk=membership.pk)
+    role = ""
     if actor is not None:
-        require(actor, Action.CHANGE, m.organization, Domain.ACCESS)
+        role = require(actor, Action.CHANGE, m.organization, Domain.ACCESS)
     if not m.is_active:
         raise Conflict(_("This role has already ended."), code="already_ended")
     before = _membership_state(m)
@@ -232,6 +245,7 @@ def membership_end(*, actor: User | None, membership: Membership, ended_on: date
         action="membership.ended",
         target=m,
         organization=m.organization,
+        role=role,
         before=before,
         after=_membership_state(m),
         target_label=f"{m.user} · {m.get_role_display()}",
