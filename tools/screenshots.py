@@ -51,11 +51,20 @@ def main(argv: list[str] | None = None) -> int:
         saved.append(path)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         context = browser.new_context(viewport=VIEWPORT, locale=args.language)
         host = base.split("://", 1)[-1].split("/", 1)[0].split(":")[0]
         context.add_cookies(
-            [{"name": "django_language", "value": args.language, "domain": host, "path": "/"}]
+            [
+                {
+                    "name": "django_language",
+                    "value": args.language,
+                    "domain": host,
+                    "path": "/",
+                }
+            ]
         )
         page = context.new_page()
 
@@ -76,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             nested = page.locator("ul.tree-children button.tree-toggle").first
             if nested.count():
                 nested.click()
-                page.wait_for_function("document.querySelectorAll('ul.tree-children').length > 1")
+                page.wait_for_function(
+                    "document.querySelectorAll('ul.tree-children').length > 1"
+                )
         shoot(page, "org-tree")
 
         # An organization with units below it and people in it: the first nested one.

@@ -14,7 +14,12 @@ from accounts import services
 from accounts.models import Level, Organization, OrgKind, Role, User
 
 DEMO_PASSWORD = "Demo-password-2026!"
-G, S, D, I = OrgKind.GOVERNMENT, OrgKind.SUPERVISING_OFFICE, OrgKind.DEPARTMENT, OrgKind.INSTITUTION
+G, S, D, INST = (
+    OrgKind.GOVERNMENT,
+    OrgKind.SUPERVISING_OFFICE,
+    OrgKind.DEPARTMENT,
+    OrgKind.INSTITUTION,
+)
 
 
 def _org(parent, name, kind, level, code):
@@ -25,13 +30,22 @@ def _org(parent, name, kind, level, code):
 
 def _user(org, username, display, roles):
     user = services.user_create(
-        actor=None, organization=org, username=username, password=DEMO_PASSWORD, display_name=display
+        actor=None,
+        organization=org,
+        username=username,
+        password=DEMO_PASSWORD,
+        display_name=display,
     )
     for role in roles:
         extra = {}
         if role == Role.OUTSOURCED_OPERATOR:
-            extra = {"agreement_signed_on": date(2026, 1, 5), "agreement_document": "保密协议-2026-001"}
-        services.membership_grant(actor=None, user=user, organization=org, role=role, **extra)
+            extra = {
+                "agreement_signed_on": date(2026, 1, 5),
+                "agreement_document": "保密协议-2026-001",
+            }
+        services.membership_grant(
+            actor=None, user=user, organization=org, role=role, **extra
+        )
     return user
 
 
@@ -49,7 +63,7 @@ def build():
     _org(city, "临川市人民政府办公室", S, C, "330100")
     police = _org(city, "临川市公安局", D, C, "330100")
     _org(city, "临川市文化广电旅游局", D, C, "330100")
-    _org(city, "临川市融媒体中心", I, C, "330100")
+    _org(city, "临川市融媒体中心", INST, C, "330100")
     county = _org(city, "青石县人民政府", G, X, "330122")
     _org(county, "青石县教育局", D, X, "330122")
     _org(county, "青石县市场监督管理局", D, X, "330122")
@@ -63,9 +77,18 @@ def build():
     _user(province, "demo-auditadmin", "钱进", [Role.AUDIT_ADMIN])
     _user(police, "demo-operator", "李娜", [Role.OPERATOR])
     _user(police, "demo-outsourced", "陈伟", [Role.OUTSOURCED_OPERATOR])
-    _user(police, "demo-head", "张强", [Role.DEPARTMENT_HEAD, Role.CONFIDENTIALITY_REVIEWER])
+    _user(
+        police,
+        "demo-head",
+        "张强",
+        [Role.DEPARTMENT_HEAD, Role.CONFIDENTIALITY_REVIEWER],
+    )
     # The supervisor sees access and audit data too when they also hold those roles.
     sup = User.objects.get(username="demo-supervisor")
-    services.membership_grant(actor=None, user=sup, organization=province, role=Role.AUDIT_ADMIN)
-    services.membership_grant(actor=None, user=sup, organization=province, role=Role.SECURITY_ADMIN)
+    services.membership_grant(
+        actor=None, user=sup, organization=province, role=Role.AUDIT_ADMIN
+    )
+    services.membership_grant(
+        actor=None, user=sup, organization=province, role=Role.SECURITY_ADMIN
+    )
     print("demo data created:", Organization.objects.count(), "organizations")
