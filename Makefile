@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
 $(VAR_DIR)/broker/queue:
-	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/processed $(VAR_DIR)/cache $(VAR_DIR)/media
+	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/processed $(VAR_DIR)/broker/control $(VAR_DIR)/cache $(VAR_DIR)/media
 
 migrate: $(STAMP) $(VAR_DIR)/broker/queue ## Apply database migrations
 	$(BIN)/python manage.py migrate --noinput
