@@ -12,7 +12,13 @@ from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.models import Organization
-from accounts.scoping import Action, Domain, get_visible_or_404, memberships_of, scope_for
+from accounts.scoping import (
+    Action,
+    Domain,
+    get_visible_or_404,
+    memberships_of,
+    scope_for,
+)
 
 
 class LoginView(auth_views.LoginView):
