@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        context = browser.new_context(viewport=VIEWPORT, locale=args.language)
+        # Chromium wants a region locale (date inputs, Accept-Language).
+        browser_locale = "zh-CN" if args.language == "zh-hans" else "en-US"
+        context = browser.new_context(viewport=VIEWPORT, locale=browser_locale)
         host = base.split("://", 1)[-1].split("/", 1)[0].split(":")[0]
         context.add_cookies(
             [
@@ -90,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
         shoot(page, "org-tree")
 
-        # An organization with units below it and people in it: the first nested one.
-        link = page.locator("ul.tree-children a.name").first
+        # An organization with units below it: the first expandable nested one.
+        link = page.locator("ul.tree-children li:has(button.tree-toggle) a.name").first
         if link.count():
             link.click()
         else:

@@ -75,6 +75,9 @@ def build():
     _user(office, "demo-supervisor", "王晓明", [Role.SUPERVISOR, Role.AUDITOR])
     _user(province, "demo-secadmin", "赵丽", [Role.SECURITY_ADMIN])
     _user(province, "demo-auditadmin", "钱进", [Role.AUDIT_ADMIN])
+    _user(city, "demo-city-leader", "周建国", [Role.PRINCIPAL_LEADER])
+    _user(city, "demo-city-deputy", "吴芳", [Role.LEADER_IN_CHARGE])
+    _user(city, "demo-city-liaison", "郑磊", [Role.LIAISON])
     _user(police, "demo-operator", "李娜", [Role.OPERATOR])
     _user(police, "demo-outsourced", "陈伟", [Role.OUTSOURCED_OPERATOR])
     _user(
