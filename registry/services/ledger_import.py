@@ -1,0 +1,915 @@
+"""Import of media accounts from the spreadsheets offices already keep (XLSX, CSV).
+
+Two steps, nothing written before the second:
+
+1. `import_stage(...)` keeps the uploaded file under VAR_DIR/imports/<uuid>.upload
+   with a stage record <uuid>.json owned by the uploader; `import_check(...)` (inline
+   or in a Celery task, reporting progress to the cache) reads it and records every
+   bad row with its reasons and the normalized good rows.
+2. `media_account_import(...)` re-validates the good rows against the database and
+   creates them all in one transaction with one audit event each, or nothing.
+
+A bad file never raises anything but ApplicationError subclasses (400/404/409).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization, Role
+from accounts.scoping import Action, Domain, acting_role, roles_of, scope_for
+from audit.services import audit_record_bulk
+from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from registry.derive import derive_supervising_many
+from registry.models import (
+    AccountCategory,
+    AccountStatus,
+    MediaAccount,
+    Platform,
+    VerificationStatus,
+)
+from registry.services.accounts import parse_profile_url
+
+MAX_BYTES = 10 * 1024 * 1024
+IMPORT_ACTION = "media_account.imported"
+# Roles that may register accounts by import. Outsourced operators may not: the
+# registry is management, which cannot be outsourced (DOMAIN.md, people).
+IMPORT_ROLES = frozenset(
+    {
+        Role.SUPERVISOR,
+        Role.OPERATOR,
+        Role.DEPARTMENT_HEAD,
+        Role.LEADER_IN_CHARGE,
+        Role.PRINCIPAL_LEADER,
+        Role.LIAISON,
+    }
+)
+
+
+def max_rows() -> int:
+    return int(getattr(settings, "REGISTRY_IMPORT_MAX_ROWS", 20000))
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # the Chinese header of the template
+    header_en: str
+    required: bool
+    aliases: tuple[str, ...] = ()
+    hint: str = ""
+
+
+COLUMNS = (
+    Column("organization", "单位名称", "Organization", True,
+           ("单位", "主办单位", "开设单位", "organization name", "sponsoring organization")),
+    Column("platform", "平台", "Platform", True, ("平台名称", "platform name")),
+    Column("display_name", "账号名称", "Display name", True,
+           ("名称", "账号", "account name", "name")),
+    Column("platform_account_id", "平台账号ID", "Platform account id", False,
+           ("账号id", "平台id", "账号编号", "account id", "id")),
+    Column("profile_url", "主页链接", "Profile URL", False,
+           ("链接", "主页地址", "网址", "url", "profile")),
+    Column("category", "类别", "Category", False, ("账号类别", "类型")),
+    Column("verification", "认证状态", "Verification", False,
+           ("实名认证", "认证", "real-name verification")),
+    Column("status", "状态", "Status", False, ("账号状态", "运行状态")),
+    Column("followers", "粉丝数", "Followers", False, ("粉丝", "粉丝量", "关注数")),
+    Column("opened_on", "开通日期", "Opened on", False, ("开设日期", "开通时间", "开设时间", "opened")),
+    Column("last_post_at", "最近发布日期", "Last post", False,
+           ("最近发布", "最后更新日期", "最近更新", "最后发布", "last post date")),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+
+# Accepted spellings of choice values besides the code and the English and Chinese
+# labels (offices write these in their own spreadsheets).
+CHOICE_ALIASES = {
+    "category": (AccountCategory, {
+        "institutional": ("机构", "机构账号", "政务机构", "单位", "单位账号"),
+        "official": ("公务人员", "公职人员", "公务人员账号"),
+        "leader": ("领导", "领导公务", "领导账号", "领导公务账号"),
+    }),
+    "verification": (VerificationStatus, {
+        "verified": ("已认证", "已实名", "是", "yes", "认证"),
+        "pending": ("认证中", "待认证", "审核中"),
+        "unverified": ("未认证", "未实名", "否", "no"),
+    }),
+    "status": (AccountStatus, {
+        "pending": ("待备案", "未备案"),
+        "active": ("正常", "运行", "运营", "运营中", "在用", "已备案", "正常运行"),
+        "rectifying": ("整改", "整改中"),
+        "suspended": ("关停", "暂停", "已关停", "停更"),
+        "cancelled": ("注销", "已注销"),
+    }),
+}
+DEFAULTS = {
+    "category": AccountCategory.INSTITUTIONAL.value,
+    "verification": VerificationStatus.PENDING.value,
+    "status": AccountStatus.ACTIVE.value,
+}
+
+
+class ImportFileError(ValidationFailed):
+    code = "import_file_invalid"
+
+
+# --- the stage record -----------------------------------------------------------------
+def _dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _paths(stage_id: str) -> tuple[Path, Path]:
+    try:
+        clean = str(uuid.UUID(str(stage_id)))  # SECURITY: no path from user input
+    except ValueError as exc:
+        raise NotFound(_("Not found.")) from exc
+    return _dir() / f"{clean}.json", _dir() / f"{clean}.upload"
+
+
+def progress_key(stage_id: str) -> str:
+    return f"ledger-import:{stage_id}"
+
+
+def _write(stage: dict) -> None:
+    record, _upload = _paths(stage["id"])
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stage, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, record)
+
+
+def stage_load(stage_id: str, user) -> dict:
+    """The stage record, if it exists and belongs to `user` (404 otherwise)."""
+    record, _upload = _paths(stage_id)
+    try:
+        stage = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotFound(_("Not found.")) from exc
+    if stage.get("owner_id") != getattr(user, "pk", None):
+        raise NotFound(_("Not found."))
+    return stage
+
+
+def stage_progress(stage: dict) -> dict:
+    """What the progress endpoint answers."""
+    live = cache.get(progress_key(stage["id"])) or {}
+    total = live.get("total", stage.get("total", 0))
+    processed = live.get("processed", stage.get("processed", 0))
+    if stage["state"] in ("checked", "imported", "failed"):
+        processed = total
+    return {
+        "id": stage["id"],
+        "state": stage["state"],
+        "total": total,
+        "processed": processed,
+        "percent": int(processed * 100 / total) if total else (100 if stage["state"] != "queued" else 0),
+        "good": len(stage.get("good", [])),
+        "bad": len({e["row"] for e in stage.get("errors", [])}),
+        "imported": stage.get("imported", 0),
+    }
+
+
+def import_roles_check(user) -> None:
+    if scope_for(user, Action.CHANGE, Domain.BUSINESS).is_empty:
+        if scope_for(user, Action.VIEW, Domain.BUSINESS).is_empty:
+            raise NotFound(_("Not found."))
+        raise PermissionDenied(_("You may not register accounts."))
+    if not roles_of(user) & IMPORT_ROLES:
+        raise PermissionDenied(_("You may not register accounts."))
+
+
+def import_stage(*, user, filename: str, data: bytes) -> dict:
+    """Keep an uploaded file for checking. Writes no database row."""
+    import_roles_check(user)
+    if not data:
+        raise ImportFileError(_("The file is empty."), fields={"file": [_("The file is empty.")]})
+    if len(data) > MAX_BYTES:
+        message = _("The file is larger than %(n)d MB.") % {"n": MAX_BYTES // (1024 * 1024)}
+        raise ImportFileError(message, fields={"file": [message]})
+    kind = _kind_of(filename, data)
+    stage = {
+        "id": str(uuid.uuid4()),
+        "owner_id": user.pk,
+        "filename": os.path.basename(filename or "upload")[:200],
+        "kind": kind,
+        "size": len(data),
+        "created_at": timezone.now().isoformat(),
+        "state": "queued",
+        "total": 0,
+        "processed": 0,
+        "file_errors": [],
+        "warnings": [],
+        "errors": [],
+        "good": [],
+    }
+    _record, upload = _paths(stage["id"])
+    upload.write_bytes(data)
+    _write(stage)
+    return stage
+
+
+def _kind_of(filename: str, data: bytes) -> str:
+    name = (filename or "").lower()
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or name.endswith(".xls"):
+        message = _("This is an old Excel file (.xls). Save it as .xlsx or .csv and upload again.")
+        raise ImportFileError(message, fields={"file": [message]})
+    if name.endswith(".xlsx"):
+        message = _("This file is not a readable .xlsx workbook.")
+        raise ImportFileError(message, fields={"file": [message]})
+    return "csv"
+
+
+# --- reading files --------------------------------------------------------------------
+@dataclass
+class Table:
+    header_row: int = 0
+    header: list[str] = field(default_factory=list)
+    rows: list[tuple[int, list]] = field(default_factory=list)  # (sheet row number, cells)
+    merged: dict[int, list[str]] = field(default_factory=dict)  # row -> merged ranges
+    file_errors: list[str] = field(default_factory=list)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_xlsx(data: bytes) -> Table:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    table = Table()
+    try:
+        # Not read-only: merged cell ranges are only known in the full model.
+        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        table.file_errors.append(_("This file is not a readable .xlsx workbook (%(e)s).") % {"e": type(exc).__name__})
+        return table
+    sheet = workbook.worksheets[0]
+    limit = max_rows()
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = list(values)
+        if all(_blank(v) for v in cells):
+            continue
+        if not table.header:
+            table.header_row = number
+            table.header = ["" if v is None else str(v) for v in cells]
+            continue
+        table.rows.append((number, cells))
+        if len(table.rows) > limit:
+            table.file_errors.append(_("The file has more than %(n)d rows; split it.") % {"n": limit})
+            return table
+    for merged in sheet.merged_cells.ranges:
+        if merged.min_row <= table.header_row <= merged.max_row:
+            table.file_errors.append(
+                _("The header row has merged cells (%(range)s); give every column its own header.")
+                % {"range": merged.coord}
+            )
+            continue
+        for row in range(merged.min_row, merged.max_row + 1):
+            table.merged.setdefault(row, []).append(merged.coord)
+    workbook.close()
+    return table
+
+
+def decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (what Chinese Excel saves as CSV)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    message = _("The file's text encoding is neither UTF-8 nor GB18030; save it as CSV UTF-8.")
+    raise ImportFileError(message, fields={"file": [message]})
+
+
+def read_csv(data: bytes) -> Table:
+    table = Table()
+    try:
+        text = decode_csv(data)
+    except ImportFileError as exc:
+        table.file_errors.append(str(exc.message))
+        return table
+    if "\x00" in text:
+        table.file_errors.append(_("This is not a text (CSV) file."))
+        return table
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;，")
+    except csv.Error:
+        dialect = csv.excel
+    limit = max_rows()
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if all(_blank(v) for v in cells):
+                continue
+            if not table.header:
+                table.header_row = number
+                table.header = cells
+                continue
+            table.rows.append((number, cells))
+            if len(table.rows) > limit:
+                table.file_errors.append(_("The file has more than %(n)d rows; split it.") % {"n": limit})
+                return table
+    except csv.Error as exc:
+        table.file_errors.append(_("The CSV file is malformed: %(e)s") % {"e": exc})
+    return table
+
+
+# --- headers ---------------------------------------------------------------------------
+def _norm_header(text: str) -> str:
+    text = str(text or "").strip().lower()
+    text = re.sub(r"[（(].*?[)）]", "", text)  # "(必填)", "(required)"
+    return re.sub(r"[\s*＊_:：]", "", text)
+
+
+def _alias_table() -> dict[str, str]:
+    table = {}
+    for column in COLUMNS:
+        for name in (column.header, column.header_en, column.key, *column.aliases):
+            table[_norm_header(name)] = column.key
+    return table
+
+
+def map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
+    """Column index per field, fatal header errors, and warnings (ignored columns)."""
+    aliases = _alias_table()
+    found: dict[str, int] = {}
+    errors, warnings = [], []
+    for index, raw in enumerate(header):
+        if _blank(raw):
+            continue
+        key = aliases.get(_norm_header(raw))
+        if key is None:
+            warnings.append(_("Column “%(h)s” is not known and was ignored.") % {"h": raw})
+        elif key in found:
+            errors.append(_("Column “%(h)s” appears twice.") % {"h": BY_KEY[key].header})
+        else:
+            found[key] = index
+    missing = [c for c in COLUMNS if c.required and c.key not in found]
+    for column in missing:
+        errors.append(
+            _("Required column “%(zh)s” (%(en)s) is missing.")
+            % {"zh": column.header, "en": column.header_en}
+        )
+    if "platform_account_id" not in found and "profile_url" not in found:
+        errors.append(
+            _("Either column “%(id)s” or column “%(url)s” is needed.")
+            % {"id": BY_KEY["platform_account_id"].header, "url": BY_KEY["profile_url"].header}
+        )
+    return found, errors, warnings
+
+
+# --- values ---------------------------------------------------------------------------
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def parse_number(value) -> int:
+    """Followers: 12345, "12,345", "1.2万", "3亿"; whole and not negative."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError
+        number = int(value)
+    else:
+        text = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
+        factor = 1
+        if text.endswith("万"):
+            factor, text = 10_000, text[:-1]
+        elif text.endswith("亿"):
+            factor, text = 100_000_000, text[:-1]
+        if not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise ValueError
+        scaled = float(text) * factor
+        if factor == 1 and "." in text and not scaled.is_integer():
+            raise ValueError
+        number = int(round(scaled))
+    if number < 0 or number > 2_147_483_647:
+        raise ValueError
+    return number
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d",
+                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+def parse_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError
+
+
+def _choice_table(key: str) -> dict[str, str]:
+    choices, extra = CHOICE_ALIASES[key]
+    table = {}
+    for value, label in choices.choices:
+        table[value.lower()] = value
+        with translation.override("en"):
+            table[str(label).lower()] = value
+        with translation.override("zh-hans"):
+            table[str(label).lower()] = value
+    for value, words in extra.items():
+        for word in words:
+            table[word.lower()] = value
+    return table
+
+
+# --- checking -------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What row checks look up, loaded with a constant number of queries."""
+
+    user: object
+    platforms: list
+    platform_by_name: dict
+    orgs_by_name: dict  # name -> [Organization]
+    choice_tables: dict
+
+
+def _platform_index(platforms) -> dict[str, Platform]:
+    index = {}
+    for platform in platforms:
+        for name in (platform.code, platform.name, platform.name_en):
+            if name:
+                index.setdefault(name.strip().lower(), platform)
+    return index
+
+
+def _load_orgs(user, names: set[str]) -> dict[str, list[Organization]]:
+    """Organizations the user may register accounts for, by name and short name."""
+    scope = scope_for(user, Action.CHANGE, Domain.BUSINESS)
+    found: dict[str, list[Organization]] = {}
+    names = {n for n in names if n}
+    if not names:
+        return found
+    from django.db.models import Q
+
+    qs = Organization.objects.filter(scope.q("path")).filter(
+        Q(name__in=names) | Q(short_name__in=names), is_active=True
+    )
+    for org in qs:
+        for name in {org.name, org.short_name} & names:
+            found.setdefault(name, []).append(org)
+    return found
+
+
+def _error(errors: list, row: int, column: str, value, message: str) -> None:
+    errors.append(
+        {"row": row, "column": BY_KEY[column].header if column in BY_KEY else column,
+         "value": _text(value)[:120], "message": str(message)}
+    )
+
+
+def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -> tuple[dict | None, list]:
+    """One row: its normalized values, or None with every problem found."""
+    errors: list = []
+
+    def cell(key):
+        index = columns.get(key)
+        if index is None or index >= len(cells):
+            return None
+        return cells[index]
+
+    for key in ("organization", "platform", "display_name"):
+        if _blank(cell(key)):
+            _error(errors, number, key, "", _("This field is required."))
+
+    org = None
+    org_name = _text(cell("organization"))
+    if org_name:
+        matches = ctx.orgs_by_name.get(org_name, [])
+        if not matches:
+            _error(errors, number, "organization", org_name,
+                   _("No organization with this name in your jurisdiction."))
+        elif len(matches) > 1:
+            _error(errors, number, "organization", org_name,
+                   _("Several organizations in your jurisdiction have this name; use the full name."))
+        else:
+            org = matches[0]
+            if acting_role(ctx.user, Action.CHANGE, org) not in IMPORT_ROLES:
+                _error(errors, number, "organization", org_name,
+                       _("You may not register accounts for this organization."))
+                org = None
+
+    platform = None
+    platform_name = _text(cell("platform"))
+    if platform_name:
+        platform = ctx.platform_by_name.get(platform_name.lower())
+        if platform is None:
+            _error(errors, number, "platform", platform_name,
+                   _("Unknown platform (use a platform's name or code from the template)."))
+
+    display_name = _text(cell("display_name"))
+    if len(display_name) > 100:
+        _error(errors, number, "display_name", display_name, _("Longer than 100 characters."))
+
+    account_id = _text(cell("platform_account_id"))
+    url = _text(cell("profile_url"))
+    if account_id and (len(account_id) > 128 or re.search(r"\s", account_id)):
+        _error(errors, number, "platform_account_id", account_id,
+               _("An account id has at most 128 characters and no spaces."))
+    if url and platform is not None:
+        try:
+            parsed = parse_profile_url(url, platform=platform, platforms=ctx.platforms)
+        except ValidationFailed as exc:
+            _error(errors, number, "profile_url", url, exc.message)
+        else:
+            if parsed.account_id and account_id and parsed.account_id != account_id:
+                _error(errors, number, "platform_account_id", account_id,
+                       _("Does not match the id in the profile URL (%(id)s).") % {"id": parsed.account_id})
+            account_id = account_id or parsed.account_id
+            url = parsed.profile_url
+    elif url and not re.match(r"^https?://\S+$", url):
+        _error(errors, number, "profile_url", url,
+               _("This is not a web address (it must start with http:// or https://)."))
+    if not account_id and platform is not None and not any(
+        e["column"] in (BY_KEY["profile_url"].header, BY_KEY["platform_account_id"].header)
+        for e in errors
+    ):
+        _error(errors, number, "platform_account_id", "",
+               _("Give the platform account id or a profile URL it can be read from."))
+
+    values = {}
+    for key in ("category", "verification", "status"):
+        raw = _text(cell(key))
+        if not raw:
+            values[key] = DEFAULTS[key]
+            continue
+        value = ctx.choice_tables[key].get(raw.lower())
+        if value is None:
+            allowed = "、".join(str(label) for _v, label in CHOICE_ALIASES[key][0].choices)
+            _error(errors, number, key, raw, _("Unknown value; use one of: %(v)s.") % {"v": allowed})
+        values[key] = value
+
+    followers = 0
+    if not _blank(cell("followers")):
+        try:
+            followers = parse_number(cell("followers"))
+        except (ValueError, OverflowError):
+            _error(errors, number, "followers", cell("followers"), _("Not a whole number of followers."))
+
+    dates = {}
+    for key in ("opened_on", "last_post_at"):
+        if _blank(cell(key)):
+            dates[key] = None
+            continue
+        try:
+            parsed_date = parse_date(cell(key))
+        except ValueError:
+            _error(errors, number, key, cell(key), _("Not a date (write it as 2024-03-15)."))
+            continue
+        if parsed_date > timezone.localdate() or parsed_date.year < 1990:
+            _error(errors, number, key, cell(key), _("The date is in the future or before 1990."))
+            continue
+        dates[key] = parsed_date.isoformat()
+
+    if errors:
+        return None, errors
+    return {
+        "row": number,
+        "organization_id": org.pk,
+        "organization": org.name,
+        "platform_id": platform.pk,
+        "platform": platform.name,
+        "display_name": display_name,
+        "platform_account_id": account_id,
+        "profile_url": url,
+        **values,
+        "followers": followers,
+        **dates,
+    }, []
+
+
+def check_table(
+    user, table: Table, progress: Callable[[int, int], None] | None = None
+) -> dict:
+    """Every bad row with its reasons, and the good rows, for a read table."""
+    result = {"file_errors": list(table.file_errors), "warnings": [], "errors": [], "good": []}
+    if table.file_errors:
+        return result
+    if not table.header:
+        result["file_errors"].append(_("The file has no rows."))
+        return result
+    columns, header_errors, warnings = map_header(table.header)
+    result["warnings"] = warnings
+    if header_errors:
+        result["file_errors"] = header_errors
+        return result
+    org_index = columns["organization"]
+    names = {_text(cells[org_index]) for _n, cells in table.rows if org_index < len(cells)}
+    platforms = list(Platform.objects.filter(is_active=True))
+    ctx = Context(
+        user=user,
+        platforms=platforms,
+        platform_by_name=_platform_index(platforms),
+        orgs_by_name=_load_orgs(user, names),
+        choice_tables={key: _choice_table(key) for key in CHOICE_ALIASES},
+    )
+    seen: dict[tuple, int] = {}
+    seen_rows: dict[tuple, int] = {}
+    total = len(table.rows)
+    good = []
+    for done, (number, cells) in enumerate(table.rows, start=1):
+        row_errors = []
+        for coord in table.merged.get(number, []):
+            row_errors.append({"row": number, "column": "", "value": coord, "message": str(
+                _("Merged cells (%(range)s): unmerge them and fill in every row.") % {"range": coord}
+            )})
+        fingerprint = tuple(_text(c) for c in cells)
+        if fingerprint in seen_rows:
+            row_errors.append({"row": number, "column": "", "value": "", "message": str(
+                _("Duplicate of row %(n)d.") % {"n": seen_rows[fingerprint]})})
+        else:
+            seen_rows[fingerprint] = number
+        values, errors = check_row(ctx, number, cells, columns)
+        row_errors.extend(errors)
+        if values is not None and not row_errors:
+            key = (values["platform_id"], values["platform_account_id"])
+            if key in seen:
+                row_errors.append({"row": number, "column": BY_KEY["platform_account_id"].header,
+                                   "value": values["platform_account_id"], "message": str(
+                    _("The same platform account is already on row %(n)d.") % {"n": seen[key]})})
+            else:
+                seen[key] = number
+        if row_errors:
+            result["errors"].extend(row_errors)
+        else:
+            good.append(values)
+        if progress and (done % 250 == 0 or done == total):
+            progress(done, total)
+    registered = registered_conflicts(user, good)
+    for values in good:
+        found = registered.get((values["platform_id"], values["platform_account_id"]))
+        if found is not None:
+            result["errors"].append({"row": values["row"], "column": BY_KEY["platform_account_id"].header,
+                                     "value": values["platform_account_id"], "message": found})
+        else:
+            result["good"].append(values)
+    result["errors"].sort(key=lambda e: e["row"])
+    return result
+
+
+def registered_conflicts(user, rows: list[dict]) -> dict[tuple, str]:
+    """Rows whose platform account is already registered (not cancelled), with the
+    message to show. One query per platform and 1,000 ids."""
+    by_platform: dict[int, list[str]] = {}
+    for values in rows:
+        by_platform.setdefault(values["platform_id"], []).append(values["platform_account_id"])
+    scope = scope_for(user, Action.VIEW, Domain.BUSINESS)
+    conflicts = {}
+    for platform_id, ids in by_platform.items():
+        for start in range(0, len(ids), 1000):
+            existing = (
+                MediaAccount.objects.filter(platform_id=platform_id, platform_account_id__in=ids[start:start + 1000])
+                .exclude(status=AccountStatus.CANCELLED)
+                .values_list("platform_account_id", "display_name", "org_path", "organization__name")
+            )
+            for account_id, name, path, org_name in existing:
+                if scope.contains_path(path):
+                    message = _("Already registered: %(name)s (%(org)s).") % {"name": name, "org": org_name}
+                else:
+                    # SECURITY: the unique rule is national; do not say by whom.
+                    message = _("Already registered by another organization.")
+                conflicts[(platform_id, account_id)] = str(message)
+    return conflicts
+
+
+def import_check(*, stage_id: str, user, report_progress: bool = True) -> dict:
+    """Read and check a staged file; record the result in the stage. Writes no row."""
+    stage = stage_load(stage_id, user)
+    if stage["state"] == "imported":
+        raise Conflict(_("This file has already been imported."))
+    _record, upload = _paths(stage_id)
+    stage["state"] = "running"
+    _write(stage)
+
+    def progress(done, total):
+        if report_progress:
+            cache.set(progress_key(stage_id), {"processed": done, "total": total}, 3600)
+
+    try:
+        data = upload.read_bytes()
+        table = read_xlsx(data) if stage["kind"] == "xlsx" else read_csv(data)
+        stage["total"] = len(table.rows)
+        progress(0, stage["total"])
+        result = check_table(user, table, progress)
+    except ImportFileError as exc:
+        result = {"file_errors": [str(exc.message)], "warnings": [], "errors": [], "good": []}
+    stage.update(result)
+    stage["processed"] = stage["total"]
+    stage["state"] = "checked"
+    stage["checked_at"] = timezone.now().isoformat()
+    _write(stage)
+    cache.delete(progress_key(stage_id))
+    return stage
+
+
+def import_fail(*, stage_id: str, user, message: str) -> None:
+    """Mark a stage whose check crashed (the worker logs the exception)."""
+    try:
+        stage = stage_load(stage_id, user)
+    except NotFound:
+        return
+    stage["state"] = "failed"
+    stage["file_errors"] = [message]
+    _write(stage)
+
+
+# --- the import -----------------------------------------------------------------------
+def _after(account: MediaAccount, platform_code: str) -> dict:
+    return {
+        "display_name": account.display_name,
+        "platform": platform_code,
+        "platform_account_id": account.platform_account_id,
+        "profile_url": account.profile_url,
+        "organization": account.organization_id,
+        "supervising_organization": account.supervising_organization_id,
+        "category": account.category,
+        "verification": account.verification,
+        "status": account.status,
+        "followers": account.followers,
+        "opened_on": account.opened_on,
+    }
+
+
+def media_account_import(*, stage_id: str, actor) -> dict:
+    """Create the good rows of a checked stage in one transaction, or nothing.
+
+    Re-validates first: the organizations must still be in the actor's scope and no
+    platform account may have been registered meanwhile; otherwise Conflict (409)
+    and nothing is written.
+    """
+    import_roles_check(actor)
+    stage = stage_load(stage_id, actor)
+    if stage["state"] == "imported":
+        raise Conflict(_("This file has already been imported."))
+    if stage["state"] != "checked":
+        raise Conflict(_("The file has not been checked yet."))
+    rows = stage["good"]
+    if not rows:
+        raise ValidationFailed(_("There is no good row to import."), code="import_nothing")
+    try:
+        with transaction.atomic():
+            created = _create_all(stage, rows, actor)
+    except IntegrityError as exc:
+        raise Conflict(
+            _("Another registration of one of these accounts happened meanwhile; check the file again."),
+            code="import_changed",
+        ) from exc
+    stage["state"] = "imported"
+    stage["imported"] = created
+    stage["imported_at"] = timezone.now().isoformat()
+    _write(stage)
+    _record, upload = _paths(stage_id)
+    upload.unlink(missing_ok=True)
+    return stage
+
+
+def _create_all(stage: dict, rows: list[dict], actor) -> int:
+    scope = scope_for(actor, Action.CHANGE, Domain.BUSINESS)
+    org_ids = {r["organization_id"] for r in rows}
+    orgs = {o.pk: o for o in Organization.objects.filter(scope.q("path"), pk__in=org_ids, is_active=True)}
+    platforms = {p.pk: p for p in Platform.objects.filter(pk__in={r["platform_id"] for r in rows})}
+    changed = [r["row"] for r in rows if r["organization_id"] not in orgs or r["platform_id"] not in platforms]
+    roles = {pk: acting_role(actor, Action.CHANGE, org) for pk, org in orgs.items()}
+    changed += [r["row"] for r in rows if r["organization_id"] in orgs and roles[r["organization_id"]] not in IMPORT_ROLES]
+    conflicts = registered_conflicts(actor, rows)
+    changed += [r["row"] for r in rows if (r["platform_id"], r["platform_account_id"]) in conflicts]
+    if changed:
+        raise Conflict(
+            _("Rows %(rows)s changed since the check (organization out of reach or account registered meanwhile); check the file again.")
+            % {"rows": ", ".join(str(n) for n in sorted(set(changed))[:20])},
+            code="import_changed",
+        )
+    supervising = derive_supervising_many(list(orgs.values()))
+    tz = timezone.get_current_timezone()
+    accounts = []
+    for r in rows:
+        org = orgs[r["organization_id"]]
+        last_post = None
+        if r.get("last_post_at"):
+            last_post = timezone.make_aware(datetime.combine(date.fromisoformat(r["last_post_at"]), time(12)), tz)
+        account = MediaAccount(
+            platform_id=r["platform_id"],
+            display_name=r["display_name"],
+            platform_account_id=r["platform_account_id"],
+            profile_url=r["profile_url"],
+            organization=org,
+            supervising_organization=supervising[org.pk],
+            category=r["category"],
+            verification=r["verification"],
+            status=r["status"],
+            followers=r["followers"],
+            opened_on=date.fromisoformat(r["opened_on"]) if r.get("opened_on") else None,
+            last_post_at=last_post,
+            org_path=org.path,
+            region_code=org.region_code,
+        )
+        # Field checks only: uniqueness was checked above in one query per platform
+        # and the database constraint guards the race.
+        account.full_clean(exclude=["org_path", "region_code"], validate_unique=False, validate_constraints=False)
+        accounts.append(account)
+    MediaAccount.objects.bulk_create(accounts, batch_size=1000)
+    by_role: dict[str, list[MediaAccount]] = {}
+    for account in accounts:
+        by_role.setdefault(roles[account.organization_id], []).append(account)
+    codes = {pk: p.code for pk, p in platforms.items()}
+    for role, targets in by_role.items():
+        audit_record_bulk(
+            actor=actor,
+            action=IMPORT_ACTION,
+            targets=targets,
+            organization_of=lambda a: orgs[a.organization_id],
+            after_of=lambda a: {**_after(a, codes[a.platform_id]), "import": stage["id"]},
+            role=role,
+        )
+    return len(accounts)
+
+
+# --- the template ---------------------------------------------------------------------
+EXAMPLE = ["某某市公安局", "微博", "平安某某", "1234567890", "https://weibo.com/u/1234567890",
+           "机构", "已认证", "正常", "125000", "2016-05-01", "2025-09-30"]
+
+
+def template_xlsx() -> bytes:
+    """The import template: Chinese headers, an example row, and a sheet of
+    accepted values (platforms, categories, statuses)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    sheet = workbook.add_worksheet("账号台账")
+    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    required = workbook.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
+    for index, column in enumerate(COLUMNS):
+        sheet.write(0, index, column.header, required if column.required else head)
+        sheet.write_comment(0, index, f"{column.header_en}{' (required / 必填)' if column.required else ''}")
+        sheet.set_column(index, index, 18)
+    sheet.write_row(1, 0, EXAMPLE)
+    sheet.freeze_panes(1, 0)
+    notes = workbook.add_worksheet("填写说明")
+    notes.write_row(0, 0, ["列", "Column", "必填", "说明 / accepted values"], head)
+    explain = {
+        "organization": "本辖区内单位全称 / full name of an organization in your jurisdiction",
+        "platform": "见下方平台列表（名称或代码） / a platform name or code below",
+        "platform_account_id": "与主页链接至少填一项 / this or the profile URL",
+        "category": "机构 / 公务人员 / 领导 (默认 机构)",
+        "verification": "已认证 / 认证中 / 未认证 (默认 认证中)",
+        "status": "待备案 / 正常 / 整改 / 关停 / 注销 (默认 正常)",
+        "followers": "整数，可写 1.2万 / whole number",
+        "opened_on": "2024-03-15",
+        "last_post_at": "2025-09-30",
+    }
+    for row, column in enumerate(COLUMNS, start=1):
+        notes.write_row(row, 0, [column.header, column.header_en, "是" if column.required else "",
+                                 explain.get(column.key, "")])
+    start = len(COLUMNS) + 2
+    notes.write_row(start, 0, ["平台代码 code", "平台名称", "Platform"], head)
+    for offset, platform in enumerate(Platform.objects.filter(is_active=True), start=1):
+        notes.write_row(start + offset, 0, [platform.code, platform.name, platform.name_en])
+    notes.set_column(0, 3, 24)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def template_csv() -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([c.header for c in COLUMNS])
+    writer.writerow(EXAMPLE)
+    return ("\ufeff" + text.getvalue()).encode("utf-8")
