@@ -1,0 +1,371 @@
+"""REST API of moderation. Every viewset inherits the scoped base (accounts.api_base):
+out-of-scope rows answer 404. Views stay thin: they parse, call a service, render."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.api_base import ScopedModelViewSet
+from accounts.models import Organization, Role
+from accounts.scoping import Action, memberships_of, scope_for
+from common.errors import NotFound, ValidationFailed
+from moderation import prechecks, selectors
+from moderation import serializers as s
+from moderation.models import (
+    Dictionary,
+    DirectiveTarget,
+    Flag,
+    Post,
+    PublishedPost,
+    RepostDirective,
+    Term,
+)
+from moderation.services import dictionaries, directives, posts, publication, review
+from moderation.signoff import signoff_pdf
+from registry.models import MediaAccount
+
+DRAFT_ROLES = (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)
+
+
+def _organization(user, org_id, *, prefer=DRAFT_ROLES) -> Organization:
+    """The organization named in the request (must be visible), or the user's own
+    when they hold exactly one matching membership."""
+    if org_id is not None:
+        org = Organization.objects.filter(pk=org_id).first()
+        if org is None or not scope_for(user, Action.VIEW).contains(org):
+            raise ValidationFailed(_("Unknown organization."),
+                                   fields={"organization": [_("Unknown organization.")]})
+        return org
+    orgs = {m.organization for m in memberships_of(user) if m.role in prefer}
+    if len(orgs) != 1:
+        raise ValidationFailed(_("Name the organization."),
+                               fields={"organization": [_("Required.")]})
+    return orgs.pop()
+
+
+def _data(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PostViewSet(ScopedModelViewSet):
+    """Posts: draft, edit (a new revision), submit, review, publish."""
+
+    queryset = Post.objects.all()
+    serializer_class = s.PostListSerializer
+    change_actions = frozenset({"submit", "publish", "attachments", "approve", "reject",
+                                "request_changes"})
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def narrow_queryset(self, queryset):
+        if self.action == "retrieve":
+            return queryset.select_related("organization", "author", "current_revision")\
+                .prefetch_related("target_accounts__platform", "steps__decided_by",
+                                  "steps__revision", "revisions__created_by", "attachments",
+                                  "publications", "signoffs")
+        queryset = queryset.select_related("organization", "author", "current_revision")\
+            .prefetch_related("target_accounts__platform")
+        if self.action == "queue":
+            return queryset.filter(pk__in=selectors.review_queue(self.request.user)
+                                   .values("pk")).order_by("submitted_at", "id")
+        params = self.request.query_params
+        if params.get("mine") in ("1", "true"):
+            queryset = queryset.filter(author=self.request.user)
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        return queryset.order_by("-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.PostListSerializer(page, many=True).data)
+
+    @action(detail=False, methods=["get"])
+    def queue(self, request):
+        """What waits on me, oldest first."""
+        return self.list(request)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.PostDetailSerializer(self.get_object()).data)
+
+    def _detail(self, post, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().model.objects.filter(pk=post.pk)
+        fresh = fresh.select_related("organization", "author", "current_revision")\
+            .prefetch_related("target_accounts__platform", "steps__decided_by",
+                              "steps__revision", "revisions__created_by", "attachments",
+                              "publications", "signoffs").get()
+        return Response(s.PostDetailSerializer(fresh).data, status=code)
+
+    def create(self, request):
+        data = _data(s.PostCreateSerializer, request)
+        org = _organization(request.user, data.pop("organization", None))
+        corrects = None
+        if data.get("corrects"):
+            corrects = Post.objects.visible_to(request.user).filter(pk=data["corrects"]).first()
+            if corrects is None:
+                raise ValidationFailed(_("Unknown post."), fields={"corrects": [_("Unknown.")]})
+        data["corrects"] = corrects
+        post = posts.post_create(actor=request.user, organization=org, **data)
+        return self._detail(post, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        post = self.get_object()
+        data = dict(_data(s.PostUpdateSerializer, request))
+        post = posts.post_update(post=post, actor=request.user, **data)
+        return self._detail(post)
+
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        data = _data(s.SubmitSerializer, request)
+        post = posts.post_submit(post=self.get_object(), actor=request.user,
+                                 overrides=data["overrides"])
+        return self._detail(post)
+
+    def _decide(self, request, decision):
+        data = _data(s.DecisionSerializer, request)
+        post = self.get_object()
+        review.step_decide(post=post, actor=request.user, decision=decision,
+                           comment=data["comment"], step_role=data["step"] or None,
+                           revision_number=data["revision"])
+        return self._detail(post)
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, review.Decision.APPROVE)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, review.Decision.REJECT)
+
+    @action(detail=True, methods=["post"], url_path="request-changes")
+    def request_changes(self, request, pk=None):
+        return self._decide(request, review.Decision.REQUEST_CHANGES)
+
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        data = _data(s.PublishSerializer, request)
+        post = self.get_object()
+        account = MediaAccount.objects.visible_to(request.user).filter(pk=data["account"]).first()
+        if account is None:
+            raise ValidationFailed(_("Unknown account."), fields={"account": [_("Unknown.")]})
+        publication.post_mark_published(post=post, actor=request.user, account=account,
+                                        url=data["url"], published_at=data["published_at"])
+        return self._detail(post)
+
+    @action(detail=True, methods=["post"])
+    def attachments(self, request, pk=None):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationFailed(_("Choose a file."), fields={"file": [_("Required.")]})
+        post = self.get_object()
+        posts.attachment_add(post=post, actor=request.user, upload=upload)
+        return self._detail(post, status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        post = self.get_object()
+        def number(name):
+            value = request.query_params.get(name)
+            return int(value) if value and value.isdigit() else None
+        data = selectors.revision_pair_diff(post, number("from"), number("to"))
+        return Response(data)
+
+    @action(detail=True, methods=["get"])
+    def signoff(self, request, pk=None):
+        post = self.get_object()
+        sheet = post.signoffs.filter(revision_id=post.current_revision_id).first()
+        if sheet is None:
+            raise NotFound(_("This post has no sign-off sheet yet."))
+        response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
+        return response
+
+    @action(detail=False, methods=["post"])
+    def precheck(self, request):
+        """Live feedback while typing: hits with position, kind, severity, suggestion."""
+        data = _data(s.PrecheckSerializer, request)
+        org = _organization(request.user, data.get("organization"))
+        platforms = sorted({
+            (a.platform.code, a.platform.name, a.platform.max_post_length)
+            for a in MediaAccount.objects.visible_to(request.user)
+            .filter(pk__in=data["account_ids"]).select_related("platform")
+        })
+        hits = prechecks.run_prechecks(
+            text=data["text"], org_path=org.path, links=data["links"],
+            is_repost=data["is_repost"], repost_source=data["repost_source"],
+            platforms=platforms,
+        )
+        hard, soft = prechecks.split_hits(hits)
+        return Response({"hits": [h.as_dict() for h in hits], "hard": len(hard),
+                         "soft": len(soft), "length": len(data["text"])})
+
+
+class DictionaryViewSet(ScopedModelViewSet):
+    """Pre-check dictionaries of the user's jurisdiction, and their terms."""
+
+    queryset = Dictionary.objects.all()
+    serializer_class = s.DictionarySerializer
+    change_actions = frozenset({"add_term", "remove_term"})
+
+    def narrow_queryset(self, queryset):
+        return queryset.select_related("organization").order_by("org_path", "kind", "name")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.DictionarySerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.DictionarySerializer(self.get_object()).data)
+
+    def create(self, request):
+        data = _data(s.DictionarySerializer, request)
+        org = _organization(request.user, data.get("organization_id"),
+                            prefer=(Role.SUPERVISOR,))
+        dictionary = dictionaries.dictionary_create(actor=request.user, organization=org,
+                                                    name=data["name"], kind=data["kind"])
+        return Response(s.DictionarySerializer(dictionary).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def terms(self, request, pk=None):
+        dictionary = self.get_object()
+        page = self.paginate_queryset(Term.objects.filter(dictionary=dictionary).order_by("id"))
+        return self.get_paginated_response(s.TermSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["post"], url_path="terms/add")
+    def add_term(self, request, pk=None):
+        data = _data(s.TermSerializer, request)
+        term = dictionaries.term_add(actor=request.user, dictionary=self.get_object(), **data)
+        return Response(s.TermSerializer(term).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], url_path=r"terms/(?P<term_id>\d+)/remove")
+    def remove_term(self, request, pk=None, term_id=None):
+        term = Term.objects.filter(dictionary=self.get_object(), pk=term_id).first()
+        if term is None:
+            raise NotFound(_("Not found."))
+        dictionaries.term_remove(actor=request.user, term=term)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PublishedPostViewSet(ScopedModelViewSet):
+    """Posts seen on platforms, reported by collectors; idempotent by platform and
+    platform post id (a repeat answers 200 with the first report)."""
+
+    queryset = PublishedPost.objects.all()
+    serializer_class = s.PublishedPostSerializer
+
+    def narrow_queryset(self, queryset):
+        return queryset.select_related("platform").order_by("-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.PublishedPostSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.PublishedPostSerializer(self.get_object()).data)
+
+    def create(self, request):
+        data = _data(s.PublishedPostReportSerializer, request)
+        account = MediaAccount.objects.visible_to(request.user).select_related(
+            "organization", "supervising_organization").filter(pk=data.pop("account")).first()
+        if account is None:
+            raise ValidationFailed(_("Unknown account."), fields={"account": [_("Unknown.")]})
+        row, created = publication.published_post_report(actor=request.user, account=account,
+                                                         **data)
+        return Response(s.PublishedPostSerializer(row).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class FlagViewSet(ScopedModelViewSet):
+    queryset = Flag.objects.all()
+    serializer_class = s.FlagSerializer
+    change_actions = frozenset({"resolve"})
+
+    def narrow_queryset(self, queryset):
+        queryset = queryset.select_related("organization").order_by("-id")
+        if self.request.query_params.get("open") in ("1", "true"):
+            queryset = queryset.filter(resolved_at__isnull=True)
+        return queryset
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.FlagSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.FlagSerializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        data = _data(s.ResolveSerializer, request)
+        flag = publication.flag_resolve(flag=self.get_object(), actor=request.user,
+                                        resolution=data["resolution"])
+        return Response(s.FlagSerializer(flag).data)
+
+
+class RepostDirectiveViewSet(ScopedModelViewSet):
+    queryset = RepostDirective.objects.all()
+    serializer_class = s.DirectiveSerializer
+
+    def narrow_queryset(self, queryset):
+        return queryset.select_related("organization").order_by("-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.DirectiveSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.DirectiveSerializer(self.get_object()).data)
+
+    def create(self, request):
+        data = _data(s.DirectiveCreateSerializer, request)
+        org = _organization(request.user, data.get("organization"), prefer=(Role.SUPERVISOR,))
+        post = None
+        if data["post"]:
+            post = Post.objects.visible_to(request.user).filter(pk=data["post"]).first()
+            if post is None:
+                raise ValidationFailed(_("Unknown post."), fields={"post": [_("Unknown.")]})
+        directive = directives.directive_issue(
+            actor=request.user, organization=org, title=data["title"],
+            source_url=data["source_url"], post=post, note=data["note"],
+            platform_codes=data["platforms"], organization_ids=data["organizations"],
+        )
+        return Response(s.DirectiveSerializer(directive).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def progress(self, request, pk=None):
+        """Completion by organization (polled by the directive page)."""
+        return Response(selectors.directive_progress(self.get_object(), request.user))
+
+
+class DirectiveTargetViewSet(ScopedModelViewSet):
+    queryset = DirectiveTarget.objects.all()
+    serializer_class = s.TargetSerializer
+    change_actions = frozenset({"confirm"})
+
+    def narrow_queryset(self, queryset):
+        queryset = queryset.select_related("account", "platform", "organization")
+        params = self.request.query_params
+        if params.get("directive", "").isdigit():
+            queryset = queryset.filter(directive_id=int(params["directive"]))
+        if params.get("open") in ("1", "true"):
+            queryset = queryset.filter(confirmed_at__isnull=True)
+        return queryset.order_by("due_at", "id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.TargetSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.TargetSerializer(self.get_object()).data)
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        data = _data(s.ConfirmSerializer, request)
+        target = directives.target_confirm(target=self.get_object(), actor=request.user,
+                                           repost_url=data["repost_url"])
+        return Response(s.TargetSerializer(target).data)
+

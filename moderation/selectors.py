@@ -1,0 +1,194 @@
+"""Scoped reads of moderation: lists with constant query counts, the reviewer
+queue, revision diffs, directive progress."""
+
+from __future__ import annotations
+
+import difflib
+
+from django.db.models import Count, F, Prefetch, Q
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from accounts.models import Membership, Role
+from accounts.scoping import Action
+from moderation.models import (
+    DirectiveTarget,
+    Flag,
+    Post,
+    PostRevision,
+    PostStatus,
+    RepostDirective,
+    ReviewRole,
+    ReviewStep,
+)
+
+REVIEW_ROLES = set(ReviewRole.values)
+
+
+def post_list(user, *, mine: bool = False, status: str | None = None):
+    qs = (
+        Post.objects.visible_to(user, Action.VIEW)
+        .select_related("organization", "author", "current_revision")
+        .prefetch_related("target_accounts__platform")
+    )
+    if mine:
+        qs = qs.filter(author=user)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
+
+
+def review_queue(user):
+    """What waits on the user: in-review posts whose current step needs a role the
+    user holds in the post's organization, never their own, oldest first.
+
+    SECURITY: outsourced operators get nothing (they never review); the role is
+    re-checked at decision time by the review service."""
+    pairs = list(
+        Membership.objects.active()
+        .filter(user=user, role__in=REVIEW_ROLES)
+        .values_list("organization_id", "role")
+    )
+    outsourced = set(
+        Membership.objects.active()
+        .filter(user=user, role=Role.OUTSOURCED_OPERATOR)
+        .values_list("organization_id", flat=True)
+    )
+    cond = Q()
+    for org_id, role in pairs:
+        if org_id not in outsourced:
+            cond |= Q(organization_id=org_id, awaiting_role=role)
+    if not cond:
+        return Post.objects.none()
+    return (
+        Post.objects.filter(cond, status=PostStatus.IN_REVIEW)
+        .exclude(author=user)
+        .select_related("organization", "author", "current_revision")
+        .order_by("submitted_at", "id")
+    )
+
+
+def post_detail(user, pk: int) -> Post:
+    from accounts.scoping import get_visible_or_404
+
+    return get_visible_or_404(
+        Post.objects.select_related("organization", "author", "current_revision", "corrects")
+        .prefetch_related(
+            "target_accounts__platform",
+            "attachments",
+            Prefetch("revisions", queryset=PostRevision.objects.select_related("created_by")),
+            Prefetch("steps", queryset=ReviewStep.objects.select_related("decided_by",
+                                                                         "revision")),
+            "publications__account__platform",
+            "signoffs__revision",
+        ),
+        user,
+        pk=pk,
+    )
+
+
+def current_steps(post: Post) -> list[ReviewStep]:
+    return [s for s in post.steps.all() if s.round == post.review_round]
+
+
+def revision_diff_html(old: str, new: str) -> str:
+    """Character-level diff of two texts as HTML: <del> for removed, <ins> for added.
+    Chinese has no word boundaries, so characters are the unit."""
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    out = []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(escape(old[a1:a2]))
+        if op in ("delete", "replace"):
+            out.append(f"<del>{escape(old[a1:a2])}</del>")
+        if op in ("insert", "replace"):
+            out.append(f"<ins>{escape(new[b1:b2])}</ins>")
+    return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 - every part escaped
+
+
+def revision_pair_diff(post: Post, from_number: int | None, to_number: int | None) -> dict:
+    revisions = {r.number: r for r in post.revisions.all()}
+    if not revisions:
+        return {}
+    to_number = to_number if to_number in revisions else max(revisions)
+    if from_number not in revisions:
+        # Default: what changed since the last revision a reviewer approved, or the
+        # previous revision.
+        approved = [s.revision.number for s in post.steps.all()
+                    if s.status == "approved" and s.revision.number < to_number]
+        from_number = max(approved) if approved else max(to_number - 1, min(revisions))
+    old, new = revisions[from_number], revisions[to_number]
+    fields = []
+    for name in ("title", "column_tag", "importance", "is_repost", "repost_source",
+                 "scheduled_at", "links", "account_ids", "attachment_names"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            fields.append({"field": name, "from": a, "to": b})
+    return {
+        "from": from_number,
+        "to": to_number,
+        "html": revision_diff_html(old.text, new.text),
+        "fields": fields,
+    }
+
+
+def directive_list(user):
+    return (
+        RepostDirective.objects.visible_to(user)
+        .select_related("organization", "issued_by")
+        .annotate(confirmed=Count("targets", filter=Q(targets__confirmed_at__isnull=False)))
+        .order_by("-id")
+    )
+
+
+def directive_progress(directive: RepostDirective, user) -> dict:
+    """Completion by organization, in one aggregate query over the targets the user
+    may see."""
+    now = timezone.now()
+    rows = (
+        DirectiveTarget.objects.visible_to(user)
+        .filter(directive=directive)
+        .values("organization_id", "organization__name")
+        .annotate(
+            total=Count("id"),
+            confirmed=Count("id", filter=Q(confirmed_at__isnull=False)),
+            late=Count("id", filter=Q(confirmed_at__isnull=False, confirmed_at__gt=F("due_at"))),
+            overdue=Count("id", filter=Q(confirmed_at__isnull=True, due_at__lt=now)),
+        )
+        .order_by("organization__name")
+    )
+    by_org = [
+        {"organization": r["organization_id"], "name": r["organization__name"],
+         "total": r["total"], "confirmed": r["confirmed"], "late": r["late"],
+         "overdue": r["overdue"]}
+        for r in rows
+    ]
+    total = sum(r["total"] for r in by_org)
+    confirmed = sum(r["confirmed"] for r in by_org)
+    return {
+        "directive": directive.pk,
+        "total": total,
+        "confirmed": confirmed,
+        "overdue": sum(r["overdue"] for r in by_org),
+        "percent": round(100 * confirmed / total, 1) if total else 0.0,
+        "organizations": by_org,
+        "as_of": now.isoformat(),
+    }
+
+
+def my_targets(user):
+    """Open directive targets on accounts of the user's own organizations."""
+    return (
+        DirectiveTarget.objects.visible_to(user, Action.CHANGE)
+        .select_related("directive", "account__platform", "organization")
+        .order_by("confirmed_at", "due_at")
+    )
+
+
+def flag_list(user, *, open_only: bool = True):
+    qs = Flag.objects.visible_to(user).select_related(
+        "organization", "published_post__account__platform", "resolved_by")
+    if open_only:
+        qs = qs.filter(resolved_at__isnull=True)
+    return qs.order_by("-id")

@@ -1,0 +1,263 @@
+"""Repost directives: issue (set-based), confirm, and the once-a-minute sweep.
+
+Each target's deadline is computed once, at issue time, into `due_at` and `warn_at`
+(DESIGN.md "Time"); the sweep is then two indexed, set-based UPDATEs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization, Role, User
+from accounts.scoping import Action, require, roles_of
+from audit.services import audit_record
+from common.errors import Conflict, PermissionDenied, ValidationFailed
+from moderation.models import (
+    DeadlineUnit,
+    DirectiveTarget,
+    Importance,
+    Post,
+    RepostDirective,
+    RepostPolicy,
+)
+from notifications.services import notify
+from registry.models import AccountStatus, MediaAccount, Platform
+from workcalendar.calendar import deadline_after
+
+# Platforms without a policy row get this (configurable by adding a RepostPolicy).
+FALLBACK = (DeadlineUnit.MINUTES, 24 * 60, 60)
+MAX_TARGETS = 50000
+
+
+def policies_for(organization: Organization) -> dict[int, RepostPolicy]:
+    """Per platform, the policy of the nearest organization up the tree, else the
+    national default."""
+    from moderation.prechecks import ancestor_paths
+
+    rows = RepostPolicy.objects.filter(
+        Q(organization__isnull=True) | Q(organization__path__in=ancestor_paths(organization.path))
+    ).select_related("organization")
+    best: dict[int, tuple[int, RepostPolicy]] = {}
+    for policy in rows:
+        depth = len(policy.organization.path) if policy.organization_id else 0
+        if policy.platform_id not in best or depth > best[policy.platform_id][0]:
+            best[policy.platform_id] = (depth, policy)
+    return {pid: p for pid, (_d, p) in best.items()}
+
+
+def _deadline(policy, issued_at, region_code: str):
+    unit, amount, warn = (
+        (policy.unit, policy.amount, policy.warn_before_minutes) if policy else FALLBACK
+    )
+    if unit == DeadlineUnit.WORKING_DAYS:
+        result = deadline_after(issued_at, amount, region_code)
+        due, provisional = result.due_at, result.provisional
+    else:
+        due, provisional = issued_at + timedelta(minutes=amount), False
+    warn_at = max(issued_at, due - timedelta(minutes=warn))
+    return due, warn_at, provisional
+
+
+@transaction.atomic
+def directive_issue(
+    *, actor, organization: Organization, title: str, source_url: str,
+    post: Post | None = None, note: str = "", platform_codes: list[str] | None = None,
+    organization_ids: list[int] | None = None, issued_at=None,
+) -> RepostDirective:
+    """Issue a directive to the active accounts of the organization's subtree (all, or
+    those on the given platforms and/or of the given organizations and their
+    subtrees). Set-based: one query for the accounts, one bulk insert of targets."""
+    role = require(actor, Action.CHANGE, organization)
+    if Role.SUPERVISOR not in roles_of(actor, organization):
+        raise PermissionDenied(_("Only a supervisor issues repost directives."),
+                               code="not_supervisor")
+    errors = {}
+    if not (title or "").strip():
+        errors["title"] = [_("Required.")]
+    if not (source_url or "").startswith(("http://", "https://")):
+        errors["source_url"] = [_("Enter a valid URL.")]
+    if post is not None and post.importance != Importance.MAJOR:
+        errors["post"] = [_("Repost directives are for major items.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    accounts = MediaAccount.objects.filter(org_path__startswith=organization.path,
+                                           status=AccountStatus.ACTIVE)
+    selection = {}
+    if platform_codes:
+        known = set(Platform.objects.filter(code__in=platform_codes).values_list("code", flat=True))
+        if unknown := sorted(set(platform_codes) - known):
+            raise ValidationFailed(_("Unknown platform."),
+                                   fields={"platforms": [", ".join(unknown)]})
+        accounts = accounts.filter(platform__code__in=platform_codes)
+        selection["platforms"] = sorted(platform_codes)
+    if organization_ids:
+        orgs = list(Organization.objects.filter(pk__in=organization_ids,
+                                                path__startswith=organization.path))
+        if len(orgs) != len(set(organization_ids)):
+            raise ValidationFailed(_("Unknown organization."),
+                                   fields={"organizations": [_("Outside your jurisdiction.")]})
+        cond = Q()
+        for org in orgs:
+            cond |= Q(org_path__startswith=org.path)
+        accounts = accounts.filter(cond)
+        selection["organizations"] = sorted(o.pk for o in orgs)
+    # The issuing account itself does not repost its own item.
+    rows = list(accounts.values_list("id", "organization_id", "org_path", "platform_id",
+                                     "region_code")[: MAX_TARGETS + 1])
+    if not rows:
+        raise ValidationFailed(_("No active accounts match the selection."),
+                               code="no_targets", fields={"platforms": [_("No accounts.")]})
+    if len(rows) > MAX_TARGETS:
+        raise ValidationFailed(_("Too many targets; narrow the selection."),
+                               fields={"platforms": [_("Too many accounts.")]})
+    issued_at = issued_at or timezone.now()
+    directive = RepostDirective.objects.create(
+        organization=organization, org_path=organization.path, post=post, title=title.strip(),
+        source_url=source_url, note=note, selection=selection, issued_by=actor,
+        issued_at=issued_at, target_count=len(rows),
+    )
+    policies = policies_for(organization)
+    # Deadlines depend only on (platform, region): compute each once.
+    deadlines = {}
+    for key in {(r[3], r[4]) for r in rows}:
+        deadlines[key] = _deadline(policies.get(key[0]), issued_at, key[1])
+    targets = []
+    for account_id, org_id, path, platform_id, region in rows:
+        due, warn, provisional = deadlines[(platform_id, region)]
+        targets.append(DirectiveTarget(
+            directive=directive, account_id=account_id, organization_id=org_id,
+            org_path=path, platform_id=platform_id, due_at=due, warn_at=warn,
+            provisional=provisional,
+        ))
+    DirectiveTarget.objects.bulk_create(targets, batch_size=2000)
+    audit_record(actor=actor, action="moderation.directive_issue", target=directive,
+                 organization=organization, role=role,
+                 after={"title": directive.title, "targets": len(rows), "selection": selection})
+    transaction.on_commit(lambda: _notify_issued(directive.pk))
+    return directive
+
+
+def _operators_of(target_filter: Q) -> list[User]:
+    """The operators who must act on the filtered targets: the accounts' named
+    operators, and the operators of the accounts' organizations. Two queries."""
+    targets = DirectiveTarget.objects.filter(target_filter)
+    named = MediaAccount.operators.through.objects.filter(
+        mediaaccount_id__in=targets.values("account_id")).values("user_id")
+    members = Membership.objects.active().filter(
+        organization_id__in=targets.values("organization_id"),
+        role__in=[Role.OPERATOR, Role.OUTSOURCED_OPERATOR]).values("user_id")
+    return list(User.objects.filter(Q(pk__in=named) | Q(pk__in=members), is_active=True))
+
+
+def _supervisors_of(directive: RepostDirective) -> list[User]:
+    members = Membership.objects.active().filter(
+        organization_id=directive.organization_id, role=Role.SUPERVISOR).values("user_id")
+    return list(User.objects.filter(Q(pk__in=members) | Q(pk=directive.issued_by_id),
+                                    is_active=True))
+
+
+def _notify_issued(directive_id: int) -> None:
+    directive = RepostDirective.objects.filter(pk=directive_id).select_related(
+        "organization").first()
+    if directive is None:
+        return
+    with transaction.atomic():
+        notify(recipients=_operators_of(Q(directive_id=directive_id)),
+               organization=directive.organization, kind="moderation.directive_issued",
+               message=_("Repost directive: %(title)s. Repost and confirm with the URL "
+                         "before the deadline.") % {"title": directive.title},
+               dedupe_key=f"directive-issued:{directive_id}",
+               url=reverse("moderation:directive_detail", args=[directive_id]),
+               target=directive)
+
+
+@transaction.atomic
+def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> DirectiveTarget:
+    target = DirectiveTarget.objects.select_for_update().select_related(
+        "organization").get(pk=target.pk)
+    role = require(actor, Action.CHANGE, target.organization)
+    if target.confirmed_at is not None:
+        raise Conflict(_("This repost has already been confirmed."), code="already_confirmed")
+    if not (repost_url or "").startswith(("http://", "https://")) or len(repost_url) > 500:
+        raise ValidationFailed(_("Give the URL of the repost."),
+                               fields={"repost_url": [_("Enter a valid URL.")]})
+    target.confirmed_at = timezone.now()
+    target.confirmed_by = actor
+    target.repost_url = repost_url
+    target.save(update_fields=["confirmed_at", "confirmed_by", "repost_url"])
+    audit_record(actor=actor, action="moderation.repost_confirm", target=target,
+                 organization=target.organization, role=role,
+                 after={"url": repost_url, "late": target.confirmed_at > target.due_at})
+    return target
+
+
+SWEEP_LOCK = "moderation:sweep_reposts"
+
+
+def _mark(now) -> tuple[int, int]:
+    """The two set-based UPDATEs; each row is stamped with `now`, once."""
+    open_ = Q(confirmed_at__isnull=True, overdue_at__isnull=True)
+    overdue = DirectiveTarget.objects.filter(open_, due_at__lt=now).update(overdue_at=now)
+    warned = DirectiveTarget.objects.filter(
+        open_, warned_at__isnull=True, warn_at__lte=now).update(warned_at=now)
+    return warned, overdue
+
+
+def reposts_sweep(now=None) -> dict:
+    """Mark targets due soon and overdue, then notify the operators (and, for
+    overdue ones, the issuing supervisors). Idempotent: a second run finds nothing
+    unmarked; notifications also carry dedupe keys. Queries do not grow with the
+    number of targets, only with the number of (directive, platform) groups."""
+    if not cache.add(SWEEP_LOCK, "1", timeout=55):
+        return {"skipped": True}
+    try:
+        now = now or timezone.now()
+        with transaction.atomic():
+            warned, overdue = _mark(now)
+            if warned or overdue:
+                _notify_marked(now)
+        return {"warned": warned, "overdue": overdue}
+    finally:
+        cache.delete(SWEEP_LOCK)
+
+
+def _notify_marked(now) -> None:
+    groups = defaultdict(set)
+    rows = DirectiveTarget.objects.filter(Q(warned_at=now) | Q(overdue_at=now)).values_list(
+        "directive_id", "platform_id", "due_at", "overdue_at")
+    for directive_id, platform_id, due_at, overdue_at in rows:
+        kind = "overdue" if overdue_at == now else "due_soon"
+        groups[(directive_id, kind)].add((platform_id, due_at))
+    directives = RepostDirective.objects.select_related("organization").in_bulk(
+        {d for d, _k in groups})
+    for (directive_id, kind), platforms in groups.items():
+        directive = directives[directive_id]
+        stamp = now.isoformat()
+        url = reverse("moderation:directive_detail", args=[directive_id])
+        field = "overdue_at" if kind == "overdue" else "warned_at"
+        operators = _operators_of(Q(directive_id=directive_id, **{field: now}))
+        if kind == "overdue":
+            message = _("Repost overdue: %(title)s. Repost now and confirm with the URL.")
+        else:
+            message = _("Repost due soon: %(title)s. Confirm with the URL before the deadline.")
+        notify(recipients=operators, organization=directive.organization,
+               kind=f"moderation.repost_{kind}",
+               message=message % {"title": directive.title},
+               dedupe_key=f"repost-{kind}:{directive_id}:{stamp}", url=url, target=directive)
+        if kind == "overdue":
+            count = DirectiveTarget.objects.filter(directive_id=directive_id,
+                                                   overdue_at__isnull=False).count()
+            notify(recipients=_supervisors_of(directive), organization=directive.organization,
+                   kind="moderation.repost_overdue_supervisor",
+                   message=_("%(n)s accounts have not reposted «%(title)s» in time.")
+                   % {"n": count, "title": directive.title},
+                   dedupe_key=f"repost-overdue-supervisor:{directive_id}:{stamp}", url=url,
+                   target=directive)

@@ -1,0 +1,184 @@
+"""Tiered review: one transition service decides every step.
+
+The steps of a round follow from the post's importance (moderation.models.
+REVIEW_CHAIN) and are decided in order. Reviewers are resolved from the roles they
+hold in the post's organization at the moment they decide. The post row is locked
+(select_for_update) for the whole decision, so two concurrent approvals of the same
+step serialize: the second finds the step decided and fails with a Conflict.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.scoping import Action, require, roles_of
+from audit.services import audit_record
+from common.errors import Conflict, PermissionDenied, ValidationFailed
+from moderation.models import (
+    Post,
+    PostStatus,
+    ReviewStep,
+    SignOffSheet,
+    StepStatus,
+)
+from moderation.services.posts import notify_step
+from notifications.services import notify
+
+
+class Decision:
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_CHANGES = "request_changes"
+
+
+# What each decision does to the step and to the post.
+STEP_OUTCOME = {
+    Decision.APPROVE: StepStatus.APPROVED,
+    Decision.REJECT: StepStatus.REJECTED,
+    Decision.REQUEST_CHANGES: StepStatus.CHANGES_REQUESTED,
+}
+POST_OUTCOME = {
+    Decision.REJECT: PostStatus.REJECTED,
+    Decision.REQUEST_CHANGES: PostStatus.CHANGES_REQUESTED,
+}
+
+
+def _check_reviewer(actor, post: Post, step: ReviewStep) -> str:
+    """SECURITY: no self-approval, outsourced operators never decide, and the actor
+    must hold the step's role in the post's organization right now."""
+    require(actor, Action.VIEW, post.organization)
+    held = roles_of(actor, post.organization)
+    if Role.OUTSOURCED_OPERATOR in held:
+        raise PermissionDenied(_("Outsourced operators cannot review posts."),
+                               code="outsourced_cannot_review")
+    authors = set(post.revisions.values_list("created_by_id", flat=True)) | {post.author_id}
+    if actor.pk in authors:
+        raise PermissionDenied(_("No one reviews their own post."), code="self_review")
+    if step.role not in held:
+        raise PermissionDenied(
+            _("This step needs the %(role)s of the post's organization.")
+            % {"role": step.get_role_display()},
+            code="not_reviewer",
+        )
+    already = ReviewStep.objects.filter(
+        post=post, round=post.review_round, decided_by=actor
+    ).exclude(pk=step.pk)
+    if already.exists():
+        raise PermissionDenied(_("One person decides one step of a review."),
+                               code="one_step_per_person")
+    return step.role
+
+
+def _signoff_number(post: Post) -> str:
+    year = timezone.localtime().year
+    return f"SQ{year}-{post.organization_id:04d}-{post.pk:06d}-{post.current_revision.number:02d}"
+
+
+@transaction.atomic
+def step_decide(*, post: Post, actor, decision: str, comment: str = "",
+                step_role: str | None = None, revision_number: int | None = None) -> ReviewStep:
+    """Decide the step the post waits for. `step_role` and `revision_number`, when
+    given, name what the reviewer saw: a different current step or revision is a
+    Conflict (out of order, decided twice, edited meanwhile) and changes nothing."""
+    post = Post.objects.select_for_update().select_related(
+        "organization", "current_revision").get(pk=post.pk)
+    if decision not in STEP_OUTCOME:
+        raise ValidationFailed(_("Unknown decision."), fields={"decision": [_("Unknown.")]})
+    if decision != Decision.APPROVE and not comment.strip():
+        raise ValidationFailed(_("Say what must change: a comment is required."),
+                               code="comment_required",
+                               fields={"comment": [_("A comment is required.")]})
+    if post.status != PostStatus.IN_REVIEW:
+        raise Conflict(_("This post is not waiting for review."), code="not_in_review")
+    steps = list(post.steps.filter(round=post.review_round).order_by("order"))
+    current = next((s for s in steps if s.status == StepStatus.PENDING), None)
+    if current is None:  # defensive: an in-review post always has a pending step
+        raise Conflict(_("This post is not waiting for review."), code="not_in_review")
+    if step_role and step_role != current.role:
+        decided = any(s.role == step_role and s.status != StepStatus.PENDING for s in steps)
+        if decided:
+            raise Conflict(_("This step has already been decided."), code="already_decided")
+        if any(s.role == step_role for s in steps):
+            raise Conflict(
+                _("Out of order: the post waits for the %(role)s first.")
+                % {"role": current.get_role_display()},
+                code="out_of_order",
+            )
+        raise ValidationFailed(_("This post has no such review step."), code="no_such_step",
+                               fields={"step": [_("No such step.")]})
+    if revision_number is not None and revision_number != post.current_revision.number:
+        raise Conflict(_("The post was edited after you opened it; review the new revision."),
+                       code="stale_revision")
+    role = _check_reviewer(actor, post, current)
+    if decision == Decision.APPROVE and post.approval_expired:
+        raise Conflict(
+            _("The scheduled publication time has passed; the approval has expired. "
+              "The author must set a new time (review restarts)."),
+            code="approval_expired",
+        )
+    now = timezone.now()
+    before = {"status": post.status, "step": current.role}
+    current.status = STEP_OUTCOME[decision]
+    current.decided_by = actor
+    current.decided_at = now
+    current.comment = comment.strip()[:2000]
+    current.revision = post.current_revision  # pinned to what was approved
+    current.save(update_fields=["status", "decided_by", "decided_at", "comment", "revision"])
+    url = reverse("moderation:post_detail", args=[post.pk])
+    if decision == Decision.APPROVE:
+        following = [s for s in steps if s.order > current.order]
+        if following:
+            post.awaiting_role = following[0].role
+        else:
+            post.awaiting_role = ""
+            post.status = PostStatus.APPROVED
+            post.approved_at = now
+            SignOffSheet.objects.create(post=post, revision=post.current_revision,
+                                        number=_signoff_number(post), issued_at=now)
+    else:
+        post.status = POST_OUTCOME[decision]
+        post.awaiting_role = ""
+        ReviewStep.objects.filter(post=post, round=post.review_round,
+                                  status=StepStatus.PENDING).update(status=StepStatus.SUPERSEDED)
+    post.save(update_fields=["status", "awaiting_role", "approved_at", "updated_at"])
+    audit_record(actor=actor, action=f"moderation.post_{decision}", target=post,
+                 organization=post.organization, role=role, before=before,
+                 after={"status": post.status, "step": current.role,
+                        "revision": post.current_revision.number, "comment": current.comment})
+    if decision == Decision.APPROVE and post.status == PostStatus.IN_REVIEW:
+        notify_step(post)
+    else:
+        messages = {
+            Decision.APPROVE: _("Your post was approved: %(title)s"),
+            Decision.REJECT: _("Your post was rejected: %(title)s"),
+            Decision.REQUEST_CHANGES: _("Changes were requested on your post: %(title)s"),
+        }
+        text = messages[decision] % {"title": str(post)}
+        if current.comment:
+            text = f"{text} — {current.comment}"
+        notify(recipients=[post.author], organization=post.organization,
+               kind=f"moderation.post_{decision}", message=text, url=url, target=post,
+               dedupe_key=f"post-{decision}:{post.pk}:{post.review_round}:{current.order}")
+    return current
+
+
+def post_approve(*, post: Post, actor, comment: str = "", step_role: str | None = None,
+                 revision_number: int | None = None) -> ReviewStep:
+    return step_decide(post=post, actor=actor, decision=Decision.APPROVE, comment=comment,
+                       step_role=step_role, revision_number=revision_number)
+
+
+def post_reject(*, post: Post, actor, comment: str, step_role: str | None = None,
+                revision_number: int | None = None) -> ReviewStep:
+    return step_decide(post=post, actor=actor, decision=Decision.REJECT, comment=comment,
+                       step_role=step_role, revision_number=revision_number)
+
+
+def post_request_changes(*, post: Post, actor, comment: str, step_role: str | None = None,
+                         revision_number: int | None = None) -> ReviewStep:
+    return step_decide(post=post, actor=actor, decision=Decision.REQUEST_CHANGES,
+                       comment=comment, step_role=step_role, revision_number=revision_number)

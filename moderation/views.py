@@ -1,0 +1,313 @@
+"""Pages of moderation: drafting with live pre-checks, my posts, the reviewer queue,
+the review page, repost directives, flags. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Organization, Role
+from accounts.scoping import Action, get_visible_or_404, memberships_of, roles_of
+from common.errors import ApplicationError
+from moderation import selectors
+from moderation.forms import DirectiveForm, PostForm
+from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
+from moderation.services import directives, posts, publication, review
+from moderation.signoff import signoff_pdf
+from registry.models import AccountStatus, MediaAccount, Platform
+
+
+def _error(request, exc: ApplicationError, form=None) -> None:
+    if form is not None and exc.fields:
+        field_map = {"account_ids": "accounts"}
+        for name, msgs in exc.fields.items():
+            name = field_map.get(name, name)
+            target = name if name in form.fields else None
+            for m in msgs:
+                form.add_error(target, str(m))
+    else:
+        messages.error(request, str(exc.message))
+
+
+def _drafting_org(user) -> Organization | None:
+    orgs = {m.organization for m in memberships_of(user)
+            if m.role in (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)}
+    return sorted(orgs, key=lambda o: o.path)[0] if orgs else None
+
+
+def _org_accounts(org):
+    return list(MediaAccount.objects.filter(organization=org, status=AccountStatus.ACTIVE)
+                .select_related("platform").order_by("platform__sort_order", "display_name"))
+
+
+@login_required
+def post_list(request):
+    mine = request.GET.get("mine", "1") == "1"
+    status = request.GET.get("status") or None
+    qs = selectors.post_list(request.user, mine=mine, status=status)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "moderation/post_list.html", {
+        "page": page, "mine": mine, "status": status, "statuses": PostStatus.choices,
+        "can_draft": _drafting_org(request.user) is not None,
+    })
+
+
+def _post_form_page(request, post: Post | None):
+    org = post.organization if post else _drafting_org(request.user)
+    if org is None:
+        raise Http404
+    accounts = _org_accounts(org)
+    if request.method == "POST":
+        form = PostForm(request.POST, accounts=accounts)
+        if form.is_valid():
+            try:
+                kwargs = form.service_kwargs()
+                if post is None:
+                    kind = form.cleaned_data.get("kind") or "original"
+                    corrects = None
+                    if form.cleaned_data.get("corrects"):
+                        corrects = Post.objects.visible_to(request.user).filter(
+                            pk=form.cleaned_data["corrects"]).first()
+                    post = posts.post_create(actor=request.user, organization=org, kind=kind,
+                                             corrects=corrects, **kwargs)
+                    messages.success(request, _("Draft saved."))
+                else:
+                    post = posts.post_update(post=post, actor=request.user, **kwargs)
+                    messages.success(request, _("Saved as a new revision."))
+                return redirect("moderation:post_detail", post.pk)
+            except ApplicationError as exc:
+                _error(request, exc, form)
+    else:
+        initial = {"importance": "general", "kind": request.GET.get("kind", "original"),
+                   "corrects": request.GET.get("corrects")}
+        if post is not None:
+            initial = {
+                "title": post.title, "text": post.text, "importance": post.importance,
+                "column_tag": post.column_tag, "is_repost": post.is_repost,
+                "repost_source": post.repost_source, "scheduled_at": post.scheduled_at,
+                "links": "\n".join(post.links),
+                "accounts": [str(i) for i in post.current_revision.account_ids],
+            }
+        form = PostForm(initial=initial, accounts=accounts)
+    return render(request, "moderation/post_form.html",
+                  {"form": form, "post": post, "organization": org})
+
+
+@login_required
+def post_create(request):
+    return _post_form_page(request, None)
+
+
+@login_required
+def post_edit(request, pk: int):
+    post = get_visible_or_404(Post.objects.select_related("organization", "current_revision"),
+                              request.user, Action.CHANGE, pk=pk)
+    return _post_form_page(request, post)
+
+
+@login_required
+def post_detail(request, pk: int):
+    post = selectors.post_detail(request.user, pk)
+    steps = selectors.current_steps(post)
+    revisions = list(post.revisions.all())
+    diff = None
+    if len(revisions) > 1:
+        def number(name):
+            value = request.GET.get(name, "")
+            return int(value) if value.isdigit() else None
+        diff = selectors.revision_pair_diff(post, number("from"), number("to"))
+    held = roles_of(request.user, post.organization)
+    soft = hard = []
+    if post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
+        from moderation.prechecks import split_hits
+
+        hard, soft = split_hits(posts.precheck_post(post))
+        seen, unique_soft = set(), []
+        for h in soft:
+            if h.key not in seen:
+                seen.add(h.key)
+                unique_soft.append(h)
+        soft = unique_soft
+    sheet = next((x for x in post.signoffs.all()
+                  if x.revision_id == post.current_revision_id), None)
+    published = {p.account_id for p in post.publications.all()}
+    return render(request, "moderation/post_detail.html", {
+        "post": post, "revision": post.current_revision, "steps": steps,
+        "revisions": revisions, "diff": diff, "hard": hard, "soft": soft, "sheet": sheet,
+        "can_decide": (post.status == PostStatus.IN_REVIEW and post.awaiting_role in held
+                       and post.author_id != request.user.pk
+                       and Role.OUTSOURCED_OPERATOR not in held),
+        "can_edit": post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED,
+                                    PostStatus.IN_REVIEW, PostStatus.APPROVED),
+        "unpublished": [a for a in post.target_accounts.all() if a.pk not in published],
+        "all_steps": sorted(post.steps.all(), key=lambda s: (s.round, s.order)),
+    })
+
+
+@login_required
+@require_POST
+def post_submit(request, pk: int):
+    post = get_visible_or_404(Post.objects.all(), request.user, Action.CHANGE, pk=pk)
+    overrides = {key[len("override:"):]: value for key, value in request.POST.items()
+                 if key.startswith("override:")}
+    try:
+        posts.post_submit(post=post, actor=request.user, overrides=overrides)
+        messages.success(request, _("Submitted for review."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:post_detail", pk)
+
+
+@login_required
+@require_POST
+def post_decide(request, pk: int):
+    post = get_visible_or_404(Post.objects.all(), request.user, pk=pk)
+    decision = request.POST.get("decision", "")
+    revision = request.POST.get("revision", "")
+    try:
+        review.step_decide(post=post, actor=request.user, decision=decision,
+                           comment=request.POST.get("comment", ""),
+                           step_role=request.POST.get("step") or None,
+                           revision_number=int(revision) if revision.isdigit() else None)
+        messages.success(request, _("Your decision was recorded."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:post_detail", pk)
+
+
+@login_required
+@require_POST
+def post_publish(request, pk: int):
+    post = get_visible_or_404(Post.objects.all(), request.user, Action.CHANGE, pk=pk)
+    account = MediaAccount.objects.visible_to(request.user).filter(
+        pk=request.POST.get("account") if request.POST.get("account", "").isdigit() else None
+    ).first()
+    try:
+        if account is None:
+            raise ApplicationError(_("Choose the account."))
+        publication.post_mark_published(post=post, actor=request.user, account=account,
+                                        url=request.POST.get("url", "").strip())
+        messages.success(request, _("Recorded as published."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:post_detail", pk)
+
+
+@login_required
+@require_POST
+def post_attach(request, pk: int):
+    post = get_visible_or_404(Post.objects.all(), request.user, Action.CHANGE, pk=pk)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ApplicationError(_("Choose a file."))
+        posts.attachment_add(post=post, actor=request.user, upload=upload)
+        messages.success(request, _("Attachment added (a new revision)."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:post_detail", pk)
+
+
+@login_required
+def post_signoff(request, pk: int):
+    post = get_visible_or_404(Post.objects.select_related("organization", "author"),
+                              request.user, pk=pk)
+    sheet = post.signoffs.select_related("revision", "post").filter(
+        revision_id=post.current_revision_id).first()
+    if sheet is None:
+        raise Http404
+    response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
+    return response
+
+
+@login_required
+def queue(request):
+    qs = selectors.review_queue(request.user)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    return render(request, "moderation/queue.html", {"page": page})
+
+
+@login_required
+def directive_list(request):
+    page = Paginator(selectors.directive_list(request.user), 30).get_page(request.GET.get("page"))
+    targets = selectors.my_targets(request.user).filter(confirmed_at__isnull=True)[:50]
+    return render(request, "moderation/directive_list.html", {
+        "page": page, "targets": targets,
+        "can_issue": Role.SUPERVISOR in roles_of(request.user),
+    })
+
+
+@login_required
+def directive_create(request):
+    supervised = sorted({m.organization for m in memberships_of(request.user)
+                         if m.role == Role.SUPERVISOR}, key=lambda o: o.path)
+    if not supervised:
+        raise Http404
+    platforms = list(Platform.objects.filter(is_active=True))
+    form = DirectiveForm(request.POST or None, platforms=platforms)
+    if request.method == "POST" and form.is_valid():
+        try:
+            directive = directives.directive_issue(
+                actor=request.user, organization=supervised[0],
+                title=form.cleaned_data["title"], source_url=form.cleaned_data["source_url"],
+                note=form.cleaned_data["note"], platform_codes=form.cleaned_data["platforms"],
+            )
+            messages.success(request, _("Directive issued to %(n)s accounts.")
+                             % {"n": directive.target_count})
+            return redirect("moderation:directive_detail", directive.pk)
+        except ApplicationError as exc:
+            _error(request, exc, form)
+    return render(request, "moderation/directive_form.html",
+                  {"form": form, "organization": supervised[0]})
+
+
+@login_required
+def directive_detail(request, pk: int):
+    directive = get_visible_or_404(RepostDirective.objects.select_related("organization",
+                                                                          "issued_by"),
+                                   request.user, pk=pk)
+    progress = selectors.directive_progress(directive, request.user)
+    targets = selectors.my_targets(request.user).filter(directive=directive)[:100]
+    return render(request, "moderation/directive_detail.html",
+                  {"directive": directive, "progress": progress, "targets": targets})
+
+
+@login_required
+@require_POST
+def target_confirm(request, pk: int):
+    target = get_visible_or_404(DirectiveTarget.objects.all(), request.user, Action.CHANGE,
+                                pk=pk)
+    try:
+        directives.target_confirm(target=target, actor=request.user,
+                                  repost_url=request.POST.get("repost_url", "").strip())
+        messages.success(request, _("Repost confirmed."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:directive_detail", target.directive_id)
+
+
+@login_required
+def flag_list(request):
+    open_only = request.GET.get("all") != "1"
+    page = Paginator(selectors.flag_list(request.user, open_only=open_only), 30).get_page(
+        request.GET.get("page"))
+    return render(request, "moderation/flag_list.html", {"page": page, "open_only": open_only})
+
+
+@login_required
+@require_POST
+def flag_resolve(request, pk: int):
+    flag = get_visible_or_404(Flag.objects.all(), request.user, Action.CHANGE, pk=pk)
+    try:
+        publication.flag_resolve(flag=flag, actor=request.user,
+                                 resolution=request.POST.get("resolution", ""))
+        messages.success(request, _("Flag resolved."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:flag_list")
