@@ -13,4 +13,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workcalendar.refresh_years",
         "schedule": crontab(hour=3, minute=0),
     },
+    # Repost directives: mark targets due soon / overdue and notify operators, then
+    # supervisors (set-based and idempotent; see moderation.services.directives).
+    "moderation-sweep-reposts": {
+        "task": "moderation.sweep_reposts",
+        "schedule": crontab(),  # every minute
+    },
 }
