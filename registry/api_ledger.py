@@ -3,8 +3,258 @@
 registry/api_urls.py mounts `router.urls` and `urlpatterns` (for plain views) under
 /api/v1/."""
 
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpResponse
+from django.urls import path
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+
+from accounts.api_base import ScopedReadOnlyViewSet
+from common.errors import ValidationFailed
+from registry import counterfeit, ledger
+from registry.models import MediaAccount
+from registry.services import ledger_import
 
 router = DefaultRouter()
 
-urlpatterns: list = []
+
+class LedgerRowSerializer(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code")
+    platform_name = serializers.CharField(source="platform.name")
+    organization_name = serializers.CharField(source="organization.name")
+    supervising_organization_name = serializers.CharField(source="supervising_organization.name")
+    operators = serializers.SerializerMethodField()
+    liaison_name = serializers.SerializerMethodField()
+    idle_days = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MediaAccount
+        fields = [
+            "id", "display_name", "platform", "platform_name", "platform_account_id",
+            "profile_url", "organization", "organization_name", "region_code",
+            "supervising_organization", "supervising_organization_name", "category",
+            "verification", "status", "operators", "liaison", "liaison_name", "followers",
+            "last_post_at", "idle_days", "opened_on", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_operators(self, obj) -> list[str]:
+        return [str(user) for user in obj.operators.all()]
+
+    def get_liaison_name(self, obj) -> str:
+        return str(obj.liaison) if obj.liaison_id else ""
+
+    def get_idle_days(self, obj) -> int | None:
+        from django.utils import timezone
+
+        return (timezone.now() - obj.last_post_at).days if obj.last_post_at else None
+
+
+@extend_schema(tags=["ledger"])
+class LedgerViewSet(ScopedReadOnlyViewSet):
+    """The ledger: media accounts of the caller's jurisdiction, filtered and sorted.
+
+    `org` limits to an organization and everything below it (404 for an organization
+    outside the caller's scope); `sort` is one of name, platform, status, followers,
+    last_post, organization (prefix "-" for descending).
+    """
+
+    queryset = MediaAccount.objects.select_related(
+        "platform", "organization", "supervising_organization", "liaison"
+    )
+    serializer_class = LedgerRowSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ledger.LedgerFilter
+
+    def narrow_queryset(self, queryset):
+        if self.action in ("list", "retrieve"):
+            return queryset.prefetch_related("operators")
+        return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "file_format", OpenApiTypes.STR, enum=["xlsx", "csv"], default="xlsx",
+                description="XLSX (default) or CSV (UTF-8 with BOM).",
+            )
+        ],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request):
+        """The filtered ledger as a file (about 30 columns). Needs the export right:
+        outsourced operators get 403."""
+        from registry.views.ledger import export_response
+
+        file_format = request.query_params.get("file_format", "xlsx")
+        if file_format not in ("xlsx", "csv"):
+            message = "file_format must be xlsx or csv."
+            raise ValidationFailed(message, fields={"file_format": [message]})
+        queryset = self.filter_queryset(self.get_queryset())
+        return export_response(queryset, file_format)
+
+
+router.register("ledger", LedgerViewSet, basename="ledger")
+
+
+# --- import ---------------------------------------------------------------------------
+StageSerializer = inline_serializer(
+    name="LedgerImportStage",
+    fields={
+        "id": serializers.UUIDField(),
+        "state": serializers.ChoiceField(choices=["queued", "running", "checked", "imported", "failed"]),
+        "filename": serializers.CharField(),
+        "total": serializers.IntegerField(),
+        "processed": serializers.IntegerField(),
+        "percent": serializers.IntegerField(),
+        "good": serializers.IntegerField(),
+        "bad": serializers.IntegerField(),
+        "imported": serializers.IntegerField(),
+        "file_errors": serializers.ListField(child=serializers.CharField()),
+        "warnings": serializers.ListField(child=serializers.CharField()),
+        "errors": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+def _stage_payload(stage: dict) -> dict:
+    return {
+        **ledger_import.stage_progress(stage),
+        "filename": stage["filename"],
+        "file_errors": stage.get("file_errors", []),
+        "warnings": stage.get("warnings", []),
+        "errors": stage.get("errors", []),
+    }
+
+
+class ImportTemplateView(APIView):
+    @extend_schema(
+        tags=["ledger"],
+        parameters=[OpenApiParameter("file_format", OpenApiTypes.STR, enum=["xlsx", "csv"])],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request):
+        """The import template with Chinese column headers."""
+        ledger_import.import_roles_check(request.user)
+        if request.query_params.get("file_format") == "csv":
+            response = HttpResponse(ledger_import.template_csv(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = 'attachment; filename="ledger-import-template.csv"'
+            return response
+        response = HttpResponse(
+            ledger_import.template_xlsx(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="ledger-import-template.xlsx"'
+        return response
+
+
+class ImportUploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["ledger"],
+        request={"multipart/form-data": inline_serializer(
+            name="LedgerImportUpload", fields={"file": serializers.FileField()}
+        )},
+        responses={201: StageSerializer, 202: StageSerializer},
+    )
+    def post(self, request):
+        """Dry run: upload an XLSX/CSV; small files are checked at once (201 with the
+        row-by-row report), large ones in the background (202; poll the stage)."""
+        from registry.views.ledger import start_check
+
+        upload = request.FILES.get("file")
+        if upload is None:
+            message = "Upload a file in the field “file”."
+            raise ValidationFailed(message, fields={"file": [message]})
+        if upload.size > ledger_import.MAX_BYTES:
+            message = "The file is too large."
+            raise ValidationFailed(message, fields={"file": [message]})
+        stage = ledger_import.import_stage(user=request.user, filename=upload.name, data=upload.read())
+        start_check(stage, request.user)
+        stage = ledger_import.stage_load(stage["id"], request.user)
+        status = 201 if stage["state"] in ("checked", "failed") else 202
+        return Response(_stage_payload(stage), status=status)
+
+
+class ImportStageView(APIView):
+    @extend_schema(tags=["ledger"], responses={200: StageSerializer})
+    def get(self, request, stage_id: uuid.UUID):
+        """Progress and, once checked, the report of every bad row."""
+        return Response(_stage_payload(ledger_import.stage_load(str(stage_id), request.user)))
+
+
+class ImportConfirmView(APIView):
+    @extend_schema(tags=["ledger"], request=None, responses={200: StageSerializer})
+    def post(self, request, stage_id: uuid.UUID):
+        """Import the good rows of a checked file in one transaction (409 when the
+        registry changed since the check; nothing is written then)."""
+        stage = ledger_import.media_account_import(stage_id=str(stage_id), actor=request.user)
+        return Response(_stage_payload(stage))
+
+
+# --- counterfeit check ----------------------------------------------------------------
+class CounterfeitCheckView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        tags=["ledger"],
+        request=inline_serializer(
+            name="CounterfeitCheckRequest",
+            fields={"candidates": serializers.ListField(
+                child=serializers.CharField(), help_text="Names and/or profile URLs, one per item."
+            )},
+        ),
+        responses={200: inline_serializer(
+            name="CounterfeitCheckResult",
+            fields={"checked": serializers.IntegerField(),
+                    "results": serializers.ListField(child=serializers.DictField())},
+        )},
+    )
+    def post(self, request):
+        """Rank candidate accounts against the registered accounts of the caller's
+        jurisdiction (findings first, most alike first)."""
+        from registry.views.ledger import _require_business
+
+        from accounts.scoping import Action
+
+        _require_business(request.user, Action.VIEW)
+        raw = request.data.get("candidates") if hasattr(request.data, "get") else None
+        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+        if upload is not None:
+            text = counterfeit.file_to_text(upload.name, upload.read())
+        elif isinstance(raw, list):
+            text = "\n".join(str(item).replace("\n", " ") for item in raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            text = ""
+        candidates = counterfeit.parse_candidates(text)
+        if not candidates:
+            message = "Give at least one name or profile URL in “candidates”."
+            raise ValidationFailed(message, fields={"candidates": [message]})
+        results = counterfeit.counterfeit_check(user=request.user, candidates=candidates)
+        return Response({"checked": len(results), "results": [r.as_dict() for r in results]})
+
+
+urlpatterns: list = [
+    path("ledger-import/template/", ImportTemplateView.as_view(), name="ledger-import-template"),
+    path("ledger-import/", ImportUploadView.as_view(), name="ledger-import"),
+    path("ledger-import/<uuid:stage_id>/", ImportStageView.as_view(), name="ledger-import-stage"),
+    path(
+        "ledger-import/<uuid:stage_id>/confirm/",
+        ImportConfirmView.as_view(),
+        name="ledger-import-confirm",
+    ),
+    path("counterfeit-check/", CounterfeitCheckView.as_view(), name="counterfeit-check"),
+]

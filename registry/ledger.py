@@ -1,0 +1,203 @@
+"""The ledger (台账): scoped, filtered, sorted reads of media accounts.
+
+One FilterSet serves the page, the API and both exports, so a filter means the same
+thing everywhere. Every read starts from `MediaAccount.objects.visible_to(...)` and
+filters the subtree on the denormalized `org_path` (one indexed prefix query).
+
+Pages paginate with a bounded offset (at most MAX_PAGE pages); each page costs a
+constant number of queries: the count, the rows (platform and organizations joined)
+and one prefetch of operators.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization
+from accounts.scoping import Action, get_visible_or_404
+from registry.models import (
+    AccountCategory,
+    AccountStatus,
+    MediaAccount,
+    Platform,
+    VerificationStatus,
+)
+
+PAGE_SIZE = 50
+MAX_PAGE = 2000  # bounded offset: 100,000 rows deep at most
+
+# Statuses under which an account is expected to post (idle applies to them only).
+POSTING_STATUSES = (AccountStatus.ACTIVE, AccountStatus.RECTIFYING)
+
+SORTS = {
+    "name": ("display_name", "id"),
+    "-name": ("-display_name", "-id"),
+    "platform": ("platform__sort_order", "display_name", "id"),
+    "-platform": ("-platform__sort_order", "-display_name", "-id"),
+    "status": ("status", "display_name", "id"),
+    "-status": ("-status", "-display_name", "-id"),
+    "followers": ("followers", "id"),
+    "-followers": ("-followers", "-id"),
+    "last_post": ("last_post_at", "id"),
+    "-last_post": ("-last_post_at", "-id"),
+    "organization": ("org_path", "id"),
+    "-organization": ("-org_path", "-id"),
+}
+SORT_LABELS = {
+    "name": _("Name"),
+    "platform": _("Platform"),
+    "status": _("Status"),
+    "followers": _("Followers"),
+    "last_post": _("Last post"),
+    "organization": _("Organization"),
+}
+DEFAULT_SORT = "organization"
+
+
+def idle_days_default() -> int:
+    """Days without a post after which an account counts as idle (DOMAIN rule 23)."""
+    return int(getattr(settings, "REGISTRY_IDLE_DAYS", 15))
+
+
+def idle_cutoff(days: int | None = None):
+    return timezone.now() - timedelta(days=int(days or idle_days_default()))
+
+
+def idle_q(days: int | None = None) -> Q:
+    """Accounts expected to post whose last post is older than `days`, or never posted."""
+    cutoff = idle_cutoff(days)
+    return Q(status__in=POSTING_STATUSES) & (
+        Q(last_post_at__lt=cutoff) | Q(last_post_at__isnull=True)
+    )
+
+
+def filing_overdue_q() -> Q:
+    """Accounts with a late filing (filed after its deadline; the filings service sets
+    `is_late` when the filing is submitted)."""
+    from registry.models import Filing
+
+    return Q(Exists(Filing.objects.filter(account=OuterRef("pk"), is_late=True)))
+
+
+class LedgerFilter(django_filters.FilterSet):
+    """Filters of the ledger. `org` is validated against the user's scope (404)."""
+
+    q = django_filters.CharFilter(method="filter_text", label=_("Search"))
+    platform = django_filters.ModelChoiceFilter(
+        queryset=Platform.objects.all(), to_field_name="code", label=_("Platform")
+    )
+    status = django_filters.ChoiceFilter(choices=AccountStatus.choices, label=_("Status"))
+    category = django_filters.ChoiceFilter(
+        choices=AccountCategory.choices, label=_("Category")
+    )
+    verification = django_filters.ChoiceFilter(
+        choices=VerificationStatus.choices, label=_("Real-name verification")
+    )
+    org = django_filters.NumberFilter(
+        method="filter_org", label=_("Organization (with everything below it)")
+    )
+    idle = django_filters.BooleanFilter(
+        method="filter_idle",
+        label=_("Idle"),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
+    )
+    idle_days = django_filters.NumberFilter(
+        method="filter_noop", label=_("Idle after (days)"), min_value=1, max_value=3650
+    )
+    filing_overdue = django_filters.BooleanFilter(
+        method="filter_filing_overdue",
+        label=_("Filing overdue"),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
+    )
+    sort = django_filters.ChoiceFilter(
+        method="filter_noop",
+        label=_("Sort by"),
+        choices=[
+            (key, (SORT_LABELS[key.lstrip("-")] + (" ↓" if key.startswith("-") else " ↑")))
+            for key in SORTS
+        ],
+        empty_label=None,
+    )
+
+    class Meta:
+        model = MediaAccount
+        fields: list[str] = []
+
+    def filter_noop(self, queryset, name, value):
+        return queryset  # read by `filter_queryset` / the caller
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(display_name__icontains=value) | Q(platform_account_id__iexact=value)
+            | Q(platform_account_id__startswith=value)
+        )
+
+    def filter_org(self, queryset, name, value):
+        # SECURITY: a foreign or missing organization answers 404, never an empty list
+        # that would confirm it exists elsewhere.
+        org = get_visible_or_404(
+            Organization.objects.all(), self.request.user, Action.VIEW, pk=int(value)
+        )
+        return queryset.filter(org_path__startswith=org.path)
+
+    def filter_idle(self, queryset, name, value):
+        condition = idle_q(self.form.cleaned_data.get("idle_days"))
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_filing_overdue(self, queryset, name, value):
+        condition = filing_overdue_q()
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        sort = self.form.cleaned_data.get("sort") or DEFAULT_SORT
+        return queryset.order_by(*SORTS[sort])
+
+
+def ledger_base(user, action: Action = Action.VIEW):
+    """Accounts the user may see (or export), with what a ledger row shows joined."""
+    return MediaAccount.objects.visible_to(user, action).select_related(
+        "platform", "organization", "supervising_organization", "liaison"
+    )
+
+
+def ledger_filter(user, params, action: Action = Action.VIEW, request=None) -> LedgerFilter:
+    """The bound FilterSet over the user's accounts; `.qs` is filtered and sorted."""
+    if request is None:
+        from types import SimpleNamespace
+
+        request = SimpleNamespace(user=user)
+    return LedgerFilter(params, queryset=ledger_base(user, action), request=request)
+
+
+def add_idle_days(accounts, now=None) -> None:
+    """Set `idle_days` (days since the last post, None when never posted) on each row."""
+    now = now or timezone.now()
+    for account in accounts:
+        last = account.last_post_at
+        account.idle_days = (now - last).days if last else None
+
+
+def register_navigation() -> None:
+    """Menu items of the ledger sub-area (called from RegistryConfig.ready)."""
+    from accounts.models import Role
+    from accounts.navigation import NavItem, add_nav_item
+    from accounts.scoping import Domain
+
+    add_nav_item(NavItem("ledger", _("Ledger"), "registry:ledger", Domain.BUSINESS, order=23))
+    add_nav_item(
+        NavItem(
+            "counterfeit", _("Counterfeit check"), "registry:counterfeit", Domain.BUSINESS,
+            roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=24,
+        )
+    )

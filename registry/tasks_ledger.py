@@ -1,0 +1,45 @@
+"""Celery tasks of the ledger: checking an uploaded import file with progress.
+
+Imported by registry.apps (autodiscovery only finds `tasks.py`)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from common.errors import ApplicationError
+from registry.services import ledger_import
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="registry.ledger_import_check", acks_late=True, time_limit=600, soft_time_limit=540
+)
+def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
+    """Check a staged import file; progress goes to the cache, the result to the stage.
+    Returns quietly when the user or the stage is gone or already past checking."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    try:
+        stage = ledger_import.stage_load(stage_id, user)
+    except ApplicationError:
+        return None
+    if stage["state"] not in ("queued", "running"):
+        return None
+    try:
+        stage = ledger_import.import_check(stage_id=stage_id, user=user)
+    except ApplicationError as exc:
+        ledger_import.import_fail(stage_id=stage_id, user=user, message=str(exc.message))
+        return None
+    except Exception:
+        log.exception("ledger import check %s failed", stage_id)
+        ledger_import.import_fail(
+            stage_id=stage_id, user=user, message=_("The file could not be checked.")
+        )
+        return None
+    return {"id": stage_id, "good": len(stage["good"]), "errors": len(stage["errors"])}

@@ -1,0 +1,338 @@
+"""Pages of the ledger: the list, its exports, the import and the counterfeit check.
+
+Views stay thin: reads through registry.ledger / registry.counterfeit, writes through
+registry.services.ledger_import.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Organization, OrgKind
+from accounts.scoping import Action, Domain, scope_for
+from common.errors import ApplicationError, NotFound
+from common.errors import PermissionDenied as DomainPermissionDenied
+from registry import counterfeit, ledger
+from registry.services import ledger_export, ledger_import
+
+ORG_CHOICES_LIMIT = 400
+
+
+def _render_error(request, exc: ApplicationError):
+    if isinstance(exc, NotFound):
+        raise Http404
+    template = "403.html" if isinstance(exc, DomainPermissionDenied) else "registry/ledger_error.html"
+    return render(request, template, {"exception": exc, "message": exc.message}, status=exc.status)
+
+
+def _require_business(user, action: Action) -> None:
+    """404 when the user sees no business data, 403 when they see it but may not act."""
+    if scope_for(user, action, Domain.BUSINESS).is_empty:
+        if scope_for(user, Action.VIEW, Domain.BUSINESS).is_empty:
+            raise NotFound(_("Not found."))
+        raise DomainPermissionDenied(_("You may not export from here."))
+
+
+def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
+    """Governments and offices of the scope for the organization filter (bounded)."""
+    scope = scope_for(user, Action.VIEW, Domain.BUSINESS)
+    qs = (
+        Organization.objects.filter(scope.q("path"))
+        .filter(kind__in=[OrgKind.GOVERNMENT, OrgKind.SUPERVISING_OFFICE])
+        .order_by("path")
+        .values_list("id", "name", "depth")[:ORG_CHOICES_LIMIT]
+    )
+    rows = list(qs)
+    if not rows:
+        return []
+    top = min(depth for _i, _n, depth in rows)
+    return [(pk, "\u3000" * (depth - top) + name, str(pk) == selected) for pk, name, depth in rows]
+
+
+@login_required
+@require_GET
+def ledger_list(request):
+    try:
+        _require_business(request.user, Action.VIEW)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    params = request.GET.copy()
+    params.setdefault("sort", ledger.DEFAULT_SORT)
+    filterset = ledger.ledger_filter(request.user, params, request=request)
+    valid = filterset.is_valid()
+    qs = filterset.qs.prefetch_related("operators") if valid else filterset.queryset.none()
+    try:
+        number = min(max(int(request.GET.get("page", 1)), 1), ledger.MAX_PAGE)
+    except ValueError:
+        number = 1
+    page = Paginator(qs, ledger.PAGE_SIZE).get_page(number)
+    ledger.add_idle_days(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    selected_org = request.GET.get("org", "")
+    org_choices = _org_choices(request.user, selected_org)
+    org_label = ""
+    if selected_org and not any(selected for _pk, _name, selected in org_choices):
+        # The filter already 404'd for an invisible org; this names a visible one.
+        org = Organization.objects.filter(pk=selected_org).only("name").first() if selected_org.isdigit() else None
+        org_label = org.name if org else ""
+    return render(
+        request,
+        "registry/ledger.html",
+        {
+            "filter": filterset,
+            "form": filterset.form,
+            "page": page,
+            "query": query.urlencode(),
+            "org_choices": org_choices,
+            "org_selected": selected_org,
+            "org_label": org_label,
+            "idle_days": ledger.idle_days_default(),
+            "can_export": not scope_for(request.user, Action.EXPORT, Domain.BUSINESS).is_empty,
+            "can_import": _can_import(request.user),
+        },
+    )
+
+
+def _can_import(user) -> bool:
+    try:
+        ledger_import.import_roles_check(user)
+    except ApplicationError:
+        return False
+    return True
+
+
+@login_required
+@require_GET
+def ledger_export_view(request, file_format: str):
+    try:
+        _require_business(request.user, Action.EXPORT)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    filterset = ledger.ledger_filter(request.user, request.GET, Action.EXPORT, request=request)
+    if not filterset.is_valid():
+        return render(
+            request, "registry/ledger_error.html",
+            {"message": _("The filter is not valid."), "errors": filterset.errors}, status=400,
+        )
+    return export_response(filterset.qs, file_format)
+
+
+def export_response(queryset, file_format: str):
+    """The CSV (streamed) or XLSX (temporary file, streamed, removed) of `queryset`."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if file_format == "csv":
+        response = StreamingHttpResponse(
+            ledger_export.csv_chunks(queryset), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="ledger-{stamp}.csv"'
+        return response
+    if file_format != "xlsx":
+        raise Http404
+    path = ledger_export.xlsx_tempfile(queryset)
+    handle = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
+    os.unlink(path)  # POSIX: the open handle keeps the data until it is closed
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"ledger-{stamp}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+# --- import ---------------------------------------------------------------------------
+def inline_limit() -> int:
+    return int(getattr(settings, "REGISTRY_IMPORT_INLINE_BYTES", 256 * 1024))
+
+
+def start_check(stage: dict, user) -> None:
+    """Check small files (or with an eager Celery) now; queue large ones."""
+    from registry.tasks_ledger import ledger_import_check
+
+    if stage["size"] <= inline_limit() or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        ledger_import_check.apply(args=[stage["id"], user.pk])
+    else:
+        ledger_import_check.delay(stage["id"], user.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    try:
+        ledger_import.import_roles_check(request.user)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = _("Choose a file to upload.")
+        elif upload.size > ledger_import.MAX_BYTES:
+            error = _("The file is larger than %(n)d MB.") % {"n": ledger_import.MAX_BYTES // (1024 * 1024)}
+        else:
+            try:
+                stage = ledger_import.import_stage(
+                    user=request.user, filename=upload.name, data=upload.read()
+                )
+            except ApplicationError as exc:
+                error = str(exc.message)
+            else:
+                start_check(stage, request.user)
+                return redirect("registry:ledger_import_detail", stage["id"])
+    status = 400 if error else 200
+    return render(request, "registry/import_upload.html", {"error": error, "columns": ledger_import.COLUMNS}, status=status)
+
+
+@login_required
+@require_GET
+def import_template(request, file_format: str = "xlsx"):
+    try:
+        ledger_import.import_roles_check(request.user)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    if file_format == "csv":
+        response = HttpResponse(ledger_import.template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="ledger-import-template.csv"'
+        return response
+    response = HttpResponse(
+        ledger_import.template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="ledger-import-template.xlsx"'
+    return response
+
+
+@login_required
+@require_GET
+def import_detail(request, stage_id: uuid.UUID):
+    try:
+        stage = ledger_import.stage_load(str(stage_id), request.user)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    errors_by_row: dict[int, list] = {}
+    for error in stage["errors"]:
+        errors_by_row.setdefault(error["row"], []).append(error)
+    return render(
+        request,
+        "registry/import_detail.html",
+        {
+            "stage": stage,
+            "progress": ledger_import.stage_progress(stage),
+            "bad_rows": sorted(errors_by_row.items()),
+            "good_preview": stage["good"][:20],
+        },
+    )
+
+
+@login_required
+@require_GET
+def import_status(request, stage_id: uuid.UUID):
+    try:
+        stage = ledger_import.stage_load(str(stage_id), request.user)
+    except ApplicationError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(ledger_import.stage_progress(stage))
+
+
+@login_required
+@require_POST
+def import_confirm(request, stage_id: uuid.UUID):
+    try:
+        stage = ledger_import.media_account_import(stage_id=str(stage_id), actor=request.user)
+    except ApplicationError as exc:
+        if isinstance(exc, NotFound):
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("registry:ledger_import_detail", stage_id)
+    messages.success(
+        request, _("%(n)d accounts were imported into the ledger.") % {"n": stage["imported"]}
+    )
+    return redirect("registry:ledger_import_detail", stage_id)
+
+
+# --- counterfeit check ----------------------------------------------------------------
+RESULT_TTL = 3600
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counterfeit_check(request):
+    try:
+        _require_business(request.user, Action.VIEW)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    context = {"text": "", "error": "", "findings": None}
+    if request.method == "POST":
+        text = request.POST.get("candidates", "")
+        upload = request.FILES.get("file")
+        try:
+            if upload is not None:
+                if upload.size > ledger_import.MAX_BYTES:
+                    raise ledger_import.ImportFileError(_("The file is too large."))
+                text = counterfeit.file_to_text(upload.name, upload.read())
+            candidates = counterfeit.parse_candidates(text)
+        except ApplicationError as exc:
+            context["error"] = str(exc.message)
+            return render(request, "registry/counterfeit.html", context, status=400)
+        context["text"] = request.POST.get("candidates", "")
+        if not candidates:
+            context["error"] = _("Paste at least one account name or profile URL.")
+            return render(request, "registry/counterfeit.html", context, status=400)
+        results = counterfeit.counterfeit_check(user=request.user, candidates=candidates)
+        data = [f.as_dict() for f in results]
+        result_id = uuid.uuid4().hex
+        cache.set(f"counterfeit:{request.user.pk}:{result_id}", data, RESULT_TTL)
+        context.update(
+            findings=[d for d in data if d["is_finding"]],
+            others=[d for d in data if not d["is_finding"]],
+            result_id=result_id,
+            checked=len(data),
+        )
+    return render(request, "registry/counterfeit.html", context)
+
+
+@login_required
+@require_GET
+def counterfeit_export(request, result_id: str):
+    try:
+        _require_business(request.user, Action.EXPORT)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    data = cache.get(f"counterfeit:{request.user.pk}:{result_id}")
+    if data is None:
+        raise Http404
+    from accounts.api import csv_stream
+
+    header = [_("Line"), _("Name"), _("URL"), _("Finding"), _("Likeness"), _("Reasons"),
+              _("Matched account"), _("Platform"), _("Status"), _("Organization")]
+    kinds = counterfeit_kind_labels()
+    rows = (
+        [d["line"], d["name"], d["url"], kinds.get(d["kind"], d["kind"]), d["likeness"],
+         " ".join(d["reasons"]), (d["account"] or {}).get("name", ""),
+         (d["account"] or {}).get("platform", ""), (d["account"] or {}).get("status", ""),
+         d["organization"]]
+        for d in data
+    )
+    return csv_stream("counterfeit-findings.csv", header, rows)
+
+
+def counterfeit_kind_labels() -> dict[str, str]:
+    return {
+        "cancelled": _("Cancelled account still on the platform"),
+        "imitation": _("Imitation"),
+        "unfiled": _("Unfiled (carries an organization's name)"),
+        "registered": _("Registered"),
+        "none": _("No match"),
+    }

@@ -1,0 +1,26 @@
+/* Import progress: poll the status endpoint and move the bar; reload when done. */
+(function () {
+  "use strict";
+  var box = document.getElementById("import-progress");
+  if (!box || !window.fetch) { return; }
+  var url = box.getAttribute("data-status-url");
+  var bar = box.querySelector("progress");
+  var text = document.getElementById("import-progress-text");
+  var template = text.textContent;
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (data) {
+        bar.value = data.percent;
+        bar.textContent = data.percent + "%";
+        text.textContent = data.processed + " / " + data.total + " · " + data.percent + "%";
+        if (data.state === "queued" || data.state === "running") {
+          window.setTimeout(poll, 1000);
+        } else {
+          window.location.reload();
+        }
+      })
+      .catch(function () { text.textContent = template; window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 500);
+})();
