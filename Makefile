@@ -19,7 +19,7 @@ BENCH_ARGS ?=
 
 export GOVMEDIA_VAR_DIR := $(VAR_DIR)
 
-.PHONY: help install run prepare migrate seed static test lint format-check bench messages ci clean
+.PHONY: help install vardirs run prepare migrate seed static test lint format-check bench messages ci clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,10 +34,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-$(VAR_DIR)/broker/queue:
-	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/processed $(VAR_DIR)/broker/control $(VAR_DIR)/cache $(VAR_DIR)/media
+vardirs:
+	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/processed $(VAR_DIR)/broker/control $(VAR_DIR)/cache $(VAR_DIR)/media $(VAR_DIR)/staticfiles
 
-migrate: $(STAMP) $(VAR_DIR)/broker/queue ## Apply database migrations
+migrate: $(STAMP) vardirs ## Apply database migrations
 	$(BIN)/python manage.py migrate --noinput
 
 # seed_demo is idempotent; until the command exists, the step says so and moves on.
@@ -61,7 +61,7 @@ run: prepare ## Serve on http://127.0.0.1:$(PORT) with worker and beat
 
 # DATABASE_URL / REDIS_URL pass through from the environment (PostgreSQL / Redis);
 # without them the suite runs on SQLite. Benchmark-scale tests are marked slow.
-test: $(STAMP) ## Run the test suite (not the slow benchmarks)
+test: $(STAMP) vardirs ## Run the test suite (not the slow benchmarks)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check
@@ -70,7 +70,7 @@ lint: $(STAMP) ## ruff check
 format-check: $(STAMP) ## ruff format --check
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP) $(VAR_DIR)/broker/queue ## Run the benchmark harness (python -m bench)
+bench: $(STAMP) vardirs ## Run the benchmark harness (python -m bench)
 	@if [ ! -f bench/__main__.py ]; then \
 		echo ">> bench/__main__.py does not exist yet: no benchmark harness to run" >&2; \
 		exit 1; \
