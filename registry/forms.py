@@ -68,7 +68,7 @@ class OpenFilingForm(forms.Form):
 
 class ChangeFilingForm(forms.Form):
     display_name = forms.CharField(label=_("Account name"), max_length=100)
-    profile_url = forms.URLField(label=_("Profile URL"), max_length=500, required=False)
+    profile_url = forms.URLField(label=_("Profile URL"), max_length=500, required=False, assume_scheme="https")
     category = forms.ChoiceField(label=_("Category"), choices=AccountCategory.choices)
     verification = forms.ChoiceField(label=_("Real-name verification"), choices=VerificationStatus.choices)
     operators = forms.TypedMultipleChoiceField(
@@ -96,7 +96,7 @@ class ReopenFilingForm(forms.Form):
 
 class CancelFilingForm(forms.Form):
     event_date = forms.DateField(label=_("Closed on"), initial=_today, widget=DateInput)
-    announcement_url = forms.URLField(label=_("Announcement URL"), max_length=500, required=False)
+    announcement_url = forms.URLField(label=_("Announcement URL"), max_length=500, required=False, assume_scheme="https")
     announcement_text = forms.CharField(
         label=_("Announcement text"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
