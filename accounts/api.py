@@ -174,7 +174,7 @@ class OrganizationViewSet(ScopedModelViewSet):
     def narrow_queryset(self, queryset):
         within = self.request.query_params.get("within")
         if within:
-            if not within.isdigit():
+            if not (within.isascii() and within.isdigit()):
                 raise ApplicationError(
                     _("within must be an organization id."), fields={"within": [_("Enter a number.")]}
                 )

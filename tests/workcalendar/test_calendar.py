@@ -128,9 +128,9 @@ def test_regional_holiday_applies_to_the_region_and_below(db):
     assert not is_working_day(wednesday, "540102")  # a district of Lhasa
     assert is_working_day(wednesday, "330000")
     assert is_working_day(wednesday, "")
-    due = lambda region: deadline_after(
-        received(date(2025, 3, 11)), 1, region
-    ).due_at.date()  # noqa: E731
+    def due(region):
+        return deadline_after(received(date(2025, 3, 11)), 1, region).due_at.date()
+
     assert due("540102") == date(2025, 3, 13)
     assert due("330000") == date(2025, 3, 12)
 

@@ -1,0 +1,233 @@
+"""Bad input answers 400 with a message per field, never 500; list query counts stay
+flat as rows grow."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Role
+from tests.factories import make_org, make_user
+
+
+def api_client(user) -> Client:
+    token = Token.objects.create(user=user)
+    return Client(
+        HTTP_AUTHORIZATION=f"Token {token.key}", raise_request_exception=False
+    )
+
+
+@pytest.fixture
+def admin(world):
+    return api_client(world.mine.users[Role.SYSTEM_ADMIN])
+
+
+@pytest.fixture
+def security(world):
+    return api_client(world.mine.users[Role.SECURITY_ADMIN])
+
+
+def send(client, method, url, body):
+    return getattr(client, method)(url, body, content_type="application/json")
+
+
+def test_malformed_json_is_400(admin, security):
+    for client, url in (
+        (admin, "/api/v1/organizations/"),
+        (security, "/api/v1/memberships/"),
+    ):
+        response = send(client, "post", url, '{"name": ')
+        assert response.status_code == 400
+        assert response.json()["code"] == "parse_error"
+    response = send(Client(), "post", "/api/v1/auth/token/", "{nope")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"parent": "abc"}, "parent"),
+        ({"parent": None}, "parent"),
+        ({"kind": "ministry"}, "kind"),
+        ({"level": 3}, "level"),
+        ({"region_code": "33000"}, "region_code"),
+        ({"region_code": "3300001"}, "region_code"),
+        ({"region_code": "33000a"}, "region_code"),
+        ({"name": ""}, "name"),
+        ({"name": ["x"]}, "name"),
+    ],
+)
+def test_organization_create_field_errors(world, admin, body, field):
+    good = {
+        "parent": world.mine.city.pk,
+        "name": "甲一市新单位",
+        "kind": "department",
+        "level": "city",
+        "region_code": "330100",
+    }
+    response = send(admin, "post", "/api/v1/organizations/", {**good, **body})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+
+
+def test_organization_create_with_huge_or_missing_parent(world, admin):
+    base = {"name": "x", "kind": "department", "level": "city", "region_code": "330100"}
+    for parent in (10**30, 2**63, 999999):
+        response = send(
+            admin, "post", "/api/v1/organizations/", {**base, "parent": parent}
+        )
+        assert response.status_code in (400, 404), (parent, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"region_code": "abc"}, "region_code"),
+        ({"is_active": "maybe"}, "is_active"),
+        ({"kind": "x"}, "kind"),
+    ],
+)
+def test_organization_update_field_errors(world, admin, body, field):
+    url = f"/api/v1/organizations/{world.mine.county_dept.pk}/"
+    response = send(admin, "patch", url, body)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"role": "emperor"}, "role"),
+        ({"role": None}, "role"),
+        ({"user": "me"}, "user"),
+        ({"organization": "x"}, "organization"),
+        ({"started_on": "yesterday"}, "started_on"),
+        ({"agreement_signed_on": "2026-13-01"}, "agreement_signed_on"),
+    ],
+)
+def test_membership_create_field_errors(world, security, body, field):
+    person = make_user(world.mine.county_dept)
+    good = {
+        "user": person.pk,
+        "organization": world.mine.county_dept.pk,
+        "role": "liaison",
+    }
+    response = send(security, "post", "/api/v1/memberships/", {**good, **body})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+
+
+def test_membership_for_unknown_user_is_400(world, security):
+    body = {
+        "user": 987654,
+        "organization": world.mine.county_dept.pk,
+        "role": "liaison",
+    }
+    response = send(security, "post", "/api/v1/memberships/", body)
+    assert response.status_code == 400
+    assert "user" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("within", ["abc", "1.5", "-1", "１２", "9" * 30])
+def test_non_numeric_within_is_400_or_404(world, admin, within):
+    response = admin.get("/api/v1/organizations/", {"within": within})
+    if within.isascii() and within.isdigit():
+        assert response.status_code == 404  # a number, but no such organization
+    else:
+        assert response.status_code == 400, response.content
+        assert "within" in response.json()["fields"]
+
+
+def test_within_limits_to_a_subtree(world, admin):
+    response = admin.get("/api/v1/organizations/", {"within": world.mine.city.pk})
+    names = {o["name"] for o in response.json()["results"]}
+    assert names == {
+        o.name
+        for o in (
+            world.mine.city,
+            world.mine.city_dept,
+            world.mine.county,
+            world.mine.county_dept,
+        )
+    }
+    foreign = admin.get("/api/v1/organizations/", {"within": world.other.city.pk})
+    assert foreign.status_code == 404
+
+
+def test_bad_filters_and_pages_are_not_500(world, admin, security):
+    for client, url, params in (
+        (admin, "/api/v1/organizations/", {"depth": "deep"}),
+        (admin, "/api/v1/organizations/", {"is_active": "perhaps"}),
+        (admin, "/api/v1/organizations/", {"page": "zzz"}),
+        (admin, "/api/v1/organizations/", {"page_size": "-4"}),
+        (admin, "/api/v1/organizations/", {"ordering": "password"}),
+        (security, "/api/v1/memberships/", {"organization": "x"}),
+        (security, "/api/v1/memberships/", {"role": "emperor"}),
+        (admin, "/api/v1/organizations/abc/", {}),
+        (security, "/api/v1/memberships/99999999999999999999999/", {}),
+    ):
+        response = client.get(url, params)
+        assert response.status_code < 500, (url, params, response.status_code)
+        assert response.status_code in (200, 400, 404), (
+            url,
+            params,
+            response.status_code,
+        )
+
+
+def test_pages_with_bad_input_are_not_500(world):
+    client = Client(raise_request_exception=False)
+    client.force_login(world.mine.users[Role.SECURITY_ADMIN])
+    for url in (
+        "/accounts/orgs/?q=" + "x" * 500,
+        "/accounts/orgs/?q=%00",
+        f"/accounts/orgs/{world.mine.city.pk}/?page=abc",
+        "/accounts/orgs/99999999999999999999999/",
+        "/accounts/access/?page=-1&role=emperor&active=x",
+    ):
+        assert client.get(url).status_code in (200, 404), url
+
+
+# --- query counts -----------------------------------------------------------------------
+def _grow(world, n: int):
+    for i in range(n):
+        org = make_org(world.mine.county, f"甲一县第{i}单位")
+        make_user(org, Role.LIAISON)
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_organization_list_query_count_is_flat(
+    world, admin, n, django_assert_max_num_queries
+):
+    _grow(world, n)
+    with django_assert_max_num_queries(8):
+        response = admin.get("/api/v1/organizations/", {"page_size": 200})
+    assert response.status_code == 200
+    assert response.json()["count"] >= 6 + n
+    assert all(o["parent"] for o in response.json()["results"][1:])
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_membership_list_query_count_is_flat(
+    world, security, n, django_assert_max_num_queries
+):
+    _grow(world, n)
+    with django_assert_max_num_queries(8):
+        response = security.get("/api/v1/memberships/", {"page_size": 200})
+    assert response.status_code == 200
+    assert response.json()["count"] >= n
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_list_pages_query_count_is_flat(world, n, django_assert_max_num_queries):
+    _grow(world, n)
+    client = Client()
+    client.force_login(world.mine.users[Role.SECURITY_ADMIN])
+    with django_assert_max_num_queries(15):
+        assert client.get("/accounts/access/").status_code == 200
+    with django_assert_max_num_queries(15):
+        assert client.get(f"/accounts/orgs/{world.mine.county.pk}/").status_code == 200
+    client.force_login(world.mine.users[Role.AUDIT_ADMIN])
+    with django_assert_max_num_queries(15):
+        assert client.get("/audit/").status_code == 200
