@@ -47,7 +47,7 @@ class PostForm(forms.Form):
 
 class DirectiveForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    source_url = forms.URLField(label=_("Source URL"), max_length=500)
+    source_url = forms.URLField(label=_("Source URL"), max_length=500, assume_scheme="https")
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     platforms = forms.MultipleChoiceField(label=_("Platforms (none = all)"), required=False,
                                           widget=forms.CheckboxSelectMultiple)

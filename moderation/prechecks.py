@@ -69,13 +69,13 @@ def ancestor_paths(path: str, steplen: int = 4) -> list[str]:
 
 def _stamp(org_path: str) -> tuple:
     rows = Dictionary.objects.filter(org_path__in=ancestor_paths(org_path)).values_list(
-        "id", "version"
+        "id", "version", "updated_at"
     )
     return tuple(sorted(rows))
 
 
 def _build(stamp: tuple) -> _Compiled:
-    ids = [dict_id for dict_id, _v in stamp]
+    ids = [row[0] for row in stamp]
     terms = (
         Term.objects.filter(dictionary_id__in=ids)
         .order_by("dictionary__org_path")  # shallow first, so the nearest wins below

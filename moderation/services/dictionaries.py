@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scoping import Action, require
@@ -44,7 +45,10 @@ def dictionary_create(*, actor, organization, name: str, kind: str) -> Dictionar
 
 
 def _bump(dictionary: Dictionary) -> None:
-    Dictionary.objects.filter(pk=dictionary.pk).update(version=F("version") + 1)
+    # updated_at joins the version in the matcher's cache key, so a reused id (SQLite
+    # after a rollback) can never match a stale automaton.
+    Dictionary.objects.filter(pk=dictionary.pk).update(version=F("version") + 1,
+                                                       updated_at=timezone.now())
 
 
 def _clean_term(term: str, suggestion: str, severity: str) -> tuple[str, str, str]:

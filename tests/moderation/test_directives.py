@@ -1,0 +1,159 @@
+"""Repost directives: deadlines computed once at issue; the sweep marks due-soon and
+overdue targets set-based, notifies, and is idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import pytest
+import time_machine
+
+from accounts.models import Role
+from common.errors import Conflict, PermissionDenied, ValidationFailed
+from moderation.models import DirectiveTarget
+from moderation.services import directives
+from notifications.models import Notification
+from tests.moderation.factories import make_account
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def issue(ns, **kw):
+    return directives.directive_issue(
+        actor=ns.users[Role.SUPERVISOR], organization=ns.province, title="重大政策发布",
+        source_url="https://www.zj.gov.cn/art/1.html", **kw)
+
+
+def test_weibo_target_overdue_after_one_hour_not_before(world):
+    ns = world.mine
+    account = make_account(ns.city_dept, "weibo")
+    account.operators.add(ns.users[Role.OPERATOR])
+    issued = datetime(2025, 3, 3, 9, 0, tzinfo=SH)
+    with time_machine.travel(issued, tick=False):
+        directive = issue(ns)
+    target = DirectiveTarget.objects.get(directive=directive, account=account)
+    assert target.due_at == issued + timedelta(hours=1)
+    assert target.warn_at == issued + timedelta(minutes=45)
+
+    with time_machine.travel(issued + timedelta(minutes=59), tick=False):
+        result = directives.reposts_sweep()
+    target.refresh_from_db()
+    assert result == {"warned": 1, "overdue": 0}
+    assert target.overdue_at is None and target.warned_at is not None
+    assert Notification.objects.filter(kind="moderation.repost_due_soon",
+                                       recipient=ns.users[Role.OPERATOR]).count() == 1
+
+    with time_machine.travel(issued + timedelta(hours=1), tick=False):
+        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}  # due, not yet late
+
+    with time_machine.travel(issued + timedelta(hours=1, seconds=1), tick=False):
+        result = directives.reposts_sweep()
+        assert result == {"warned": 0, "overdue": 1}
+        notes = Notification.objects.count()
+        assert Notification.objects.filter(kind="moderation.repost_overdue",
+                                           recipient=ns.users[Role.OPERATOR]).exists()
+        assert Notification.objects.filter(kind="moderation.repost_overdue_supervisor",
+                                           recipient=ns.users[Role.SUPERVISOR]).exists()
+        # Idempotent: a second run changes nothing and notifies no one.
+        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}
+        assert Notification.objects.count() == notes
+    target.refresh_from_db()
+    assert target.overdue_at == issued + timedelta(hours=1, seconds=1)
+
+
+def test_confirmed_targets_are_never_marked(world):
+    ns = world.mine
+    make_account(ns.city_dept, "weibo")
+    issued = datetime(2025, 3, 3, 9, 0, tzinfo=SH)
+    with time_machine.travel(issued, tick=False):
+        directive = issue(ns)
+    target = directive.targets.get()
+    with time_machine.travel(issued + timedelta(minutes=30), tick=False):
+        directives.target_confirm(target=target, actor=ns.users[Role.OPERATOR],
+                                  repost_url="https://weibo.com/123/abc")
+        with pytest.raises(Conflict) as exc:
+            directives.target_confirm(target=target, actor=ns.users[Role.OPERATOR],
+                                      repost_url="https://weibo.com/123/def")
+        assert exc.value.code == "already_confirmed"
+    with time_machine.travel(issued + timedelta(hours=2), tick=False):
+        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}
+    target.refresh_from_db()
+    assert target.repost_url == "https://weibo.com/123/abc"
+
+
+@pytest.mark.parametrize("issued,due", [
+    # Before the National Day holiday: due at the end of the next working day.
+    (datetime(2025, 9, 30, 10, 0, tzinfo=SH), datetime(2025, 10, 9, 23, 59, 59, tzinfo=SH)),
+    # A Friday before the Spring Festival: the next working day is Sunday 26 January,
+    # an adjusted working day.
+    (datetime(2025, 1, 24, 16, 0, tzinfo=SH), datetime(2025, 1, 26, 23, 59, 59, tzinfo=SH)),
+    # An ordinary Friday: Monday.
+    (datetime(2025, 3, 7, 16, 0, tzinfo=SH), datetime(2025, 3, 10, 23, 59, 59, tzinfo=SH)),
+])
+def test_wechat_subscription_due_end_of_next_working_day(world, issued, due):
+    assert issued.weekday() == 4 or issued.date().isoformat() == "2025-09-30"
+    assert chinese_calendar.is_workday(due.date())
+    ns = world.mine
+    make_account(ns.city_dept, "wechat_subscription")
+    with time_machine.travel(issued, tick=False):
+        directive = issue(ns)
+    target = directive.targets.get()
+    assert target.due_at == due
+    assert target.provisional is False
+    with time_machine.travel(due, tick=False):
+        assert directives.reposts_sweep()["overdue"] == 0
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        assert directives.reposts_sweep()["overdue"] == 1
+
+
+def test_selection_by_platform_and_organization(world):
+    ns = world.mine
+    weibo_city = make_account(ns.city_dept, "weibo")
+    make_account(ns.city_dept, "douyin")
+    weibo_county = make_account(ns.county_dept, "weibo")
+    make_account(ns.county_dept, "weibo", status="suspended")
+    make_account(world.other.city_dept, "weibo")
+    everything = issue(ns)
+    assert everything.target_count == 3
+    only_weibo = issue(ns, platform_codes=["weibo"])
+    assert set(only_weibo.targets.values_list("account_id", flat=True)) == {
+        weibo_city.pk, weibo_county.pk}
+    county = issue(ns, organization_ids=[ns.county.pk])
+    assert set(county.targets.values_list("account_id", flat=True)) == {weibo_county.pk}
+    douyin = only_weibo.targets.none()
+    assert not douyin.exists()
+    # Other platforms fall back to the configurable default (24 hours).
+    t = everything.targets.get(platform__code="douyin")
+    assert t.due_at - everything.issued_at == timedelta(hours=24)
+    with pytest.raises(ValidationFailed):
+        issue(ns, organization_ids=[world.other.city.pk])
+    with pytest.raises(ValidationFailed):
+        issue(ns, platform_codes=["nope"])
+
+
+def test_only_supervisors_issue(world):
+    ns = world.mine
+    make_account(ns.city_dept, "weibo")
+    with pytest.raises(PermissionDenied):
+        directives.directive_issue(actor=ns.users[Role.OPERATOR], organization=ns.city_dept,
+                                   title="x", source_url="https://a.gov.cn/")
+
+
+def test_issue_is_set_based(world, django_assert_max_num_queries):
+    ns = world.mine
+    from registry.models import MediaAccount, Platform
+
+    weibo = Platform.objects.get(code="weibo")
+    MediaAccount.objects.bulk_create([
+        MediaAccount(platform=weibo, display_name=f"号{i}", platform_account_id=f"bulk{i}",
+                     organization=ns.city_dept, supervising_organization=ns.city,
+                     org_path=ns.city_dept.path, region_code=ns.city_dept.region_code,
+                     status="active")
+        for i in range(300)
+    ])
+    with django_assert_max_num_queries(25):
+        directive = issue(ns)
+    assert directive.targets.count() == 300
