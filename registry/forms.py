@@ -24,7 +24,12 @@ def apply_errors(form: forms.Form, exc) -> None:
 
 
 class DateInput(forms.DateInput):
+    """An HTML date input: the value must be ISO whatever the UI language."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _today():
