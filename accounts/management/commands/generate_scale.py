@@ -247,8 +247,14 @@ class Command(BaseCommand):
             t3 = time.perf_counter()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE accounts_organization")
-                cursor.execute(f"ANALYZE {media_account_model()._meta.db_table}")
+                # Outside the transaction: what autovacuum would reach eventually
+                # (statistics, visibility map for index-only scans), done now so the
+                # benchmarks measure the steady state.
+                # VACUUM cannot run inside a transaction (e.g. a test's): ANALYZE can.
+                vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+                for model in (Organization, media_account_model()):
+                    table = connection.ops.quote_name(model._meta.db_table)
+                    cursor.execute(f"{vacuum} {table}")
         t4 = time.perf_counter()
         self.stdout.write(
             self.style.SUCCESS(
@@ -256,7 +262,7 @@ class Command(BaseCommand):
                 f"{sum(1 for n in nodes if len(n.path) == STEP)} provinces, "
                 f"{len(rows)} media accounts on {connection.vendor} in "
                 f"{t4 - started:.1f} s (generate {t1 - t0:.1f} s, organizations "
-                f"{t2 - t1:.1f} s, accounts {t3 - t2:.1f} s, analyze {t4 - t3:.1f} s)."
+                f"{t2 - t1:.1f} s, accounts {t3 - t2:.1f} s, vacuum analyze {t4 - t3:.1f} s)."
             )
         )
 
