@@ -11,7 +11,12 @@ from django.http import HttpResponse
 from django.urls import path
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -32,7 +37,9 @@ class LedgerRowSerializer(serializers.ModelSerializer):
     platform = serializers.CharField(source="platform.code")
     platform_name = serializers.CharField(source="platform.name")
     organization_name = serializers.CharField(source="organization.name")
-    supervising_organization_name = serializers.CharField(source="supervising_organization.name")
+    supervising_organization_name = serializers.CharField(
+        source="supervising_organization.name"
+    )
     operators = serializers.SerializerMethodField()
     liaison_name = serializers.SerializerMethodField()
     idle_days = serializers.SerializerMethodField()
@@ -40,11 +47,29 @@ class LedgerRowSerializer(serializers.ModelSerializer):
     class Meta:
         model = MediaAccount
         fields = [
-            "id", "display_name", "platform", "platform_name", "platform_account_id",
-            "profile_url", "organization", "organization_name", "region_code",
-            "supervising_organization", "supervising_organization_name", "category",
-            "verification", "status", "operators", "liaison", "liaison_name", "followers",
-            "last_post_at", "idle_days", "opened_on", "created_at", "updated_at",
+            "id",
+            "display_name",
+            "platform",
+            "platform_name",
+            "platform_account_id",
+            "profile_url",
+            "organization",
+            "organization_name",
+            "region_code",
+            "supervising_organization",
+            "supervising_organization_name",
+            "category",
+            "verification",
+            "status",
+            "operators",
+            "liaison",
+            "liaison_name",
+            "followers",
+            "last_post_at",
+            "idle_days",
+            "opened_on",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -84,11 +109,16 @@ class LedgerViewSet(ScopedReadOnlyViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "file_format", OpenApiTypes.STR, enum=["xlsx", "csv"], default="xlsx",
+                "file_format",
+                OpenApiTypes.STR,
+                enum=["xlsx", "csv"],
+                default="xlsx",
                 description="XLSX (default) or CSV (UTF-8 with BOM).",
             )
         ],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
@@ -112,7 +142,9 @@ StageSerializer = inline_serializer(
     name="LedgerImportStage",
     fields={
         "id": serializers.UUIDField(),
-        "state": serializers.ChoiceField(choices=["queued", "running", "checked", "imported", "failed"]),
+        "state": serializers.ChoiceField(
+            choices=["queued", "running", "checked", "imported", "failed"]
+        ),
         "filename": serializers.CharField(),
         "total": serializers.IntegerField(),
         "processed": serializers.IntegerField(),
@@ -140,21 +172,31 @@ def _stage_payload(stage: dict) -> dict:
 class ImportTemplateView(APIView):
     @extend_schema(
         tags=["ledger"],
-        parameters=[OpenApiParameter("file_format", OpenApiTypes.STR, enum=["xlsx", "csv"])],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        parameters=[
+            OpenApiParameter("file_format", OpenApiTypes.STR, enum=["xlsx", "csv"])
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)
+        },
     )
     def get(self, request):
         """The import template with Chinese column headers."""
         ledger_import.import_roles_check(request.user)
         if request.query_params.get("file_format") == "csv":
-            response = HttpResponse(ledger_import.template_csv(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = 'attachment; filename="ledger-import-template.csv"'
+            response = HttpResponse(
+                ledger_import.template_csv(), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = (
+                'attachment; filename="ledger-import-template.csv"'
+            )
             return response
         response = HttpResponse(
             ledger_import.template_xlsx(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = 'attachment; filename="ledger-import-template.xlsx"'
+        response["Content-Disposition"] = (
+            'attachment; filename="ledger-import-template.xlsx"'
+        )
         return response
 
 
@@ -163,9 +205,11 @@ class ImportUploadView(APIView):
 
     @extend_schema(
         tags=["ledger"],
-        request={"multipart/form-data": inline_serializer(
-            name="LedgerImportUpload", fields={"file": serializers.FileField()}
-        )},
+        request={
+            "multipart/form-data": inline_serializer(
+                name="LedgerImportUpload", fields={"file": serializers.FileField()}
+            )
+        },
         responses={201: StageSerializer, 202: StageSerializer},
     )
     def post(self, request):
@@ -180,7 +224,9 @@ class ImportUploadView(APIView):
         if upload.size > ledger_import.MAX_BYTES:
             message = "The file is too large."
             raise ValidationFailed(message, fields={"file": [message]})
-        stage = ledger_import.import_stage(user=request.user, filename=upload.name, data=upload.read())
+        stage = ledger_import.import_stage(
+            user=request.user, filename=upload.name, data=upload.read()
+        )
         start_check(stage, request.user)
         stage = ledger_import.stage_load(stage["id"], request.user)
         status = 201 if stage["state"] in ("checked", "failed") else 202
@@ -191,7 +237,9 @@ class ImportStageView(APIView):
     @extend_schema(tags=["ledger"], responses={200: StageSerializer})
     def get(self, request, stage_id: uuid.UUID):
         """Progress and, once checked, the report of every bad row."""
-        return Response(_stage_payload(ledger_import.stage_load(str(stage_id), request.user)))
+        return Response(
+            _stage_payload(ledger_import.stage_load(str(stage_id), request.user))
+        )
 
 
 class ImportConfirmView(APIView):
@@ -199,7 +247,9 @@ class ImportConfirmView(APIView):
     def post(self, request, stage_id: uuid.UUID):
         """Import the good rows of a checked file in one transaction (409 when the
         registry changed since the check; nothing is written then)."""
-        stage = ledger_import.media_account_import(stage_id=str(stage_id), actor=request.user)
+        stage = ledger_import.media_account_import(
+            stage_id=str(stage_id), actor=request.user
+        )
         return Response(_stage_payload(stage))
 
 
@@ -211,22 +261,28 @@ class CounterfeitCheckView(APIView):
         tags=["ledger"],
         request=inline_serializer(
             name="CounterfeitCheckRequest",
-            fields={"candidates": serializers.ListField(
-                child=serializers.CharField(), help_text="Names and/or profile URLs, one per item."
-            )},
+            fields={
+                "candidates": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="Names and/or profile URLs, one per item.",
+                )
+            },
         ),
-        responses={200: inline_serializer(
-            name="CounterfeitCheckResult",
-            fields={"checked": serializers.IntegerField(),
-                    "results": serializers.ListField(child=serializers.DictField())},
-        )},
+        responses={
+            200: inline_serializer(
+                name="CounterfeitCheckResult",
+                fields={
+                    "checked": serializers.IntegerField(),
+                    "results": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
     )
     def post(self, request):
         """Rank candidate accounts against the registered accounts of the caller's
         jurisdiction (findings first, most alike first)."""
-        from registry.views.ledger import _require_business
-
         from accounts.scoping import Action
+        from registry.views.ledger import _require_business
 
         _require_business(request.user, Action.VIEW)
         raw = request.data.get("candidates") if hasattr(request.data, "get") else None
@@ -243,18 +299,32 @@ class CounterfeitCheckView(APIView):
         if not candidates:
             message = "Give at least one name or profile URL in “candidates”."
             raise ValidationFailed(message, fields={"candidates": [message]})
-        results = counterfeit.counterfeit_check(user=request.user, candidates=candidates)
-        return Response({"checked": len(results), "results": [r.as_dict() for r in results]})
+        results = counterfeit.counterfeit_check(
+            user=request.user, candidates=candidates
+        )
+        return Response(
+            {"checked": len(results), "results": [r.as_dict() for r in results]}
+        )
 
 
 urlpatterns: list = [
-    path("ledger-import/template/", ImportTemplateView.as_view(), name="ledger-import-template"),
+    path(
+        "ledger-import/template/",
+        ImportTemplateView.as_view(),
+        name="ledger-import-template",
+    ),
     path("ledger-import/", ImportUploadView.as_view(), name="ledger-import"),
-    path("ledger-import/<uuid:stage_id>/", ImportStageView.as_view(), name="ledger-import-stage"),
+    path(
+        "ledger-import/<uuid:stage_id>/",
+        ImportStageView.as_view(),
+        name="ledger-import-stage",
+    ),
     path(
         "ledger-import/<uuid:stage_id>/confirm/",
         ImportConfirmView.as_view(),
         name="ledger-import-confirm",
     ),
-    path("counterfeit-check/", CounterfeitCheckView.as_view(), name="counterfeit-check"),
+    path(
+        "counterfeit-check/", CounterfeitCheckView.as_view(), name="counterfeit-check"
+    ),
 ]

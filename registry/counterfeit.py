@@ -108,7 +108,9 @@ class Index:
         self.entries.append(entry)
         for gram in grams(entry.pinyin.split(" ")):
             self.postings.setdefault(gram, []).append(position)
-        self.by_platform_id.setdefault((entry.platform_id, entry.account_id), []).append(position)
+        self.by_platform_id.setdefault(
+            (entry.platform_id, entry.account_id), []
+        ).append(position)
         self.by_account_id.setdefault(entry.account_id.lower(), []).append(position)
         self.by_name.setdefault(entry.norm, []).append(position)
 
@@ -119,7 +121,9 @@ def _place_names(name: str, short_name: str, kind: str) -> set[str]:
         for suffix in _SUFFIXES:
             if name.endswith(suffix):
                 names.add(normalize(name[: -len(suffix)]))
-    return {n for n in names if len(n) >= 3 or (len(n) == 2 and kind == OrgKind.GOVERNMENT)}
+    return {
+        n for n in names if len(n) >= 3 or (len(n) == 2 and kind == OrgKind.GOVERNMENT)
+    }
 
 
 def build_index(scope: Scope, stamp: tuple = ()) -> Index:
@@ -130,19 +134,37 @@ def build_index(scope: Scope, stamp: tuple = ()) -> Index:
         MediaAccount.objects.filter(scope.q("org_path"))
         .order_by()
         .values_list(
-            "id", "display_name", "platform_id", "platform__name", "platform_account_id",
-            "status", "organization_id", "organization__name",
+            "id",
+            "display_name",
+            "platform_id",
+            "platform__name",
+            "platform_account_id",
+            "status",
+            "organization_id",
+            "organization__name",
         )
         .iterator(chunk_size=5000)
     )
     for pk, name, platform_id, platform, account_id, status, org_id, org_name in rows:
         norm = normalize(name)
         index.add(
-            Entry(pk, name, norm, " ".join(syllables(norm)), platform_id, platform,
-                  account_id, status, org_id, org_name)
+            Entry(
+                pk,
+                name,
+                norm,
+                " ".join(syllables(norm)),
+                platform_id,
+                platform,
+                account_id,
+                status,
+                org_id,
+                org_name,
+            )
         )
     automaton = ahocorasick.Automaton()
-    orgs = Organization.objects.filter(scope.q("path")).values_list("id", "name", "short_name", "kind")
+    orgs = Organization.objects.filter(scope.q("path")).values_list(
+        "id", "name", "short_name", "kind"
+    )
     for org_id, name, short_name, kind in orgs.iterator(chunk_size=5000):
         for place in _place_names(name, short_name, kind):
             if place not in automaton:
@@ -158,7 +180,9 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _stamp(scope: Scope) -> tuple:
-    agg = MediaAccount.objects.filter(scope.q("org_path")).aggregate(n=Count("id"), m=Max("updated_at"))
+    agg = MediaAccount.objects.filter(scope.q("org_path")).aggregate(
+        n=Count("id"), m=Max("updated_at")
+    )
     return (agg["n"], agg["m"].isoformat() if agg["m"] else "")
 
 
@@ -186,7 +210,16 @@ class Candidate:
     url: str
 
 
-_HEADER_WORDS = {"名称", "账号名称", "账号", "name", "url", "链接", "主页链接", "名称链接"}
+_HEADER_WORDS = {
+    "名称",
+    "账号名称",
+    "账号",
+    "name",
+    "url",
+    "链接",
+    "主页链接",
+    "名称链接",
+}
 
 
 def parse_candidates(text: str) -> list[Candidate]:
@@ -198,7 +231,7 @@ def parse_candidates(text: str) -> list[Candidate]:
             continue
         found = _URL.search(line)
         url = found.group(0) if found else ""
-        name = (line[: found.start()] + " " + line[found.end():]) if found else line
+        name = (line[: found.start()] + " " + line[found.end() :]) if found else line
         name = name.strip().strip(",，;；|\t ").strip()
         if not url and normalize(name) in _HEADER_WORDS:
             continue
@@ -220,7 +253,9 @@ def file_to_text(filename: str, data: bytes) -> str:
                 __import__("io").BytesIO(data), read_only=True, data_only=True
             )
         except Exception as exc:  # any unreadable workbook is the user's file problem
-            raise ImportFileError(_("This file is not a readable .xlsx workbook.")) from exc
+            raise ImportFileError(
+                _("This file is not a readable .xlsx workbook.")
+            ) from exc
         lines = []
         for row in workbook.worksheets[0].iter_rows(values_only=True):
             lines.append("\t".join("" if v is None else str(v) for v in row))
@@ -256,13 +291,21 @@ class Finding:
             "is_finding": self.is_finding,
             "likeness": self.likeness,
             "reasons": self.reasons,
-            "account": None if account is None else {
-                "id": account.id, "name": account.name, "platform": account.platform,
-                "platform_account_id": account.account_id, "status": account.status,
-                "organization_id": account.organization_id, "organization": account.organization,
+            "account": None
+            if account is None
+            else {
+                "id": account.id,
+                "name": account.name,
+                "platform": account.platform,
+                "platform_account_id": account.account_id,
+                "status": account.status,
+                "organization_id": account.organization_id,
+                "organization": account.organization,
             },
-            "organization_id": self.organization_id or (account.organization_id if account else None),
-            "organization": self.organization or (account.organization if account else ""),
+            "organization_id": self.organization_id
+            or (account.organization_id if account else None),
+            "organization": self.organization
+            or (account.organization if account else ""),
         }
 
 
@@ -282,7 +325,11 @@ def _shortlist(index: Index, sylls: list[str]) -> list[int]:
         # Accounts sharing the most rare grams first; the scorer decides.
         return [pos for pos, _n in counts.most_common(SHORTLIST)]
     # Only common grams: accounts having the two rarest of them.
-    both = set(lists[0][: STOP_POSTINGS * 4]).intersection(lists[1]) if len(lists) > 1 else set(lists[0])
+    both = (
+        set(lists[0][: STOP_POSTINGS * 4]).intersection(lists[1])
+        if len(lists) > 1
+        else set(lists[0])
+    )
     return list(both)[:SHORTLIST]
 
 
@@ -302,12 +349,25 @@ def _likeness(norm: str, pinyin: str, entry: Entry) -> tuple[int, str]:
 
 def _reason(kind: str, entry: Entry, score: int) -> str:
     labels = {
-        "same_name": _("Same name as the registered account “%(name)s” (%(platform)s, %(org)s)."),
-        "same_pinyin": _("Sounds the same (same pinyin) as the registered account “%(name)s” (%(platform)s, %(org)s)."),
-        "similar_pinyin": _("Sounds like the registered account “%(name)s” (%(platform)s, %(org)s): %(score)d%%."),
-        "similar_characters": _("Looks like the registered account “%(name)s” (%(platform)s, %(org)s): %(score)d%%."),
+        "same_name": _(
+            "Same name as the registered account “%(name)s” (%(platform)s, %(org)s)."
+        ),
+        "same_pinyin": _(
+            "Sounds the same (same pinyin) as the registered account “%(name)s” (%(platform)s, %(org)s)."
+        ),
+        "similar_pinyin": _(
+            "Sounds like the registered account “%(name)s” (%(platform)s, %(org)s): %(score)d%%."
+        ),
+        "similar_characters": _(
+            "Looks like the registered account “%(name)s” (%(platform)s, %(org)s): %(score)d%%."
+        ),
     }
-    return labels[kind] % {"name": entry.name, "platform": entry.platform, "org": entry.organization, "score": score}
+    return labels[kind] % {
+        "name": entry.name,
+        "platform": entry.platform,
+        "org": entry.organization,
+        "score": score,
+    }
 
 
 def _places_in(index: Index, norm: str) -> list[tuple[str, int, str]]:
@@ -331,16 +391,32 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
         except ValidationFailed:
             reasons.append(_("The URL is not a profile address we recognise."))
         else:
-            positions = index.by_platform_id.get((parsed.platform.pk, parsed.account_id), [])
-            live = [index.entries[p] for p in positions if index.entries[p].status != AccountStatus.CANCELLED]
+            positions = index.by_platform_id.get(
+                (parsed.platform.pk, parsed.account_id), []
+            )
+            live = [
+                index.entries[p]
+                for p in positions
+                if index.entries[p].status != AccountStatus.CANCELLED
+            ]
             if live:
-                return Finding(candidate, "registered", 100, live[0], [_("Registered.")])
+                return Finding(
+                    candidate, "registered", 100, live[0], [_("Registered.")]
+                )
             if positions:
                 entry = index.entries[positions[0]]
-                return Finding(candidate, "cancelled", 100, entry, [
-                    _("This is the cancelled account “%(name)s” (%(org)s); it is still on the platform.")
-                    % {"name": entry.name, "org": entry.organization}
-                ])
+                return Finding(
+                    candidate,
+                    "cancelled",
+                    100,
+                    entry,
+                    [
+                        _(
+                            "This is the cancelled account “%(name)s” (%(org)s); it is still on the platform."
+                        )
+                        % {"name": entry.name, "org": entry.organization}
+                    ],
+                )
             reasons.append(_("This platform account is not in the registry."))
     norm = normalize(candidate.name)
     if not norm:
@@ -349,17 +425,35 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
     pinyin = " ".join(sylls)
     if not candidate.url:
         positions = index.by_name.get(norm, [])
-        live = [index.entries[p] for p in positions if index.entries[p].status != AccountStatus.CANCELLED]
+        live = [
+            index.entries[p]
+            for p in positions
+            if index.entries[p].status != AccountStatus.CANCELLED
+        ]
         if live:
-            return Finding(candidate, "registered", 100, live[0], [
-                _("A registered account has this name; give its URL to confirm it is the same account.")
-            ])
+            return Finding(
+                candidate,
+                "registered",
+                100,
+                live[0],
+                [
+                    _(
+                        "A registered account has this name; give its URL to confirm it is the same account."
+                    )
+                ],
+            )
         if positions:
             entry = index.entries[positions[0]]
-            return Finding(candidate, "cancelled", 100, entry, [
-                _("Same name as the cancelled account “%(name)s” (%(org)s).")
-                % {"name": entry.name, "org": entry.organization}
-            ])
+            return Finding(
+                candidate,
+                "cancelled",
+                100,
+                entry,
+                [
+                    _("Same name as the cancelled account “%(name)s” (%(org)s).")
+                    % {"name": entry.name, "org": entry.organization}
+                ],
+            )
     best: tuple[int, str, Entry] | None = None
     for position in _shortlist(index, sylls):
         entry = index.entries[position]
@@ -370,23 +464,40 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
             best = (score, why, entry)
     places = _places_in(index, norm)
     place_reason = [
-        _("Carries the name of %(org)s.") % {"org": org_name} for _p, _id, org_name in places[:2]
+        _("Carries the name of %(org)s.") % {"org": org_name}
+        for _p, _id, org_name in places[:2]
     ]
     if best is not None and best[0] >= IMITATION_MIN:
         score, why, entry = best
         kind = "imitation"
         if entry.status == AccountStatus.CANCELLED:
             reasons.append(_("The matching account is cancelled."))
-        return Finding(candidate, kind, min(100, score + (2 if places else 0)), entry,
-                       [_reason(why, entry, score), *place_reason, *reasons])
+        return Finding(
+            candidate,
+            kind,
+            min(100, score + (2 if places else 0)),
+            entry,
+            [_reason(why, entry, score), *place_reason, *reasons],
+        )
     if places:
         place, org_id, org_name = places[0]
         likeness = min(74, 50 + int(24 * len(place) / max(len(norm), 1)))
-        return Finding(candidate, "unfiled", likeness, best[2] if best else None,
-                       [*place_reason, _("Not in the registry: file it or report it."), *reasons],
-                       organization_id=org_id, organization=org_name)
-    return Finding(candidate, "none", best[0] if best else 0, None,
-                   reasons or [_("Nothing in your jurisdiction is like it.")])
+        return Finding(
+            candidate,
+            "unfiled",
+            likeness,
+            best[2] if best else None,
+            [*place_reason, _("Not in the registry: file it or report it."), *reasons],
+            organization_id=org_id,
+            organization=org_name,
+        )
+    return Finding(
+        candidate,
+        "none",
+        best[0] if best else 0,
+        None,
+        reasons or [_("Nothing in your jurisdiction is like it.")],
+    )
 
 
 def counterfeit_check(*, user, candidates: list[Candidate]) -> list[Finding]:

@@ -93,7 +93,9 @@ class LedgerFilter(django_filters.FilterSet):
     platform = django_filters.ModelChoiceFilter(
         queryset=Platform.objects.all(), to_field_name="code", label=_("Platform")
     )
-    status = django_filters.ChoiceFilter(choices=AccountStatus.choices, label=_("Status"))
+    status = django_filters.ChoiceFilter(
+        choices=AccountStatus.choices, label=_("Status")
+    )
     category = django_filters.ChoiceFilter(
         choices=AccountCategory.choices, label=_("Category")
     )
@@ -106,7 +108,9 @@ class LedgerFilter(django_filters.FilterSet):
     idle = django_filters.BooleanFilter(
         method="filter_idle",
         label=_("Idle"),
-        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
     )
     idle_days = django_filters.NumberFilter(
         method="filter_noop", label=_("Idle after (days)"), min_value=1, max_value=3650
@@ -114,13 +118,21 @@ class LedgerFilter(django_filters.FilterSet):
     filing_overdue = django_filters.BooleanFilter(
         method="filter_filing_overdue",
         label=_("Filing overdue"),
-        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
     )
     sort = django_filters.ChoiceFilter(
         method="filter_noop",
         label=_("Sort by"),
         choices=[
-            (key, (SORT_LABELS[key.lstrip("-")] + (" ↓" if key.startswith("-") else " ↑")))
+            (
+                key,
+                (
+                    SORT_LABELS[key.lstrip("-")]
+                    + (" ↓" if key.startswith("-") else " ↑")
+                ),
+            )
             for key in SORTS
         ],
         empty_label=None,
@@ -138,7 +150,8 @@ class LedgerFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(display_name__icontains=value) | Q(platform_account_id__iexact=value)
+            Q(display_name__icontains=value)
+            | Q(platform_account_id__iexact=value)
             | Q(platform_account_id__startswith=value)
         )
 
@@ -171,7 +184,9 @@ def ledger_base(user, action: Action = Action.VIEW):
     )
 
 
-def ledger_filter(user, params, action: Action = Action.VIEW, request=None) -> LedgerFilter:
+def ledger_filter(
+    user, params, action: Action = Action.VIEW, request=None
+) -> LedgerFilter:
     """The bound FilterSet over the user's accounts; `.qs` is filtered and sorted."""
     if request is None:
         from types import SimpleNamespace
@@ -194,10 +209,16 @@ def register_navigation() -> None:
     from accounts.navigation import NavItem, add_nav_item
     from accounts.scoping import Domain
 
-    add_nav_item(NavItem("ledger", _("Ledger"), "registry:ledger", Domain.BUSINESS, order=23))
+    add_nav_item(
+        NavItem("ledger", _("Ledger"), "registry:ledger", Domain.BUSINESS, order=23)
+    )
     add_nav_item(
         NavItem(
-            "counterfeit", _("Counterfeit check"), "registry:counterfeit", Domain.BUSINESS,
-            roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=24,
+            "counterfeit",
+            _("Counterfeit check"),
+            "registry:counterfeit",
+            Domain.BUSINESS,
+            roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}),
+            order=24,
         )
     )

@@ -17,7 +17,10 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="registry.ledger_import_check", acks_late=True, time_limit=600, soft_time_limit=540
+    name="registry.ledger_import_check",
+    acks_late=True,
+    time_limit=600,
+    soft_time_limit=540,
 )
 def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
     """Check a staged import file; progress goes to the cache, the result to the stage.
@@ -34,7 +37,9 @@ def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
     try:
         stage = ledger_import.import_check(stage_id=stage_id, user=user)
     except ApplicationError as exc:
-        ledger_import.import_fail(stage_id=stage_id, user=user, message=str(exc.message))
+        ledger_import.import_fail(
+            stage_id=stage_id, user=user, message=str(exc.message)
+        )
         return None
     except Exception:
         log.exception("ledger import check %s failed", stage_id)

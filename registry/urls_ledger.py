@@ -9,14 +9,22 @@ from registry.views import ledger
 
 urlpatterns = [
     path("ledger/", ledger.ledger_list, name="ledger"),
-    path("ledger/export.<str:file_format>", ledger.ledger_export_view, name="ledger_export"),
+    path(
+        "ledger/export.<str:file_format>",
+        ledger.ledger_export_view,
+        name="ledger_export",
+    ),
     path("ledger/import/", ledger.import_upload, name="ledger_import"),
     path(
         "ledger/import/template.<str:file_format>",
         ledger.import_template,
         name="ledger_import_template",
     ),
-    path("ledger/import/<uuid:stage_id>/", ledger.import_detail, name="ledger_import_detail"),
+    path(
+        "ledger/import/<uuid:stage_id>/",
+        ledger.import_detail,
+        name="ledger_import_detail",
+    ),
     path(
         "ledger/import/<uuid:stage_id>/status.json",
         ledger.import_status,

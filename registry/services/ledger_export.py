@@ -104,7 +104,9 @@ def ledger_rows(queryset) -> Iterator[list]:
         "verification": dict(VerificationStatus.choices),
         "status": dict(AccountStatus.choices),
     }
-    labels = {k: {code: str(label) for code, label in v.items()} for k, v in labels.items()}
+    labels = {
+        k: {code: str(label) for code, label in v.items()} for k, v in labels.items()
+    }
     yes, no = _("Yes"), _("No")
     posting = {str(s) for s in POSTING_STATUSES}
     idle_after = idle_days_default()
@@ -128,7 +130,9 @@ def ledger_rows(queryset) -> Iterator[list]:
                 "=seq": seq,
                 "=operators": "、".join(names),
                 "=operator_count": len(names),
-                "=liaison": row[ix["liaison__display_name"]] or row[ix["liaison__username"]] or "",
+                "=liaison": row[ix["liaison__display_name"]]
+                or row[ix["liaison__username"]]
+                or "",
                 "=idle_days": "" if idle_days is None else idle_days,
                 "=idle": yes if idle else no,
             }

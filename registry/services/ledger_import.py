@@ -77,46 +77,97 @@ class Column:
 
 
 COLUMNS = (
-    Column("organization", "单位名称", "Organization", True,
-           ("单位", "主办单位", "开设单位", "organization name", "sponsoring organization")),
+    Column(
+        "organization",
+        "单位名称",
+        "Organization",
+        True,
+        (
+            "单位",
+            "主办单位",
+            "开设单位",
+            "organization name",
+            "sponsoring organization",
+        ),
+    ),
     Column("platform", "平台", "Platform", True, ("平台名称", "platform name")),
-    Column("display_name", "账号名称", "Display name", True,
-           ("名称", "账号", "account name", "name")),
-    Column("platform_account_id", "平台账号ID", "Platform account id", False,
-           ("账号id", "平台id", "账号编号", "account id", "id")),
-    Column("profile_url", "主页链接", "Profile URL", False,
-           ("链接", "主页地址", "网址", "url", "profile")),
+    Column(
+        "display_name",
+        "账号名称",
+        "Display name",
+        True,
+        ("名称", "账号", "account name", "name"),
+    ),
+    Column(
+        "platform_account_id",
+        "平台账号ID",
+        "Platform account id",
+        False,
+        ("账号id", "平台id", "账号编号", "account id", "id"),
+    ),
+    Column(
+        "profile_url",
+        "主页链接",
+        "Profile URL",
+        False,
+        ("链接", "主页地址", "网址", "url", "profile"),
+    ),
     Column("category", "类别", "Category", False, ("账号类别", "类型")),
-    Column("verification", "认证状态", "Verification", False,
-           ("实名认证", "认证", "real-name verification")),
+    Column(
+        "verification",
+        "认证状态",
+        "Verification",
+        False,
+        ("实名认证", "认证", "real-name verification"),
+    ),
     Column("status", "状态", "Status", False, ("账号状态", "运行状态")),
     Column("followers", "粉丝数", "Followers", False, ("粉丝", "粉丝量", "关注数")),
-    Column("opened_on", "开通日期", "Opened on", False, ("开设日期", "开通时间", "开设时间", "opened")),
-    Column("last_post_at", "最近发布日期", "Last post", False,
-           ("最近发布", "最后更新日期", "最近更新", "最后发布", "last post date")),
+    Column(
+        "opened_on",
+        "开通日期",
+        "Opened on",
+        False,
+        ("开设日期", "开通时间", "开设时间", "opened"),
+    ),
+    Column(
+        "last_post_at",
+        "最近发布日期",
+        "Last post",
+        False,
+        ("最近发布", "最后更新日期", "最近更新", "最后发布", "last post date"),
+    ),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 
 # Accepted spellings of choice values besides the code and the English and Chinese
 # labels (offices write these in their own spreadsheets).
 CHOICE_ALIASES = {
-    "category": (AccountCategory, {
-        "institutional": ("机构", "机构账号", "政务机构", "单位", "单位账号"),
-        "official": ("公务人员", "公职人员", "公务人员账号"),
-        "leader": ("领导", "领导公务", "领导账号", "领导公务账号"),
-    }),
-    "verification": (VerificationStatus, {
-        "verified": ("已认证", "已实名", "是", "yes", "认证"),
-        "pending": ("认证中", "待认证", "审核中"),
-        "unverified": ("未认证", "未实名", "否", "no"),
-    }),
-    "status": (AccountStatus, {
-        "pending": ("待备案", "未备案"),
-        "active": ("正常", "运行", "运营", "运营中", "在用", "已备案", "正常运行"),
-        "rectifying": ("整改", "整改中"),
-        "suspended": ("关停", "暂停", "已关停", "停更"),
-        "cancelled": ("注销", "已注销"),
-    }),
+    "category": (
+        AccountCategory,
+        {
+            "institutional": ("机构", "机构账号", "政务机构", "单位", "单位账号"),
+            "official": ("公务人员", "公职人员", "公务人员账号"),
+            "leader": ("领导", "领导公务", "领导账号", "领导公务账号"),
+        },
+    ),
+    "verification": (
+        VerificationStatus,
+        {
+            "verified": ("已认证", "已实名", "是", "yes", "认证"),
+            "pending": ("认证中", "待认证", "审核中"),
+            "unverified": ("未认证", "未实名", "否", "no"),
+        },
+    ),
+    "status": (
+        AccountStatus,
+        {
+            "pending": ("待备案", "未备案"),
+            "active": ("正常", "运行", "运营", "运营中", "在用", "已备案", "正常运行"),
+            "rectifying": ("整改", "整改中"),
+            "suspended": ("关停", "暂停", "已关停", "停更"),
+            "cancelled": ("注销", "已注销"),
+        },
+    ),
 }
 DEFAULTS = {
     "category": AccountCategory.INSTITUTIONAL.value,
@@ -179,7 +230,9 @@ def stage_progress(stage: dict) -> dict:
         "state": stage["state"],
         "total": total,
         "processed": processed,
-        "percent": int(processed * 100 / total) if total else (100 if stage["state"] != "queued" else 0),
+        "percent": int(processed * 100 / total)
+        if total
+        else (100 if stage["state"] != "queued" else 0),
         "good": len(stage.get("good", [])),
         "bad": len({e["row"] for e in stage.get("errors", [])}),
         "imported": stage.get("imported", 0),
@@ -199,9 +252,13 @@ def import_stage(*, user, filename: str, data: bytes) -> dict:
     """Keep an uploaded file for checking. Writes no database row."""
     import_roles_check(user)
     if not data:
-        raise ImportFileError(_("The file is empty."), fields={"file": [_("The file is empty.")]})
+        raise ImportFileError(
+            _("The file is empty."), fields={"file": [_("The file is empty.")]}
+        )
     if len(data) > MAX_BYTES:
-        message = _("The file is larger than %(n)d MB.") % {"n": MAX_BYTES // (1024 * 1024)}
+        message = _("The file is larger than %(n)d MB.") % {
+            "n": MAX_BYTES // (1024 * 1024)
+        }
         raise ImportFileError(message, fields={"file": [message]})
     kind = _kind_of(filename, data)
     stage = {
@@ -230,7 +287,9 @@ def _kind_of(filename: str, data: bytes) -> str:
     if data[:4] == b"PK\x03\x04":
         return "xlsx"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or name.endswith(".xls"):
-        message = _("This is an old Excel file (.xls). Save it as .xlsx or .csv and upload again.")
+        message = _(
+            "This is an old Excel file (.xls). Save it as .xlsx or .csv and upload again."
+        )
         raise ImportFileError(message, fields={"file": [message]})
     if name.endswith(".xlsx"):
         message = _("This file is not a readable .xlsx workbook.")
@@ -243,7 +302,9 @@ def _kind_of(filename: str, data: bytes) -> str:
 class Table:
     header_row: int = 0
     header: list[str] = field(default_factory=list)
-    rows: list[tuple[int, list]] = field(default_factory=list)  # (sheet row number, cells)
+    rows: list[tuple[int, list]] = field(
+        default_factory=list
+    )  # (sheet row number, cells)
     merged: dict[int, list[str]] = field(default_factory=dict)  # row -> merged ranges
     file_errors: list[str] = field(default_factory=list)
 
@@ -260,8 +321,18 @@ def read_xlsx(data: bytes) -> Table:
     try:
         # Not read-only: merged cell ranges are only known in the full model.
         workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        table.file_errors.append(_("This file is not a readable .xlsx workbook (%(e)s).") % {"e": type(exc).__name__})
+    except (
+        InvalidFileException,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        TypeError,
+    ) as exc:
+        table.file_errors.append(
+            _("This file is not a readable .xlsx workbook (%(e)s).")
+            % {"e": type(exc).__name__}
+        )
         return table
     sheet = workbook.worksheets[0]
     limit = max_rows()
@@ -275,12 +346,16 @@ def read_xlsx(data: bytes) -> Table:
             continue
         table.rows.append((number, cells))
         if len(table.rows) > limit:
-            table.file_errors.append(_("The file has more than %(n)d rows; split it.") % {"n": limit})
+            table.file_errors.append(
+                _("The file has more than %(n)d rows; split it.") % {"n": limit}
+            )
             return table
     for merged in sheet.merged_cells.ranges:
         if merged.min_row <= table.header_row <= merged.max_row:
             table.file_errors.append(
-                _("The header row has merged cells (%(range)s); give every column its own header.")
+                _(
+                    "The header row has merged cells (%(range)s); give every column its own header."
+                )
                 % {"range": merged.coord}
             )
             continue
@@ -297,7 +372,9 @@ def decode_csv(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    message = _("The file's text encoding is neither UTF-8 nor GB18030; save it as CSV UTF-8.")
+    message = _(
+        "The file's text encoding is neither UTF-8 nor GB18030; save it as CSV UTF-8."
+    )
     raise ImportFileError(message, fields={"file": [message]})
 
 
@@ -328,7 +405,9 @@ def read_csv(data: bytes) -> Table:
                 continue
             table.rows.append((number, cells))
             if len(table.rows) > limit:
-                table.file_errors.append(_("The file has more than %(n)d rows; split it.") % {"n": limit})
+                table.file_errors.append(
+                    _("The file has more than %(n)d rows; split it.") % {"n": limit}
+                )
                 return table
     except csv.Error as exc:
         table.file_errors.append(_("The CSV file is malformed: %(e)s") % {"e": exc})
@@ -360,9 +439,13 @@ def map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[str]]
             continue
         key = aliases.get(_norm_header(raw))
         if key is None:
-            warnings.append(_("Column “%(h)s” is not known and was ignored.") % {"h": raw})
+            warnings.append(
+                _("Column “%(h)s” is not known and was ignored.") % {"h": raw}
+            )
         elif key in found:
-            errors.append(_("Column “%(h)s” appears twice.") % {"h": BY_KEY[key].header})
+            errors.append(
+                _("Column “%(h)s” appears twice.") % {"h": BY_KEY[key].header}
+            )
         else:
             found[key] = index
     missing = [c for c in COLUMNS if c.required and c.key not in found]
@@ -374,7 +457,10 @@ def map_header(header: list[str]) -> tuple[dict[str, int], list[str], list[str]]
     if "platform_account_id" not in found and "profile_url" not in found:
         errors.append(
             _("Either column “%(id)s” or column “%(url)s” is needed.")
-            % {"id": BY_KEY["platform_account_id"].header, "url": BY_KEY["profile_url"].header}
+            % {
+                "id": BY_KEY["platform_account_id"].header,
+                "url": BY_KEY["profile_url"].header,
+            }
         )
     return found, errors, warnings
 
@@ -416,8 +502,17 @@ def parse_number(value) -> int:
     return number
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d",
-                 "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y年%m月%d日",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+)
 
 
 def parse_date(value) -> date:
@@ -490,12 +585,18 @@ def _load_orgs(user, names: set[str]) -> dict[str, list[Organization]]:
 
 def _error(errors: list, row: int, column: str, value, message: str) -> None:
     errors.append(
-        {"row": row, "column": BY_KEY[column].header if column in BY_KEY else column,
-         "value": _text(value)[:120], "message": str(message)}
+        {
+            "row": row,
+            "column": BY_KEY[column].header if column in BY_KEY else column,
+            "value": _text(value)[:120],
+            "message": str(message),
+        }
     )
 
 
-def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -> tuple[dict | None, list]:
+def check_row(
+    ctx: Context, number: int, cells: list, columns: dict[str, int]
+) -> tuple[dict | None, list]:
     """One row: its normalized values, or None with every problem found."""
     errors: list = []
 
@@ -514,16 +615,33 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
     if org_name:
         matches = ctx.orgs_by_name.get(org_name, [])
         if not matches:
-            _error(errors, number, "organization", org_name,
-                   _("No organization with this name in your jurisdiction."))
+            _error(
+                errors,
+                number,
+                "organization",
+                org_name,
+                _("No organization with this name in your jurisdiction."),
+            )
         elif len(matches) > 1:
-            _error(errors, number, "organization", org_name,
-                   _("Several organizations in your jurisdiction have this name; use the full name."))
+            _error(
+                errors,
+                number,
+                "organization",
+                org_name,
+                _(
+                    "Several organizations in your jurisdiction have this name; use the full name."
+                ),
+            )
         else:
             org = matches[0]
             if acting_role(ctx.user, Action.CHANGE, org) not in IMPORT_ROLES:
-                _error(errors, number, "organization", org_name,
-                       _("You may not register accounts for this organization."))
+                _error(
+                    errors,
+                    number,
+                    "organization",
+                    org_name,
+                    _("You may not register accounts for this organization."),
+                )
                 org = None
 
     platform = None
@@ -531,18 +649,36 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
     if platform_name:
         platform = ctx.platform_by_name.get(platform_name.lower())
         if platform is None:
-            _error(errors, number, "platform", platform_name,
-                   _("Unknown platform (use a platform's name or code from the template)."))
+            _error(
+                errors,
+                number,
+                "platform",
+                platform_name,
+                _(
+                    "Unknown platform (use a platform's name or code from the template)."
+                ),
+            )
 
     display_name = _text(cell("display_name"))
     if len(display_name) > 100:
-        _error(errors, number, "display_name", display_name, _("Longer than 100 characters."))
+        _error(
+            errors,
+            number,
+            "display_name",
+            display_name,
+            _("Longer than 100 characters."),
+        )
 
     account_id = _text(cell("platform_account_id"))
     url = _text(cell("profile_url"))
     if account_id and (len(account_id) > 128 or re.search(r"\s", account_id)):
-        _error(errors, number, "platform_account_id", account_id,
-               _("An account id has at most 128 characters and no spaces."))
+        _error(
+            errors,
+            number,
+            "platform_account_id",
+            account_id,
+            _("An account id has at most 128 characters and no spaces."),
+        )
     if url and platform is not None:
         try:
             parsed = parse_profile_url(url, platform=platform, platforms=ctx.platforms)
@@ -550,19 +686,40 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
             _error(errors, number, "profile_url", url, exc.message)
         else:
             if parsed.account_id and account_id and parsed.account_id != account_id:
-                _error(errors, number, "platform_account_id", account_id,
-                       _("Does not match the id in the profile URL (%(id)s).") % {"id": parsed.account_id})
+                _error(
+                    errors,
+                    number,
+                    "platform_account_id",
+                    account_id,
+                    _("Does not match the id in the profile URL (%(id)s).")
+                    % {"id": parsed.account_id},
+                )
             account_id = account_id or parsed.account_id
             url = parsed.profile_url
     elif url and not re.match(r"^https?://\S+$", url):
-        _error(errors, number, "profile_url", url,
-               _("This is not a web address (it must start with http:// or https://)."))
-    if not account_id and platform is not None and not any(
-        e["column"] in (BY_KEY["profile_url"].header, BY_KEY["platform_account_id"].header)
-        for e in errors
+        _error(
+            errors,
+            number,
+            "profile_url",
+            url,
+            _("This is not a web address (it must start with http:// or https://)."),
+        )
+    if (
+        not account_id
+        and platform is not None
+        and not any(
+            e["column"]
+            in (BY_KEY["profile_url"].header, BY_KEY["platform_account_id"].header)
+            for e in errors
+        )
     ):
-        _error(errors, number, "platform_account_id", "",
-               _("Give the platform account id or a profile URL it can be read from."))
+        _error(
+            errors,
+            number,
+            "platform_account_id",
+            "",
+            _("Give the platform account id or a profile URL it can be read from."),
+        )
 
     values = {}
     for key in ("category", "verification", "status"):
@@ -572,8 +729,16 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
             continue
         value = ctx.choice_tables[key].get(raw.lower())
         if value is None:
-            allowed = "、".join(str(label) for _v, label in CHOICE_ALIASES[key][0].choices)
-            _error(errors, number, key, raw, _("Unknown value; use one of: %(v)s.") % {"v": allowed})
+            allowed = "、".join(
+                str(label) for _v, label in CHOICE_ALIASES[key][0].choices
+            )
+            _error(
+                errors,
+                number,
+                key,
+                raw,
+                _("Unknown value; use one of: %(v)s.") % {"v": allowed},
+            )
         values[key] = value
 
     followers = 0
@@ -581,7 +746,13 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
         try:
             followers = parse_number(cell("followers"))
         except (ValueError, OverflowError):
-            _error(errors, number, "followers", cell("followers"), _("Not a whole number of followers."))
+            _error(
+                errors,
+                number,
+                "followers",
+                cell("followers"),
+                _("Not a whole number of followers."),
+            )
 
     dates = {}
     for key in ("opened_on", "last_post_at"):
@@ -591,10 +762,22 @@ def check_row(ctx: Context, number: int, cells: list, columns: dict[str, int]) -
         try:
             parsed_date = parse_date(cell(key))
         except ValueError:
-            _error(errors, number, key, cell(key), _("Not a date (write it as 2024-03-15)."))
+            _error(
+                errors,
+                number,
+                key,
+                cell(key),
+                _("Not a date (write it as 2024-03-15)."),
+            )
             continue
         if parsed_date > timezone.localdate() or parsed_date.year < 1990:
-            _error(errors, number, key, cell(key), _("The date is in the future or before 1990."))
+            _error(
+                errors,
+                number,
+                key,
+                cell(key),
+                _("The date is in the future or before 1990."),
+            )
             continue
         dates[key] = parsed_date.isoformat()
 
@@ -619,7 +802,12 @@ def check_table(
     user, table: Table, progress: Callable[[int, int], None] | None = None
 ) -> dict:
     """Every bad row with its reasons, and the good rows, for a read table."""
-    result = {"file_errors": list(table.file_errors), "warnings": [], "errors": [], "good": []}
+    result = {
+        "file_errors": list(table.file_errors),
+        "warnings": [],
+        "errors": [],
+        "good": [],
+    }
     if table.file_errors:
         return result
     if not table.header:
@@ -631,7 +819,9 @@ def check_table(
         result["file_errors"] = header_errors
         return result
     org_index = columns["organization"]
-    names = {_text(cells[org_index]) for _n, cells in table.rows if org_index < len(cells)}
+    names = {
+        _text(cells[org_index]) for _n, cells in table.rows if org_index < len(cells)
+    }
     platforms = list(Platform.objects.filter(is_active=True))
     ctx = Context(
         user=user,
@@ -647,13 +837,31 @@ def check_table(
     for done, (number, cells) in enumerate(table.rows, start=1):
         row_errors = []
         for coord in table.merged.get(number, []):
-            row_errors.append({"row": number, "column": "", "value": coord, "message": str(
-                _("Merged cells (%(range)s): unmerge them and fill in every row.") % {"range": coord}
-            )})
+            row_errors.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "value": coord,
+                    "message": str(
+                        _(
+                            "Merged cells (%(range)s): unmerge them and fill in every row."
+                        )
+                        % {"range": coord}
+                    ),
+                }
+            )
         fingerprint = tuple(_text(c) for c in cells)
         if fingerprint in seen_rows:
-            row_errors.append({"row": number, "column": "", "value": "", "message": str(
-                _("Duplicate of row %(n)d.") % {"n": seen_rows[fingerprint]})})
+            row_errors.append(
+                {
+                    "row": number,
+                    "column": "",
+                    "value": "",
+                    "message": str(
+                        _("Duplicate of row %(n)d.") % {"n": seen_rows[fingerprint]}
+                    ),
+                }
+            )
         else:
             seen_rows[fingerprint] = number
         values, errors = check_row(ctx, number, cells, columns)
@@ -661,9 +869,17 @@ def check_table(
         if values is not None and not row_errors:
             key = (values["platform_id"], values["platform_account_id"])
             if key in seen:
-                row_errors.append({"row": number, "column": BY_KEY["platform_account_id"].header,
-                                   "value": values["platform_account_id"], "message": str(
-                    _("The same platform account is already on row %(n)d.") % {"n": seen[key]})})
+                row_errors.append(
+                    {
+                        "row": number,
+                        "column": BY_KEY["platform_account_id"].header,
+                        "value": values["platform_account_id"],
+                        "message": str(
+                            _("The same platform account is already on row %(n)d.")
+                            % {"n": seen[key]}
+                        ),
+                    }
+                )
             else:
                 seen[key] = number
         if row_errors:
@@ -676,8 +892,14 @@ def check_table(
     for values in good:
         found = registered.get((values["platform_id"], values["platform_account_id"]))
         if found is not None:
-            result["errors"].append({"row": values["row"], "column": BY_KEY["platform_account_id"].header,
-                                     "value": values["platform_account_id"], "message": found})
+            result["errors"].append(
+                {
+                    "row": values["row"],
+                    "column": BY_KEY["platform_account_id"].header,
+                    "value": values["platform_account_id"],
+                    "message": found,
+                }
+            )
         else:
             result["good"].append(values)
     result["errors"].sort(key=lambda e: e["row"])
@@ -689,19 +911,32 @@ def registered_conflicts(user, rows: list[dict]) -> dict[tuple, str]:
     message to show. One query per platform and 1,000 ids."""
     by_platform: dict[int, list[str]] = {}
     for values in rows:
-        by_platform.setdefault(values["platform_id"], []).append(values["platform_account_id"])
+        by_platform.setdefault(values["platform_id"], []).append(
+            values["platform_account_id"]
+        )
     scope = scope_for(user, Action.VIEW, Domain.BUSINESS)
     conflicts = {}
     for platform_id, ids in by_platform.items():
         for start in range(0, len(ids), 1000):
             existing = (
-                MediaAccount.objects.filter(platform_id=platform_id, platform_account_id__in=ids[start:start + 1000])
+                MediaAccount.objects.filter(
+                    platform_id=platform_id,
+                    platform_account_id__in=ids[start : start + 1000],
+                )
                 .exclude(status=AccountStatus.CANCELLED)
-                .values_list("platform_account_id", "display_name", "org_path", "organization__name")
+                .values_list(
+                    "platform_account_id",
+                    "display_name",
+                    "org_path",
+                    "organization__name",
+                )
             )
             for account_id, name, path, org_name in existing:
                 if scope.contains_path(path):
-                    message = _("Already registered: %(name)s (%(org)s).") % {"name": name, "org": org_name}
+                    message = _("Already registered: %(name)s (%(org)s).") % {
+                        "name": name,
+                        "org": org_name,
+                    }
                 else:
                     # SECURITY: the unique rule is national; do not say by whom.
                     message = _("Already registered by another organization.")
@@ -729,7 +964,12 @@ def import_check(*, stage_id: str, user, report_progress: bool = True) -> dict:
         progress(0, stage["total"])
         result = check_table(user, table, progress)
     except ImportFileError as exc:
-        result = {"file_errors": [str(exc.message)], "warnings": [], "errors": [], "good": []}
+        result = {
+            "file_errors": [str(exc.message)],
+            "warnings": [],
+            "errors": [],
+            "good": [],
+        }
     stage.update(result)
     stage["processed"] = stage["total"]
     stage["state"] = "checked"
@@ -782,13 +1022,17 @@ def media_account_import(*, stage_id: str, actor) -> dict:
         raise Conflict(_("The file has not been checked yet."))
     rows = stage["good"]
     if not rows:
-        raise ValidationFailed(_("There is no good row to import."), code="import_nothing")
+        raise ValidationFailed(
+            _("There is no good row to import."), code="import_nothing"
+        )
     try:
         with transaction.atomic():
             created = _create_all(stage, rows, actor)
     except IntegrityError as exc:
         raise Conflict(
-            _("Another registration of one of these accounts happened meanwhile; check the file again."),
+            _(
+                "Another registration of one of these accounts happened meanwhile; check the file again."
+            ),
             code="import_changed",
         ) from exc
     stage["state"] = "imported"
@@ -803,16 +1047,39 @@ def media_account_import(*, stage_id: str, actor) -> dict:
 def _create_all(stage: dict, rows: list[dict], actor) -> int:
     scope = scope_for(actor, Action.CHANGE, Domain.BUSINESS)
     org_ids = {r["organization_id"] for r in rows}
-    orgs = {o.pk: o for o in Organization.objects.filter(scope.q("path"), pk__in=org_ids, is_active=True)}
-    platforms = {p.pk: p for p in Platform.objects.filter(pk__in={r["platform_id"] for r in rows})}
-    changed = [r["row"] for r in rows if r["organization_id"] not in orgs or r["platform_id"] not in platforms]
+    orgs = {
+        o.pk: o
+        for o in Organization.objects.filter(
+            scope.q("path"), pk__in=org_ids, is_active=True
+        )
+    }
+    platforms = {
+        p.pk: p
+        for p in Platform.objects.filter(pk__in={r["platform_id"] for r in rows})
+    }
+    changed = [
+        r["row"]
+        for r in rows
+        if r["organization_id"] not in orgs or r["platform_id"] not in platforms
+    ]
     roles = {pk: acting_role(actor, Action.CHANGE, org) for pk, org in orgs.items()}
-    changed += [r["row"] for r in rows if r["organization_id"] in orgs and roles[r["organization_id"]] not in IMPORT_ROLES]
+    changed += [
+        r["row"]
+        for r in rows
+        if r["organization_id"] in orgs
+        and roles[r["organization_id"]] not in IMPORT_ROLES
+    ]
     conflicts = registered_conflicts(actor, rows)
-    changed += [r["row"] for r in rows if (r["platform_id"], r["platform_account_id"]) in conflicts]
+    changed += [
+        r["row"]
+        for r in rows
+        if (r["platform_id"], r["platform_account_id"]) in conflicts
+    ]
     if changed:
         raise Conflict(
-            _("Rows %(rows)s changed since the check (organization out of reach or account registered meanwhile); check the file again.")
+            _(
+                "Rows %(rows)s changed since the check (organization out of reach or account registered meanwhile); check the file again."
+            )
             % {"rows": ", ".join(str(n) for n in sorted(set(changed))[:20])},
             code="import_changed",
         )
@@ -823,7 +1090,9 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
         org = orgs[r["organization_id"]]
         last_post = None
         if r.get("last_post_at"):
-            last_post = timezone.make_aware(datetime.combine(date.fromisoformat(r["last_post_at"]), time(12)), tz)
+            last_post = timezone.make_aware(
+                datetime.combine(date.fromisoformat(r["last_post_at"]), time(12)), tz
+            )
         account = MediaAccount(
             platform_id=r["platform_id"],
             display_name=r["display_name"],
@@ -835,14 +1104,20 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
             verification=r["verification"],
             status=r["status"],
             followers=r["followers"],
-            opened_on=date.fromisoformat(r["opened_on"]) if r.get("opened_on") else None,
+            opened_on=date.fromisoformat(r["opened_on"])
+            if r.get("opened_on")
+            else None,
             last_post_at=last_post,
             org_path=org.path,
             region_code=org.region_code,
         )
         # Field checks only: uniqueness was checked above in one query per platform
         # and the database constraint guards the race.
-        account.full_clean(exclude=["org_path", "region_code"], validate_unique=False, validate_constraints=False)
+        account.full_clean(
+            exclude=["org_path", "region_code"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         accounts.append(account)
     MediaAccount.objects.bulk_create(accounts, batch_size=1000)
     by_role: dict[str, list[MediaAccount]] = {}
@@ -855,15 +1130,29 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
             action=IMPORT_ACTION,
             targets=targets,
             organization_of=lambda a: orgs[a.organization_id],
-            after_of=lambda a: {**_after(a, codes[a.platform_id]), "import": stage["id"]},
+            after_of=lambda a: {
+                **_after(a, codes[a.platform_id]),
+                "import": stage["id"],
+            },
             role=role,
         )
     return len(accounts)
 
 
 # --- the template ---------------------------------------------------------------------
-EXAMPLE = ["某某市公安局", "微博", "平安某某", "1234567890", "https://weibo.com/u/1234567890",
-           "机构", "已认证", "正常", "125000", "2016-05-01", "2025-09-30"]
+EXAMPLE = [
+    "某某市公安局",
+    "微博",
+    "平安某某",
+    "1234567890",
+    "https://weibo.com/u/1234567890",
+    "机构",
+    "已认证",
+    "正常",
+    "125000",
+    "2016-05-01",
+    "2025-09-30",
+]
 
 
 def template_xlsx() -> bytes:
@@ -872,13 +1161,19 @@ def template_xlsx() -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_numbers": False}
+    )
     sheet = workbook.add_worksheet("账号台账")
     head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     required = workbook.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
     for index, column in enumerate(COLUMNS):
         sheet.write(0, index, column.header, required if column.required else head)
-        sheet.write_comment(0, index, f"{column.header_en}{' (required / 必填)' if column.required else ''}")
+        sheet.write_comment(
+            0,
+            index,
+            f"{column.header_en}{' (required / 必填)' if column.required else ''}",
+        )
         sheet.set_column(index, index, 18)
     sheet.write_row(1, 0, EXAMPLE)
     sheet.freeze_panes(1, 0)
@@ -896,12 +1191,22 @@ def template_xlsx() -> bytes:
         "last_post_at": "2025-09-30",
     }
     for row, column in enumerate(COLUMNS, start=1):
-        notes.write_row(row, 0, [column.header, column.header_en, "是" if column.required else "",
-                                 explain.get(column.key, "")])
+        notes.write_row(
+            row,
+            0,
+            [
+                column.header,
+                column.header_en,
+                "是" if column.required else "",
+                explain.get(column.key, ""),
+            ],
+        )
     start = len(COLUMNS) + 2
     notes.write_row(start, 0, ["平台代码 code", "平台名称", "Platform"], head)
     for offset, platform in enumerate(Platform.objects.filter(is_active=True), start=1):
-        notes.write_row(start + offset, 0, [platform.code, platform.name, platform.name_en])
+        notes.write_row(
+            start + offset, 0, [platform.code, platform.name, platform.name_en]
+        )
     notes.set_column(0, 3, 24)
     workbook.close()
     return buffer.getvalue()

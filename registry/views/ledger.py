@@ -14,7 +14,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,8 +39,14 @@ ORG_CHOICES_LIMIT = 400
 def _render_error(request, exc: ApplicationError):
     if isinstance(exc, NotFound):
         raise Http404
-    template = "403.html" if isinstance(exc, DomainPermissionDenied) else "registry/ledger_error.html"
-    return render(request, template, {"exception": exc, "message": exc.message}, status=exc.status)
+    template = (
+        "403.html"
+        if isinstance(exc, DomainPermissionDenied)
+        else "registry/ledger_error.html"
+    )
+    return render(
+        request, template, {"exception": exc, "message": exc.message}, status=exc.status
+    )
 
 
 def _require_business(user, action: Action) -> None:
@@ -58,7 +70,10 @@ def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
     if not rows:
         return []
     top = min(depth for _i, _n, depth in rows)
-    return [(pk, "\u3000" * (depth - top) + name, str(pk) == selected) for pk, name, depth in rows]
+    return [
+        (pk, "\u3000" * (depth - top) + name, str(pk) == selected)
+        for pk, name, depth in rows
+    ]
 
 
 @login_required
@@ -72,7 +87,11 @@ def ledger_list(request):
     params.setdefault("sort", ledger.DEFAULT_SORT)
     filterset = ledger.ledger_filter(request.user, params, request=request)
     valid = filterset.is_valid()
-    qs = filterset.qs.prefetch_related("operators") if valid else filterset.queryset.none()
+    qs = (
+        filterset.qs.prefetch_related("operators")
+        if valid
+        else filterset.queryset.none()
+    )
     try:
         number = min(max(int(request.GET.get("page", 1)), 1), ledger.MAX_PAGE)
     except ValueError:
@@ -86,7 +105,11 @@ def ledger_list(request):
     org_label = ""
     if selected_org and not any(selected for _pk, _name, selected in org_choices):
         # The filter already 404'd for an invisible org; this names a visible one.
-        org = Organization.objects.filter(pk=selected_org).only("name").first() if selected_org.isdigit() else None
+        org = (
+            Organization.objects.filter(pk=selected_org).only("name").first()
+            if selected_org.isdigit()
+            else None
+        )
         org_label = org.name if org else ""
     return render(
         request,
@@ -100,7 +123,9 @@ def ledger_list(request):
             "org_selected": selected_org,
             "org_label": org_label,
             "idle_days": ledger.idle_days_default(),
-            "can_export": not scope_for(request.user, Action.EXPORT, Domain.BUSINESS).is_empty,
+            "can_export": not scope_for(
+                request.user, Action.EXPORT, Domain.BUSINESS
+            ).is_empty,
             "can_import": _can_import(request.user),
         },
     )
@@ -121,11 +146,15 @@ def ledger_export_view(request, file_format: str):
         _require_business(request.user, Action.EXPORT)
     except ApplicationError as exc:
         return _render_error(request, exc)
-    filterset = ledger.ledger_filter(request.user, request.GET, Action.EXPORT, request=request)
+    filterset = ledger.ledger_filter(
+        request.user, request.GET, Action.EXPORT, request=request
+    )
     if not filterset.is_valid():
         return render(
-            request, "registry/ledger_error.html",
-            {"message": _("The filter is not valid."), "errors": filterset.errors}, status=400,
+            request,
+            "registry/ledger_error.html",
+            {"message": _("The filter is not valid."), "errors": filterset.errors},
+            status=400,
         )
     return export_response(filterset.qs, file_format)
 
@@ -161,7 +190,9 @@ def start_check(stage: dict, user) -> None:
     """Check small files (or with an eager Celery) now; queue large ones."""
     from registry.tasks_ledger import ledger_import_check
 
-    if stage["size"] <= inline_limit() or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if stage["size"] <= inline_limit() or getattr(
+        settings, "CELERY_TASK_ALWAYS_EAGER", False
+    ):
         ledger_import_check.apply(args=[stage["id"], user.pk])
     else:
         ledger_import_check.delay(stage["id"], user.pk)
@@ -180,7 +211,9 @@ def import_upload(request):
         if upload is None:
             error = _("Choose a file to upload.")
         elif upload.size > ledger_import.MAX_BYTES:
-            error = _("The file is larger than %(n)d MB.") % {"n": ledger_import.MAX_BYTES // (1024 * 1024)}
+            error = _("The file is larger than %(n)d MB.") % {
+                "n": ledger_import.MAX_BYTES // (1024 * 1024)
+            }
         else:
             try:
                 stage = ledger_import.import_stage(
@@ -192,7 +225,12 @@ def import_upload(request):
                 start_check(stage, request.user)
                 return redirect("registry:ledger_import_detail", stage["id"])
     status = 400 if error else 200
-    return render(request, "registry/import_upload.html", {"error": error, "columns": ledger_import.COLUMNS}, status=status)
+    return render(
+        request,
+        "registry/import_upload.html",
+        {"error": error, "columns": ledger_import.COLUMNS},
+        status=status,
+    )
 
 
 @login_required
@@ -203,14 +241,20 @@ def import_template(request, file_format: str = "xlsx"):
     except ApplicationError as exc:
         return _render_error(request, exc)
     if file_format == "csv":
-        response = HttpResponse(ledger_import.template_csv(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="ledger-import-template.csv"'
+        response = HttpResponse(
+            ledger_import.template_csv(), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            'attachment; filename="ledger-import-template.csv"'
+        )
         return response
     response = HttpResponse(
         ledger_import.template_xlsx(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = 'attachment; filename="ledger-import-template.xlsx"'
+    response["Content-Disposition"] = (
+        'attachment; filename="ledger-import-template.xlsx"'
+    )
     return response
 
 
@@ -250,14 +294,17 @@ def import_status(request, stage_id: uuid.UUID):
 @require_POST
 def import_confirm(request, stage_id: uuid.UUID):
     try:
-        stage = ledger_import.media_account_import(stage_id=str(stage_id), actor=request.user)
+        stage = ledger_import.media_account_import(
+            stage_id=str(stage_id), actor=request.user
+        )
     except ApplicationError as exc:
         if isinstance(exc, NotFound):
             raise Http404 from exc
         messages.error(request, exc.message)
         return redirect("registry:ledger_import_detail", stage_id)
     messages.success(
-        request, _("%(n)d accounts were imported into the ledger.") % {"n": stage["imported"]}
+        request,
+        _("%(n)d accounts were imported into the ledger.") % {"n": stage["imported"]},
     )
     return redirect("registry:ledger_import_detail", stage_id)
 
@@ -290,7 +337,9 @@ def counterfeit_check(request):
         if not candidates:
             context["error"] = _("Paste at least one account name or profile URL.")
             return render(request, "registry/counterfeit.html", context, status=400)
-        results = counterfeit.counterfeit_check(user=request.user, candidates=candidates)
+        results = counterfeit.counterfeit_check(
+            user=request.user, candidates=candidates
+        )
         data = [f.as_dict() for f in results]
         result_id = uuid.uuid4().hex
         cache.set(f"counterfeit:{request.user.pk}:{result_id}", data, RESULT_TTL)
@@ -315,14 +364,32 @@ def counterfeit_export(request, result_id: str):
         raise Http404
     from accounts.api import csv_stream
 
-    header = [_("Line"), _("Name"), _("URL"), _("Finding"), _("Likeness"), _("Reasons"),
-              _("Matched account"), _("Platform"), _("Status"), _("Organization")]
+    header = [
+        _("Line"),
+        _("Name"),
+        _("URL"),
+        _("Finding"),
+        _("Likeness"),
+        _("Reasons"),
+        _("Matched account"),
+        _("Platform"),
+        _("Status"),
+        _("Organization"),
+    ]
     kinds = counterfeit_kind_labels()
     rows = (
-        [d["line"], d["name"], d["url"], kinds.get(d["kind"], d["kind"]), d["likeness"],
-         " ".join(d["reasons"]), (d["account"] or {}).get("name", ""),
-         (d["account"] or {}).get("platform", ""), (d["account"] or {}).get("status", ""),
-         d["organization"]]
+        [
+            d["line"],
+            d["name"],
+            d["url"],
+            kinds.get(d["kind"], d["kind"]),
+            d["likeness"],
+            " ".join(d["reasons"]),
+            (d["account"] or {}).get("name", ""),
+            (d["account"] or {}).get("platform", ""),
+            (d["account"] or {}).get("status", ""),
+            d["organization"],
+        ]
         for d in data
     )
     return csv_stream("counterfeit-findings.csv", header, rows)

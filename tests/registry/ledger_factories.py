@@ -11,7 +11,9 @@ from registry.models import AccountStatus, MediaAccount, Platform
 _ids = itertools.count(100000)
 
 
-def make_account(org, name, *, platform="weibo", status=AccountStatus.ACTIVE, operators=(), **fields):
+def make_account(
+    org, name, *, platform="weibo", status=AccountStatus.ACTIVE, operators=(), **fields
+):
     platform_obj = Platform.objects.get(code=platform)
     account = MediaAccount.objects.create(
         platform=platform_obj,
