@@ -4,6 +4,7 @@ renders Chinese without shipping a font file."""
 from __future__ import annotations
 
 import io
+from html import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,7 +53,7 @@ def signoff_pdf(sheet: SignOffSheet) -> bytes:
         [_("Author"), str(post.author), _("Revision"), str(revision.number)],
         [_("Target accounts"), accounts, _("Scheduled"), _local(revision.scheduled_at) or "—"],
     ]
-    head = [[Paragraph(str(c), body) for c in row] for row in head]
+    head = [[Paragraph(escape(str(c)), body) for c in row] for row in head]
     grid = TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke),
@@ -63,19 +64,19 @@ def signoff_pdf(sheet: SignOffSheet) -> bytes:
     story = [Paragraph(_("Sign-off sheet for publication"), title_style), Spacer(1, 6 * mm),
              head_table, Spacer(1, 4 * mm),
              Paragraph(_("Text"), body),
-             Paragraph(revision.text.replace("\n", "<br/>"), small), Spacer(1, 4 * mm)]
+             Paragraph(escape(revision.text).replace("\n", "<br/>"), small), Spacer(1, 4 * mm)]
     if revision.overrides:
         story.append(Paragraph(_("Pre-check overrides"), body))
         for o in revision.overrides:
-            story.append(Paragraph(f"{o['term']} ({o['kind']}): {o['reason']} — {o['by_label']}",
-                                   small))
+            line = f"{o['term']} ({o['kind']}): {o['reason']} — {o['by_label']}"
+            story.append(Paragraph(escape(line), small))
         story.append(Spacer(1, 4 * mm))
     steps = [[_("Step"), _("Reviewer"), _("Decision"), _("Time"), _("Comment")]]
     for i, step in enumerate(signoff_rows(sheet), start=1):
         steps.append([f"{i}. {step.get_role_display()}", str(step.decided_by),
                       step.get_status_display(), _local(step.decided_at), step.comment])
-    steps = [[Paragraph(str(c), body) for c in row] for row in steps]
-    steps_table = Table(steps, colWidths=[40 * mm, 32 * mm, 22 * mm, 32 * mm, 48 * mm])
+    steps = [[Paragraph(escape(str(c)), body) for c in row] for row in steps]
+    steps_table = Table(steps, colWidths=[34 * mm, 46 * mm, 18 * mm, 32 * mm, 44 * mm])
     steps_style = TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from moderation.models import Flag, FlagKind, Importance, PostStatus, TermKind
+from moderation.models import Flag, FlagKind, Importance, TermKind
 from notifications.models import Notification
 from tests.moderation.factories import (
     SOFT,

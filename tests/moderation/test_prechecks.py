@@ -10,7 +10,12 @@ from common.errors import ValidationFailed
 from moderation import prechecks
 from moderation.models import TermKind
 from moderation.services import dictionaries, posts
-from tests.moderation.factories import HARD, SOFT, make_account, make_dictionary, make_post
+from tests.moderation.factories import (
+    HARD,
+    SOFT,
+    make_dictionary,
+    make_post,
+)
 
 pytestmark = pytest.mark.django_db
 
