@@ -221,6 +221,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `kind` or `status` field with different choices; name each
+    # enum after its choices class so the schema (and `check --deploy`) stays clean.
+    "ENUM_NAME_OVERRIDES": {
+        "OrgKindEnum": "accounts.models.OrgKind",
+        "FilingKindEnum": "registry.models.FilingKind",
+        "FilingStatusEnum": "registry.models.FilingStatus",
+        "AccountStatusEnum": "registry.models.AccountStatus",
+        "PostKindEnum": "moderation.models.PostKind",
+        "PostStatusEnum": "moderation.models.PostStatus",
+        "StepStatusEnum": "moderation.models.StepStatus",
+    },
 }
 
 # --- Internationalization -------------------------------------------------------------
