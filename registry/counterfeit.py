@@ -34,8 +34,8 @@ from registry.models import AccountStatus, MediaAccount, Platform
 
 IMITATION_MIN = 75  # likeness (0-100) from which a similar name is an imitation
 SHORTLIST = 60  # accounts scored per candidate
-RARE_GRAMS = 8  # grams of a candidate used for the shortlist (the rarest)
-STOP_POSTINGS = 4000  # grams more common than this only narrow, never count
+RARE_GRAMS = 6  # grams of a candidate used for the shortlist (the rarest)
+STOP_POSTINGS = 1500  # names per gram above which a gram only narrows, never counts
 MAX_CANDIDATES = 5000
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -95,24 +95,51 @@ class Entry:
 
 @dataclass
 class Index:
-    entries: list[Entry] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
+    """Accounts of a scope, with their names deduplicated: offices reuse one name on
+    several platforms, so grams and pinyin are computed once per distinct name."""
+
+    rows: list[tuple] = field(default_factory=list)  # ROW fields + name id
+    norms: list[str] = field(default_factory=list)  # distinct normalized names
+    pinyins: list[str] = field(default_factory=list)
+    name_rows: list[list[int]] = field(default_factory=list)  # name id -> row positions
+    postings: dict[str, list[int]] = field(default_factory=dict)  # gram -> name ids
     by_platform_id: dict[tuple[int, str], list[int]] = field(default_factory=dict)
-    by_account_id: dict[str, list[int]] = field(default_factory=dict)
-    by_name: dict[str, list[int]] = field(default_factory=dict)
+    by_norm: dict[str, int] = field(default_factory=dict)
     places: object = None  # Aho-Corasick automaton: place/organization name -> info
     stamp: tuple = ()
 
-    def add(self, entry: Entry) -> None:
-        position = len(self.entries)
-        self.entries.append(entry)
-        for gram in grams(entry.pinyin.split(" ")):
-            self.postings.setdefault(gram, []).append(position)
-        self.by_platform_id.setdefault(
-            (entry.platform_id, entry.account_id), []
-        ).append(position)
-        self.by_account_id.setdefault(entry.account_id.lower(), []).append(position)
-        self.by_name.setdefault(entry.norm, []).append(position)
+    def name_id(self, norm: str) -> int:
+        found = self.by_norm.get(norm)
+        if found is None:
+            found = len(self.norms)
+            sylls = syllables(norm)
+            self.by_norm[norm] = found
+            self.norms.append(norm)
+            self.pinyins.append(" ".join(sylls))
+            self.name_rows.append([])
+            for gram in grams(sylls):
+                self.postings.setdefault(gram, []).append(found)
+        return found
+
+    def entry(self, position: int) -> Entry:
+        pk, name, platform_id, platform, account_id, status, org_id, org_name, nid = (
+            self.rows[position]
+        )
+        return Entry(
+            pk,
+            name,
+            self.norms[nid],
+            self.pinyins[nid],
+            platform_id,
+            platform,
+            account_id,
+            status,
+            org_id,
+            org_name,
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _place_names(name: str, short_name: str, kind: str) -> set[str]:
@@ -130,6 +157,7 @@ def build_index(scope: Scope, stamp: tuple = ()) -> Index:
     import ahocorasick
 
     index = Index(stamp=stamp)
+    platforms = dict(Platform.objects.values_list("id", "name"))
     rows = (
         MediaAccount.objects.filter(scope.q("org_path"))
         .order_by()
@@ -137,7 +165,6 @@ def build_index(scope: Scope, stamp: tuple = ()) -> Index:
             "id",
             "display_name",
             "platform_id",
-            "platform__name",
             "platform_account_id",
             "status",
             "organization_id",
@@ -145,22 +172,29 @@ def build_index(scope: Scope, stamp: tuple = ()) -> Index:
         )
         .iterator(chunk_size=5000)
     )
-    for pk, name, platform_id, platform, account_id, status, org_id, org_name in rows:
-        norm = normalize(name)
-        index.add(
-            Entry(
+    name_ids: dict[str, int] = {}  # raw display name -> name id
+    append = index.rows.append
+    by_platform_id = index.by_platform_id
+    for pk, name, platform_id, account_id, status, org_id, org_name in rows:
+        nid = name_ids.get(name)
+        if nid is None:
+            nid = name_ids[name] = index.name_id(normalize(name))
+        position = len(index.rows)
+        append(
+            (
                 pk,
                 name,
-                norm,
-                " ".join(syllables(norm)),
                 platform_id,
-                platform,
+                platforms.get(platform_id, ""),
                 account_id,
                 status,
                 org_id,
                 org_name,
+                nid,
             )
         )
+        index.name_rows[nid].append(position)
+        by_platform_id.setdefault((platform_id, account_id), []).append(position)
     automaton = ahocorasick.Automaton()
     orgs = Organization.objects.filter(scope.q("path")).values_list(
         "id", "name", "short_name", "kind"
@@ -322,9 +356,9 @@ def _shortlist(index: Index, sylls: list[str]) -> list[int]:
         counts: Counter = Counter()
         for postings in counted:
             counts.update(postings)
-        # Accounts sharing the most rare grams first; the scorer decides.
+        # Names sharing the most rare grams first; the scorer decides.
         return [pos for pos, _n in counts.most_common(SHORTLIST)]
-    # Only common grams: accounts having the two rarest of them.
+    # Only common grams: names having the two rarest of them.
     both = (
         set(lists[0][: STOP_POSTINGS * 4]).intersection(lists[1])
         if len(lists) > 1
@@ -333,15 +367,15 @@ def _shortlist(index: Index, sylls: list[str]) -> list[int]:
     return list(both)[:SHORTLIST]
 
 
-def _likeness(norm: str, pinyin: str, entry: Entry) -> tuple[int, str]:
-    if norm == entry.norm:
+def _likeness(norm: str, pinyin: str, other: str, other_pinyin: str) -> tuple[int, str]:
+    if norm == other:
         return 100, "same_name"
-    if pinyin == entry.pinyin:
+    if pinyin == other_pinyin:
         return 98, "same_pinyin"
-    char = fuzz.ratio(norm, entry.norm)
-    if min(len(norm), len(entry.norm)) >= 3:
-        char = max(char, fuzz.partial_ratio(norm, entry.norm) * 0.9)
-    sound = fuzz.ratio(pinyin, entry.pinyin) * 0.95
+    char = fuzz.ratio(norm, other)
+    if min(len(norm), len(other)) >= 3:
+        char = max(char, fuzz.partial_ratio(norm, other) * 0.9)
+    sound = fuzz.ratio(pinyin, other_pinyin) * 0.95
     if sound > char:
         return int(sound), "similar_pinyin"
     return int(char), "similar_characters"
@@ -394,17 +428,14 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
             positions = index.by_platform_id.get(
                 (parsed.platform.pk, parsed.account_id), []
             )
-            live = [
-                index.entries[p]
-                for p in positions
-                if index.entries[p].status != AccountStatus.CANCELLED
-            ]
+            found = [index.entry(p) for p in positions]
+            live = [e for e in found if e.status != AccountStatus.CANCELLED]
             if live:
                 return Finding(
                     candidate, "registered", 100, live[0], [_("Registered.")]
                 )
-            if positions:
-                entry = index.entries[positions[0]]
+            if found:
+                entry = found[0]
                 return Finding(
                     candidate,
                     "cancelled",
@@ -424,12 +455,11 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
     sylls = syllables(norm)
     pinyin = " ".join(sylls)
     if not candidate.url:
-        positions = index.by_name.get(norm, [])
-        live = [
-            index.entries[p]
-            for p in positions
-            if index.entries[p].status != AccountStatus.CANCELLED
-        ]
+        nid = index.by_norm.get(norm)
+        found = (
+            [index.entry(p) for p in index.name_rows[nid]] if nid is not None else []
+        )
+        live = [e for e in found if e.status != AccountStatus.CANCELLED]
         if live:
             return Finding(
                 candidate,
@@ -442,8 +472,8 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
                     )
                 ],
             )
-        if positions:
-            entry = index.entries[positions[0]]
+        if found:
+            entry = found[0]
             return Finding(
                 candidate,
                 "cancelled",
@@ -455,13 +485,18 @@ def check_one(index: Index, candidate: Candidate, platforms: list[Platform]) -> 
                 ],
             )
     best: tuple[int, str, Entry] | None = None
-    for position in _shortlist(index, sylls):
-        entry = index.entries[position]
-        score, why = _likeness(norm, pinyin, entry)
-        # Prefer live accounts on ties: an imitation imitates what is in use.
-        rank = (score, entry.status != AccountStatus.CANCELLED)
-        if best is None or rank > (best[0], best[2].status != AccountStatus.CANCELLED):
-            best = (score, why, entry)
+    for nid in _shortlist(index, sylls):
+        score, why = _likeness(norm, pinyin, index.norms[nid], index.pinyins[nid])
+        if best is not None and score <= best[0]:
+            continue
+        # Of the accounts bearing that name, a live one: an imitation imitates what is
+        # in use.
+        positions = index.name_rows[nid]
+        entries = [index.entry(p) for p in positions[:20]]
+        entry = next(
+            (e for e in entries if e.status != AccountStatus.CANCELLED), entries[0]
+        )
+        best = (score, why, entry)
     places = _places_in(index, norm)
     place_reason = [
         _("Carries the name of %(org)s.") % {"org": org_name}
@@ -506,6 +541,10 @@ def counterfeit_check(*, user, candidates: list[Candidate]) -> list[Finding]:
     scope = scope_for(user, Action.VIEW, Domain.BUSINESS)
     if scope.is_empty:
         return []
+    return check_in_scope(scope, candidates)
+
+
+def check_in_scope(scope: Scope, candidates: list[Candidate]) -> list[Finding]:
     index = index_for(scope)
     platforms = list(Platform.objects.filter(is_active=True))
     results = [check_one(index, c, platforms) for c in candidates]

@@ -89,14 +89,18 @@ def _operators_of(ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
-def _local(value):
-    if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+def _local_formatter():
+    tz = timezone.get_current_timezone()
+
+    def local(value):
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return local
 
 
-def ledger_rows(queryset) -> Iterator[list]:
-    """Export rows (lists of str/int) of `queryset` in its order, a chunk at a time."""
+def _converters() -> list:
+    """Per column: (index in the values_list row, converter or None), or the name of a
+    computed value. Built once per export, so each cell costs one call at most."""
     labels = {
         "organization__level": dict(Level.choices),
         "organization__kind": dict(OrgKind.choices),
@@ -104,56 +108,65 @@ def ledger_rows(queryset) -> Iterator[list]:
         "verification": dict(VerificationStatus.choices),
         "status": dict(AccountStatus.choices),
     }
-    labels = {
-        k: {code: str(label) for code, label in v.items()} for k, v in labels.items()
-    }
+    yes, no = _("Yes"), _("No")
+    local = _local_formatter()
+    plan = []
+    for _header, src in COLUMNS:
+        if src.startswith("="):
+            plan.append(src)
+            continue
+        if src in labels:
+            table = {code: str(label) for code, label in labels[src].items()}
+            convert = lambda v, t=table: t.get(v, v)  # noqa: E731
+        elif src == "supervising_overridden":
+            convert = lambda v: yes if v else no  # noqa: E731
+        elif src in ("last_post_at", "created_at", "updated_at"):
+            convert = local
+        elif src == "opened_on":
+            convert = lambda v: v.isoformat() if v else ""  # noqa: E731
+        else:
+            convert = lambda v: "" if v is None else v  # noqa: E731
+        plan.append((_INDEX[src], convert))
+    return plan
+
+
+def ledger_rows(queryset) -> Iterator[list]:
+    """Export rows (lists of str/int) of `queryset` in its order, a chunk at a time."""
     yes, no = _("Yes"), _("No")
     posting = {str(s) for s in POSTING_STATUSES}
     idle_after = idle_days_default()
     now = timezone.now()
+    plan = _converters()
+    ix = _INDEX
+    i_id, i_last, i_status = ix["id"], ix["last_post_at"], ix["status"]
+    i_lname, i_luser = ix["liaison__display_name"], ix["liaison__username"]
     source = queryset.values_list(*_FIELDS, *_EXTRA).iterator(chunk_size=CHUNK)
     seq = 0
-    ix = _INDEX
     while True:
         chunk = list(islice(source, CHUNK))
         if not chunk:
             return
-        operators = _operators_of([row[ix["id"]] for row in chunk])
+        operators = _operators_of([row[i_id] for row in chunk])
         for row in chunk:
             seq += 1
-            names = operators.get(row[ix["id"]], ())
-            last = row[ix["last_post_at"]]
+            names = operators.get(row[i_id], ())
+            last = row[i_last]
             idle_days = (now - last).days if last else None
-            status = row[ix["status"]]
-            idle = status in posting and (idle_days is None or idle_days > idle_after)
+            idle = row[i_status] in posting and (
+                idle_days is None or idle_days > idle_after
+            )
             computed = {
                 "=seq": seq,
                 "=operators": "、".join(names),
                 "=operator_count": len(names),
-                "=liaison": row[ix["liaison__display_name"]]
-                or row[ix["liaison__username"]]
-                or "",
+                "=liaison": row[i_lname] or row[i_luser] or "",
                 "=idle_days": "" if idle_days is None else idle_days,
                 "=idle": yes if idle else no,
             }
-            out = []
-            for _header, src in COLUMNS:
-                if src in computed:
-                    out.append(computed[src])
-                    continue
-                value = row[ix[src]]
-                if src in labels:
-                    value = labels[src].get(value, value)
-                elif src == "supervising_overridden":
-                    value = yes if value else no
-                elif src in ("last_post_at", "created_at", "updated_at"):
-                    value = _local(value)
-                elif src == "opened_on":
-                    value = value.isoformat() if value else ""
-                elif value is None:
-                    value = ""
-                out.append(value)
-            yield out
+            yield [
+                computed[step] if step.__class__ is str else step[1](row[step[0]])
+                for step in plan
+            ]
         del chunk
 
 
