@@ -53,7 +53,7 @@ def main(argv=None) -> int:
         province_path=args.province,
         record=not args.no_record,
     )
-    return 1 if any(r.status == "MISMATCH" for r in results) else 0
+    return 1 if any(r.status in ("MISMATCH", "ERROR") for r in results) else 0
 
 
 if __name__ == "__main__":

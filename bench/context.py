@@ -110,7 +110,14 @@ def machine() -> dict:
         import sqlite3
 
         db = "SQLite " + sqlite3.sqlite_version
-    return {"nproc": os.cpu_count(), "ram_gb": ram_gb, "database": db}
+    # Other processes on the machine skew medians: the load is recorded with them.
+    load = round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": ram_gb,
+        "database": db,
+        "load_1min": load,
+    }
 
 
 def dataset() -> dict:

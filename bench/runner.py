@@ -30,7 +30,7 @@ class Result:
     budget_ms: float
     max_ratio: float
     indexes: str
-    status: str  # ok | over budget | over ratio | MISMATCH | NO INDEX
+    status: str  # ok | over budget | over ratio | MISMATCH | NO INDEX | ERROR
 
 
 def discover() -> None:
@@ -82,8 +82,15 @@ def run(
     )
     results = []
     for bm in selected:
-        case = bm.setup(ctx)
-        app_answer, base_answer = case.app(), case.baseline()  # warm-up
+        try:
+            case = bm.setup(ctx)
+            app_answer, base_answer = case.app(), case.baseline()  # warm-up
+        except Exception as exc:  # one broken benchmark must not hide the others
+            out(f"\n{bm.name} failed: {type(exc).__name__}: {exc}")
+            results.append(
+                Result(bm.name, 0.0, 0.0, 0.0, bm.budget_ms, bm.max_ratio, "-", "ERROR")
+            )
+            continue
         status = "ok"
         if case.compare and app_answer != base_answer:
             status = "MISMATCH"
@@ -176,7 +183,8 @@ def write_results(
     section = (
         f"<!-- bench-run {key} -->\n"
         f"## {date.today().isoformat()} · {m['database']} · {ds['media_accounts']:,} accounts\n\n"
-        f"- machine: {m['nproc']} CPUs, {m['ram_gb']} GB RAM, {m['database']}\n"
+        f"- machine: {m['nproc']} CPUs, {m['ram_gb']} GB RAM, {m['database']}, "
+        f"load average (1 min) at start {m.get('load_1min')}\n"
         f"- dataset: `{Path(str(ds['name'])).name}`, {ds['organizations']:,} organizations, "
         f"{ds['media_accounts']:,} media accounts; province measured: {ctx.province.name} "
         f"(`{ctx.province.path}`)\n"
