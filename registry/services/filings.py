@@ -17,7 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Role, User
-from accounts.scoping import Action, acting_role, memberships_of, require, roles_of, scope_for
+from accounts.scoping import (
+    Action,
+    acting_role,
+    memberships_of,
+    require,
+    roles_of,
+    scope_for,
+)
 from audit.services import audit_record
 from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.services import notify
