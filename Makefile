@@ -78,7 +78,7 @@ bench: $(STAMP) vardirs ## Run the benchmark harness (python -m bench)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 messages: $(STAMP) ## Extract and compile translations (zh_Hans, en)
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=var --ignore=bench --ignore=tests
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
 ci: ## Everything CI runs (needs PostgreSQL and Redis; see .ci/run)
