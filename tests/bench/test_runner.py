@@ -16,20 +16,22 @@ from bench.registry import BENCHMARKS, Case, benchmark
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_runner_times_every_benchmark_and_answers_match():
+def test_runner_times_the_subtree_counts_and_answers_match():
     call_command(
         "generate_scale", "--accounts", "3000", "--seed", "11", stdout=io.StringIO()
     )
-    lines = []
-    results = runner.run(repeat=3, out=lines.append, record=False)
-    names = {r.name for r in results}
-    assert {
+    # The registry's subtree counts (bench/benchmarks.py); other apps' benchmarks need
+    # their own data and are tested with them.
+    mine = [
         "accounts_by_status_in_province",
+        "accounts_by_status_in_province_count_star",
         "accounts_by_status_visible_to_supervisor",
-    } <= names
-    assert names == set(BENCHMARKS)
+    ]
+    lines = []
+    results = runner.run(names=mine, repeat=3, out=lines.append, record=False)
+    assert [r.name for r in results] == mine
     for r in results:
-        assert r.status != "MISMATCH", r
+        assert r.status not in ("MISMATCH", "ERROR"), r
         assert r.app_ms > 0 and r.baseline_ms > 0
     if connection.vendor == "postgresql":
         # The prefix index serves the subtree count.
