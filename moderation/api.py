@@ -198,7 +198,7 @@ class PostViewSet(ScopedModelViewSet):
         hits = prechecks.run_prechecks(
             text=data["text"], org_path=org.path, links=data["links"],
             is_repost=data["is_repost"], repost_source=data["repost_source"],
-            platforms=platforms,
+            platforms=platforms, stamp_max_age=prechecks.LIVE_STAMP_AGE,
         )
         hard, soft = prechecks.split_hits(hits)
         return Response({"hits": [h.as_dict() for h in hits], "hard": len(hard),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -101,8 +102,24 @@ def _build(stamp: tuple) -> _Compiled:
     return _Compiled(automaton, frozenset(sources), tuple(sorted(domains)))
 
 
-def compiled_for(org_path: str) -> _Compiled:
-    stamp = _stamp(org_path)
+# The live endpoint (called on every pause in typing) may reuse a chain's version
+# stamp this many seconds: a dictionary change reaches the live feedback at most this
+# late. Submission always reads the stamp afresh (max_age=0).
+LIVE_STAMP_AGE = 2.0
+_stamps: dict[str, tuple[float, tuple]] = {}
+
+
+def compiled_for(org_path: str, max_age: float = 0.0) -> _Compiled:
+    now = time.monotonic()
+    seen = _stamps.get(org_path) if max_age > 0 else None
+    if seen is not None and now - seen[0] <= max_age:
+        stamp = seen[1]
+    else:
+        stamp = _stamp(org_path)
+        with _lock:
+            _stamps[org_path] = (now, stamp)
+            if len(_stamps) > 4 * _CACHE_SIZE:
+                _stamps.clear()
     key = (org_path, stamp)
     with _lock:
         found = _cache.get(key)
@@ -120,6 +137,7 @@ def compiled_for(org_path: str) -> _Compiled:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _stamps.clear()
 
 
 # --- individual checks -----------------------------------------------------------------
@@ -231,10 +249,12 @@ def run_prechecks(
     is_repost: bool = False,
     repost_source: str = "",
     platforms: list[tuple[str, str, int | None]] = (),
+    stamp_max_age: float = 0.0,
 ) -> list[Hit]:
     """Every hit, ordered by position (hits without a position, such as the repost
-    source, first). `platforms` are (code, name, max_post_length) of the targets."""
-    compiled = compiled_for(org_path)
+    source, first). `platforms` are (code, name, max_post_length) of the targets;
+    `stamp_max_age` > 0 only for live feedback (see LIVE_STAMP_AGE)."""
+    compiled = compiled_for(org_path, stamp_max_age)
     hits = _dictionary_hits(text, compiled)
     hits += _personal_data_hits(text)
     hits += _link_hits(text, links or [], compiled)

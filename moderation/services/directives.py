@@ -6,11 +6,9 @@ Each target's deadline is computed once, at issue time, into `due_at` and `warn_
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 
-from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -64,6 +62,28 @@ def _deadline(policy, issued_at, region_code: str):
         due, provisional = issued_at + timedelta(minutes=amount), False
     warn_at = max(issued_at, due - timedelta(minutes=warn))
     return due, warn_at, provisional
+
+
+def _calendar_regions(region_codes: set[str], issued_at) -> dict[str, str]:
+    """Map each region to the most specific region of its chain that has its own
+    holidays in the coming weeks ("" = the national calendar): regions without own
+    days share one computation. One query."""
+    from workcalendar.calendar import region_chain
+    from workcalendar.models import SpecialDay
+
+    chains = {code: region_chain(code) for code in region_codes}
+    candidates = {c for chain in chains.values() for c in chain if c}
+    start = timezone.localtime(issued_at).date()
+    own = set(
+        SpecialDay.objects.filter(region_code__in=candidates, date__gte=start,
+                                  date__lte=start + timedelta(days=60))
+        .values_list("region_code", flat=True).distinct()
+    ) if candidates else set()
+    result = {}
+    for code, chain in chains.items():
+        specific = [c for c in chain if c in own]
+        result[code] = specific[-1] if specific else ""
+    return result
 
 
 @transaction.atomic
@@ -125,10 +145,15 @@ def directive_issue(
         issued_at=issued_at, target_count=len(rows),
     )
     policies = policies_for(organization)
-    # Deadlines depend only on (platform, region): compute each once.
-    deadlines = {}
-    for key in {(r[3], r[4]) for r in rows}:
-        deadlines[key] = _deadline(policies.get(key[0]), issued_at, key[1])
+    calendar_region = _calendar_regions({r[4] for r in rows}, issued_at)
+    # Deadlines depend only on the platform's policy and the calendar that applies to
+    # the account's region: compute each distinct pair once.
+    deadlines, cache = {}, {}
+    for platform_id, region in {(r[3], r[4]) for r in rows}:
+        key = (platform_id, calendar_region[region])
+        if key not in cache:
+            cache[key] = _deadline(policies.get(platform_id), issued_at, key[1])
+        deadlines[(platform_id, region)] = cache[key]
     targets = []
     for account_id, org_id, path, platform_id, region in rows:
         due, warn, provisional = deadlines[(platform_id, region)]
@@ -155,13 +180,6 @@ def _operators_of(target_filter: Q) -> list[User]:
         organization_id__in=targets.values("organization_id"),
         role__in=[Role.OPERATOR, Role.OUTSOURCED_OPERATOR]).values("user_id")
     return list(User.objects.filter(Q(pk__in=named) | Q(pk__in=members), is_active=True))
-
-
-def _supervisors_of(directive: RepostDirective) -> list[User]:
-    members = Membership.objects.active().filter(
-        organization_id=directive.organization_id, role=Role.SUPERVISOR).values("user_id")
-    return list(User.objects.filter(Q(pk__in=members) | Q(pk=directive.issued_by_id),
-                                    is_active=True))
 
 
 def _notify_issued(directive_id: int) -> None:
@@ -199,7 +217,18 @@ def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> Direct
     return target
 
 
-SWEEP_LOCK = "moderation:sweep_reposts"
+# pg_try_advisory_xact_lock key: one sweep at a time per database (released at commit).
+SWEEP_LOCK_KEY = 0x6D6F6431  # "mod1"
+
+
+def _sweep_lock() -> bool:
+    """Caller is inside a transaction. SQLite serializes writers by itself (the
+    settings open IMMEDIATE transactions); PostgreSQL takes an advisory lock."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
 
 
 def _mark(now) -> tuple[int, int]:
@@ -216,48 +245,60 @@ def reposts_sweep(now=None) -> dict:
     overdue ones, the issuing supervisors). Idempotent: a second run finds nothing
     unmarked; notifications also carry dedupe keys. Queries do not grow with the
     number of targets, only with the number of (directive, platform) groups."""
-    if not cache.add(SWEEP_LOCK, "1", timeout=55):
-        return {"skipped": True}
-    try:
-        now = now or timezone.now()
-        with transaction.atomic():
-            warned, overdue = _mark(now)
-            if warned or overdue:
-                _notify_marked(now)
-        return {"warned": warned, "overdue": overdue}
-    finally:
-        cache.delete(SWEEP_LOCK)
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not _sweep_lock():
+            return {"skipped": True}
+        warned, overdue = _mark(now)
+        if warned or overdue:
+            _notify_marked(now)
+    return {"warned": warned, "overdue": overdue}
 
 
 def _notify_marked(now) -> None:
-    groups = defaultdict(set)
-    rows = DirectiveTarget.objects.filter(Q(warned_at=now) | Q(overdue_at=now)).values_list(
-        "directive_id", "platform_id", "due_at", "overdue_at")
-    for directive_id, platform_id, due_at, overdue_at in rows:
-        kind = "overdue" if overdue_at == now else "due_soon"
-        groups[(directive_id, kind)].add((platform_id, due_at))
-    directives = RepostDirective.objects.select_related("organization").in_bulk(
-        {d for d, _k in groups})
-    for (directive_id, kind), platforms in groups.items():
-        directive = directives[directive_id]
+    """Notify everyone concerned by this run's marks. Set-based: a fixed number of
+    queries per kind (due soon, overdue), however many targets and directives."""
+    for kind, field in (("overdue", "overdue_at"), ("due_soon", "warned_at")):
+        marked = Q(**{field: now})
+        if kind == "due_soon":
+            marked &= Q(overdue_at__isnull=True)
+        groups = list(DirectiveTarget.objects.filter(marked).values_list(
+            "directive_id", "directive__title", "directive__organization_id")
+            .order_by().distinct()[:2])
+        if not groups:
+            continue
         stamp = now.isoformat()
-        url = reverse("moderation:directive_detail", args=[directive_id])
-        field = "overdue_at" if kind == "overdue" else "warned_at"
-        operators = _operators_of(Q(directive_id=directive_id, **{field: now}))
+        directive_id, title, org_id = groups[0]
+        if len(groups) == 1:
+            url = reverse("moderation:directive_detail", args=[directive_id])
+            single = RepostDirective(pk=directive_id)  # a reference for the link only
+        else:
+            title, url, single = _("several directives"), reverse(
+                "moderation:directive_list"), None
+        # The notifications belong to the issuing organization (of the first
+        # directive, when a run marks several).
+        organization = Organization(pk=org_id)
         if kind == "overdue":
             message = _("Repost overdue: %(title)s. Repost now and confirm with the URL.")
         else:
             message = _("Repost due soon: %(title)s. Confirm with the URL before the deadline.")
-        notify(recipients=operators, organization=directive.organization,
-               kind=f"moderation.repost_{kind}",
-               message=message % {"title": directive.title},
-               dedupe_key=f"repost-{kind}:{directive_id}:{stamp}", url=url, target=directive)
+        notify(recipients=_operators_of(marked), organization=organization,
+               kind=f"moderation.repost_{kind}", message=message % {"title": title},
+               dedupe_key=f"repost-{kind}:{stamp}", url=url, target=single)
         if kind == "overdue":
-            count = DirectiveTarget.objects.filter(directive_id=directive_id,
-                                                   overdue_at__isnull=False).count()
-            notify(recipients=_supervisors_of(directive), organization=directive.organization,
+            supervisors = _supervisors_of_marked(marked)
+            notify(recipients=supervisors, organization=organization,
                    kind="moderation.repost_overdue_supervisor",
-                   message=_("%(n)s accounts have not reposted «%(title)s» in time.")
-                   % {"n": count, "title": directive.title},
-                   dedupe_key=f"repost-overdue-supervisor:{directive_id}:{stamp}", url=url,
-                   target=directive)
+                   message=_("Accounts have not reposted %(title)s in time.")
+                   % {"title": title},
+                   dedupe_key=f"repost-overdue-supervisor:{stamp}", url=url, target=single)
+
+
+def _supervisors_of_marked(marked: Q) -> list[User]:
+    directives = RepostDirective.objects.filter(
+        pk__in=DirectiveTarget.objects.filter(marked).values("directive_id"))
+    members = Membership.objects.active().filter(
+        organization_id__in=directives.values("organization_id"),
+        role=Role.SUPERVISOR).values("user_id")
+    return list(User.objects.filter(Q(pk__in=members) | Q(pk__in=directives.values(
+        "issued_by_id")), is_active=True))
