@@ -45,6 +45,7 @@ def _page_sql(path: str) -> tuple[str, str]:
         "SELECT count(*) FROM registry_mediaaccount a "
         "WHERE a.org_path LIKE %s AND a.status = 'active'"
     )
+    # The page by hand as one query: filter, join, sort, limit.
     rows = (
         "SELECT a.id, a.display_name, a.platform_account_id, a.status, a.followers, "
         "a.last_post_at, p.name, o.name, s.name, l.username "
@@ -94,8 +95,6 @@ def _pg() -> bool:
     "operators) through the FilterSet vs the same SQL by hand.",
 )
 def ledger_query_page(ctx):
-    from django.core.paginator import Paginator
-
     from accounts.scoping import forget
     from registry import ledger
 
@@ -106,9 +105,8 @@ def ledger_query_page(ctx):
         forget(user)
         filterset = ledger.ledger_filter(user, params)
         assert filterset.is_valid(), filterset.errors
-        page = Paginator(filterset.qs.prefetch_related("operators"), 50).page(1)
-        rows = list(page.object_list)
-        return page.paginator.count, [a.pk for a in rows]
+        page, accounts = ledger.ledger_page(filterset.qs, 1)
+        return page.paginator.count, [a.pk for a in accounts]
 
     filterset = ledger.ledger_filter(user, params)
     filterset.is_valid()

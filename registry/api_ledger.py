@@ -102,9 +102,18 @@ class LedgerViewSet(ScopedReadOnlyViewSet):
     filterset_class = ledger.LedgerFilter
 
     def narrow_queryset(self, queryset):
-        if self.action in ("list", "retrieve"):
+        if self.action == "retrieve":
             return queryset.prefetch_related("operators")
         return queryset
+
+    def list(self, request, *args, **kwargs):
+        # Page the ids first (a narrow sort without joins), then load those rows:
+        # on a province of 10,000 accounts this is several times faster than
+        # sorting the joined rows (bench/bench_registry.py).
+        queryset = self.filter_queryset(self.get_queryset())
+        ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        rows = ledger.accounts_in_order(list(ids))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     @extend_schema(
         parameters=[

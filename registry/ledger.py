@@ -195,6 +195,33 @@ def ledger_filter(
     return LedgerFilter(params, queryset=ledger_base(user, action), request=request)
 
 
+def ledger_page(queryset, number: int, per_page: int = PAGE_SIZE):
+    """One page of the ledger: (page, accounts). Three queries whatever the page:
+    the count, the page's ids in the chosen order (a narrow sort, no joins) and the
+    accounts of those ids with what a row shows joined (plus one for operators)."""
+    from django.core.paginator import Paginator
+
+    number = min(max(int(number), 1), MAX_PAGE)
+    page = Paginator(queryset.values_list("pk", flat=True), per_page).get_page(number)
+    return page, accounts_in_order(list(page.object_list))
+
+
+def accounts_in_order(ids: list[int]) -> list[MediaAccount]:
+    """The accounts of `ids` (already scoped and sorted by the caller), in that order,
+    with what a ledger row shows: two queries."""
+    rows = {
+        a.pk: a
+        for a in MediaAccount.objects.filter(pk__in=ids)
+        .select_related(
+            "platform", "organization", "supervising_organization", "liaison"
+        )
+        .prefetch_related("operators")
+    }
+    accounts = [rows[pk] for pk in ids if pk in rows]
+    add_idle_days(accounts)
+    return accounts
+
+
 def add_idle_days(accounts, now=None) -> None:
     """Set `idle_days` (days since the last post, None when never posted) on each row."""
     now = now or timezone.now()

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import (
     FileResponse,
     Http404,
@@ -23,6 +23,8 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -57,12 +59,32 @@ def _require_business(user, action: Action) -> None:
         raise DomainPermissionDenied(_("You may not export from here."))
 
 
+def _org_options(choices) -> str:
+    """The organization <option>s (up to ORG_CHOICES_LIMIT), joined in Python: a
+    template loop over them would cost more than the page's queries."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (pk, mark_safe(" selected") if selected else "", name)
+            for pk, name, selected in choices
+        ),
+    )
+
+
 def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
-    """Governments and offices of the scope for the organization filter (bounded)."""
+    """The organization filter's choices: the scope's own top organizations and the
+    governments up to two levels below them (province > city > county), bounded.
+    Deeper organizations are reached with ?org=<id> (e.g. from the organization
+    tree)."""
     scope = scope_for(user, Action.VIEW, Domain.BUSINESS)
+    roots = scope.roots()
+    if not roots:
+        return []
+    top = min(len(p) for p in roots) // Organization.steplen
     qs = (
         Organization.objects.filter(scope.q("path"))
-        .filter(kind__in=[OrgKind.GOVERNMENT, OrgKind.SUPERVISING_OFFICE])
+        .filter(Q(kind=OrgKind.GOVERNMENT, depth__lte=top + 2) | Q(path__in=roots))
         .order_by("path")
         .values_list("id", "name", "depth")[:ORG_CHOICES_LIMIT]
     )
@@ -87,17 +109,12 @@ def ledger_list(request):
     params.setdefault("sort", ledger.DEFAULT_SORT)
     filterset = ledger.ledger_filter(request.user, params, request=request)
     valid = filterset.is_valid()
-    qs = (
-        filterset.qs.prefetch_related("operators")
-        if valid
-        else filterset.queryset.none()
-    )
+    qs = filterset.qs if valid else filterset.queryset.none()
     try:
-        number = min(max(int(request.GET.get("page", 1)), 1), ledger.MAX_PAGE)
+        number = int(request.GET.get("page", 1))
     except ValueError:
         number = 1
-    page = Paginator(qs, ledger.PAGE_SIZE).get_page(number)
-    ledger.add_idle_days(page.object_list)
+    page, accounts = ledger.ledger_page(qs, number)
     query = request.GET.copy()
     query.pop("page", None)
     selected_org = request.GET.get("org", "")
@@ -118,8 +135,9 @@ def ledger_list(request):
             "filter": filterset,
             "form": filterset.form,
             "page": page,
+            "accounts": accounts,
             "query": query.urlencode(),
-            "org_choices": org_choices,
+            "org_options": _org_options(org_choices),
             "org_selected": selected_org,
             "org_label": org_label,
             "idle_days": ledger.idle_days_default(),
