@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models.functions import Length, Substr
+
 from accounts.models import Organization, OrgKind
 
 STEP = Organization.steplen
@@ -23,9 +25,14 @@ def derive_supervising_many(orgs: list[Organization]) -> dict[int, Organization]
     wanted = set(gov_paths.values())
     govs = {g.path: g for g in Organization.objects.filter(path__in=wanted)}
     offices: dict[str, Organization] = {}
+    # Offices whose parent (their path minus the last step) is one of the governments.
+    # A regex alternation over the wanted paths took 20 s for 2,000 governments on
+    # PostgreSQL (ledger import); comparing the parent path is one hash lookup each.
     candidates = Organization.objects.filter(
         kind=OrgKind.SUPERVISING_OFFICE, depth__in={len(p) // STEP + 1 for p in wanted}
-    ).filter(path__regex=r"^(" + "|".join(sorted(wanted)) + r")....$") if wanted else []
+    ).annotate(
+        parent_path=Substr("path", 1, Length("path") - STEP)
+    ).filter(parent_path__in=wanted) if wanted else []
     for office in candidates:
         parent = office.path[:-STEP]
         if parent in wanted and parent not in offices:

@@ -1094,7 +1094,7 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
                 datetime.combine(date.fromisoformat(r["last_post_at"]), time(12)), tz
             )
         account = MediaAccount(
-            platform_id=r["platform_id"],
+            platform=platforms[r["platform_id"]],  # cached: str() needs no query
             display_name=r["display_name"],
             platform_account_id=r["platform_account_id"],
             profile_url=r["profile_url"],
@@ -1111,10 +1111,18 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
             org_path=org.path,
             region_code=org.region_code,
         )
-        # Field checks only: uniqueness was checked above in one query per platform
-        # and the database constraint guards the race.
+        # Field checks only: the related rows were loaded above (a foreign key's own
+        # check would cost a query per row and key), uniqueness was checked in one
+        # query per platform, and the database constraint guards the race.
         account.full_clean(
-            exclude=["org_path", "region_code"],
+            exclude=[
+                "org_path",
+                "region_code",
+                "platform",
+                "organization",
+                "supervising_organization",
+                "liaison",
+            ],
             validate_unique=False,
             validate_constraints=False,
         )
