@@ -267,9 +267,8 @@ def repost_sweep(ctx):
 def repost_sweep_marks(ctx):
     """The same dataset and baseline as repost_sweep_100k_open, without the
     notification fan-out: what the set-based UPDATEs cost through the ORM."""
-    from moderation.services.directives import _mark, _sweep_lock
-
     from moderation.models import DirectiveTarget
+    from moderation.services.directives import _mark, _sweep_lock
 
     repost_sweep(ctx)  # rebuilds the dataset
 

@@ -199,7 +199,7 @@ def _notify_issued(directive_id: int) -> None:
 
 @transaction.atomic
 def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> DirectiveTarget:
-    target = DirectiveTarget.objects.select_for_update().select_related(
+    target = DirectiveTarget.objects.select_for_update(of=("self",)).select_related(
         "organization").get(pk=target.pk)
     role = require(actor, Action.CHANGE, target.organization)
     if target.confirmed_at is not None:

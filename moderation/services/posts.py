@@ -177,7 +177,7 @@ def post_create(
 
 
 def _lock(post: Post) -> Post:
-    return Post.objects.select_for_update().select_related("organization").get(pk=post.pk)
+    return Post.objects.select_for_update(of=("self",)).select_related("organization").get(pk=post.pk)
 
 
 def _restart_review(post: Post, actor, role: str, reason: str) -> None:

@@ -43,7 +43,7 @@ def normalize_text(text: str) -> str:
 def post_mark_published(*, post: Post, actor, account: MediaAccount, url: str,
                         published_at=None) -> Publication:
     """Record that the approved revision went out on one of the post's accounts."""
-    post = Post.objects.select_for_update().select_related(
+    post = Post.objects.select_for_update(of=("self",)).select_related(
         "organization", "current_revision").get(pk=post.pk)
     role = require(actor, Action.CHANGE, post.organization)
     if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED):
@@ -169,7 +169,7 @@ def _flag(row: PublishedPost, account: MediaAccount, status: str) -> Flag:
 
 @transaction.atomic
 def flag_resolve(*, flag: Flag, actor, resolution: str) -> Flag:
-    flag = Flag.objects.select_for_update().select_related("organization").get(pk=flag.pk)
+    flag = Flag.objects.select_for_update(of=("self",)).select_related("organization").get(pk=flag.pk)
     role = require(actor, Action.CHANGE, flag.organization)
     if Role.SUPERVISOR not in roles_of(actor):
         raise PermissionDenied(_("Only supervisors resolve flags."), code="not_supervisor")

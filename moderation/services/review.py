@@ -84,7 +84,7 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
     """Decide the step the post waits for. `step_role` and `revision_number`, when
     given, name what the reviewer saw: a different current step or revision is a
     Conflict (out of order, decided twice, edited meanwhile) and changes nothing."""
-    post = Post.objects.select_for_update().select_related(
+    post = Post.objects.select_for_update(of=("self",)).select_related(
         "organization", "current_revision").get(pk=post.pk)
     if decision not in STEP_OUTCOME:
         raise ValidationFailed(_("Unknown decision."), fields={"decision": [_("Unknown.")]})

@@ -307,3 +307,26 @@ def test_pages_render_for_each_role(world, client):
     client.force_login(world.other.users[Role.SUPERVISOR])
     assert client.get(f"/moderation/posts/{post.pk}/").status_code == 404
     assert client.get(f"/moderation/posts/{post.pk}/signoff.pdf").status_code == 404
+
+
+def test_correction_links_to_original(world):
+    ns = world.mine
+    account = make_account(ns.city_dept, "weibo")
+    original = approve_all(submit(make_post(ns, account=account), ns), ns)
+    op = client_for(ns.users[Role.OPERATOR])
+    r = op.post("/api/v1/posts/", {"text": "更正：昨日发布的会议时间有误，特此更正并致歉。",
+                                   "kind": "correction", "corrects": original.pk,
+                                   "account_ids": [account.pk]}, format="json")
+    assert r.status_code == 201, r.content
+    assert (r.json()["kind"], r.json()["corrects"]) == ("correction", original.pk)
+    r = op.post("/api/v1/posts/", {"text": "致歉", "kind": "apology",
+                                   "account_ids": [account.pk]}, format="json")
+    assert r.status_code == 400 and "corrects" in r.json()["fields"]
+
+
+def test_precheck_endpoint_is_scoped(world):
+    ns = world.mine
+    op = client_for(world.other.users[Role.OPERATOR])
+    r = op.post("/api/v1/posts/precheck/", {"text": "x", "organization": ns.city_dept.pk},
+                format="json")
+    assert r.status_code == 400 and "organization" in r.json()["fields"]
