@@ -10,6 +10,10 @@ class ModerationConfig(AppConfig):
         from accounts.models import Role
         from accounts.navigation import NavItem, add_nav_item
         from accounts.scoping import Action, Domain
+        from moderation.services.directives import directive_deadlines_recompute
+        from workcalendar.services import register_recomputer
+
+        register_recomputer(directive_deadlines_recompute)
 
         reviewers = frozenset({Role.DEPARTMENT_HEAD, Role.LEADER_IN_CHARGE,
                                Role.PRINCIPAL_LEADER, Role.CONFIDENTIALITY_REVIEWER})

@@ -302,3 +302,35 @@ def _supervisors_of_marked(marked: Q) -> list[User]:
         role=Role.SUPERVISOR).values("user_id")
     return list(User.objects.filter(Q(pk__in=members) | Q(pk__in=directives.values(
         "issued_by_id")), is_active=True))
+
+
+def directive_deadlines_recompute() -> int:
+    """After a calendar edit: recompute the working-day deadlines of open targets
+    (not confirmed, not yet overdue), from their directive's issue time. Registered
+    with workcalendar (moderation.apps). Set-based: one UPDATE per distinct
+    (directive, platform, calendar region) whose deadline changed. Minute-based
+    deadlines do not depend on the calendar and are left alone. Returns the number
+    of targets changed."""
+    open_ = DirectiveTarget.objects.filter(confirmed_at__isnull=True, overdue_at__isnull=True)
+    groups = list(
+        open_.values_list("directive_id", "directive__issued_at", "directive__organization_id",
+                          "platform_id", "account__region_code", "due_at", "provisional")
+        .order_by().distinct()
+    )
+    if not groups:
+        return 0
+    orgs = Organization.objects.in_bulk({g[2] for g in groups})
+    policies = {org_id: policies_for(org) for org_id, org in orgs.items()}
+    changed = 0
+    for directive_id, issued_at, org_id, platform_id, region, due_at, provisional in groups:
+        policy = policies[org_id].get(platform_id)
+        if policy is None or policy.unit != DeadlineUnit.WORKING_DAYS:
+            continue
+        due, warn, prov = _deadline(policy, issued_at, region)
+        if due == due_at and prov == provisional:
+            continue
+        changed += open_.filter(
+            directive_id=directive_id, platform_id=platform_id, account__region_code=region,
+            due_at=due_at,
+        ).update(due_at=due, warn_at=warn, provisional=prov)
+    return changed

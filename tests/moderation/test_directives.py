@@ -157,3 +157,35 @@ def test_issue_is_set_based(world, django_assert_max_num_queries):
     with django_assert_max_num_queries(25):
         directive = issue(ns)
     assert directive.targets.count() == 300
+
+
+def test_calendar_edit_recomputes_open_working_day_deadlines(world):
+    """A holiday declared after issue moves open WeChat deadlines; Weibo's 1 hour and
+    confirmed targets stay as they were."""
+    from datetime import date
+
+    from workcalendar.models import DayKind, SpecialDay
+    from workcalendar.services import special_day_save
+
+    ns = world.mine
+    make_account(ns.city_dept, "wechat_subscription")
+    confirmed_account = make_account(ns.city_dept, "wechat_subscription")
+    make_account(ns.city_dept, "weibo")
+    issued = datetime(2025, 3, 7, 16, 0, tzinfo=SH)  # Friday -> Monday 10 March
+    with time_machine.travel(issued, tick=False):
+        directive = issue(ns)
+    confirmed = directive.targets.get(account=confirmed_account)
+    with time_machine.travel(issued + timedelta(minutes=5), tick=False):
+        directives.target_confirm(target=confirmed, actor=ns.users[Role.OPERATOR],
+                                  repost_url="https://mp.weixin.qq.com/s/x")
+    weibo_due = directive.targets.get(platform__code="weibo").due_at
+    special_day_save(actor=None, day=SpecialDay(date=date(2025, 3, 10), region_code="",
+                                                kind=DayKind.HOLIDAY, name="测试"))
+    assert directives.directive_deadlines_recompute() == 1
+    wechat = directive.targets.get(platform__code="wechat_subscription",
+                                   confirmed_at__isnull=True)
+    assert wechat.due_at == datetime(2025, 3, 11, 23, 59, 59, tzinfo=SH)
+    confirmed.refresh_from_db()
+    assert confirmed.due_at == datetime(2025, 3, 10, 23, 59, 59, tzinfo=SH)
+    assert directive.targets.get(platform__code="weibo").due_at == weibo_due
+    assert directives.directive_deadlines_recompute() == 0  # idempotent
