@@ -12,8 +12,9 @@ runs against a raw-SQL baseline):
 Heavy ones take seconds and memory, so each runs once in a fresh subprocess that
 reports its wall time and peak RSS (`resource.getrusage`):
 
-    python -m bench.bench_registry [export] [import] [counterfeit] [--record]
+    python -m bench.bench_registry [page] [export] [import] [counterfeit] [--record]
 
+- page: wall and CPU time of the ledger page and API (30 warm requests);
 - export: XLSX of 20,000 accounts x 30 columns (budget 10 s, 300 MB peak);
 - import: a 5,000-row XLSX, dry run and confirm (budget 30 s); the confirm runs in a
   transaction that is rolled back, so the dataset is left as it was;
@@ -369,12 +370,59 @@ def _child_counterfeit() -> dict:
     }
 
 
+def _child_page() -> dict:
+    """Wall and CPU time (this process) of the ledger page and API, 30 warm requests:
+    on a loaded machine the wall time includes waiting for a CPU, the CPU time does
+    not (database time is in the wall time only)."""
+    import statistics
+
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from bench.context import Context
+
+    ctx = Context()
+    params = {**FILTER, "org": str(ctx.province.pk)}
+    page = Client()
+    page.force_login(ctx.supervisor)
+    api = APIClient()
+    api.force_authenticate(ctx.supervisor)
+    out = {}
+    calls = (
+        (
+            "page",
+            lambda: page.get(
+                "/registry/ledger/", params, HTTP_ACCEPT_LANGUAGE="zh-hans"
+            ),
+        ),
+        ("api", lambda: api.get("/api/v1/ledger/", params)),
+    )
+    for name, call in calls:
+        for _ in range(5):
+            call()
+        walls, cpus = [], []
+        for _ in range(30):
+            wall, cpu = time.perf_counter(), time.process_time()
+            response = call()
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+            assert response.status_code == 200
+        out[f"{name}_wall_ms"] = round(statistics.median(walls), 1)
+        out[f"{name}_cpu_ms"] = round(statistics.median(cpus), 1)
+    out["seconds"] = round(out["page_wall_ms"] / 1000, 3)
+    out["peak_rss_mb"] = _peak_mb()
+    out["load_1min"] = round(os.getloadavg()[0], 1)
+    return out
+
+
 CHILDREN = {
+    "page": _child_page,
     "export": _child_export,
     "import": _child_import,
     "counterfeit": _child_counterfeit,
 }
 BUDGETS = {
+    "page": "< 100 ms server time (page of 50, province subtree)",
     "export": "< 10 s, peak < 300 MB",
     "import": "< 30 s (dry run + confirm)",
     "counterfeit": "< 10 s",
