@@ -400,3 +400,43 @@ class TestPagesAndProgress:
         status = client.get(url).json()
         assert status["state"] == "checked" and status["percent"] == 100
         assert status["good"] == 2 and status["bad"] == 10
+
+
+def _zip_without_workbook() -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    return buffer.getvalue()
+
+
+MALFORMED = {
+    "random.csv": bytes(range(256)) * 20,
+    "nul.csv": b"a,b\x00,c\n1,2,3\n",
+    "zip.xlsx": _zip_without_workbook(),
+    "header_only.xlsx": xlsx([]),
+    "header_only.csv": ",".join(HEADER).encode("utf-8"),
+    "semicolons.csv": ";".join(HEADER).encode("utf-8") + b"\n1;2;3\n",
+    "quotes.csv": b'"unterminated,\n' * 50,
+    "long.csv": (
+        "单位名称,平台,账号名称,平台账号ID\n" + "x" * 200000 + ",微博,a,1\n"
+    ).encode(),
+    "empty_sheet.xlsx": xlsx([], header=[]),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_files_are_reported_never_500(world, name):
+    user = world.mine.users[Role.SUPERVISOR]
+    before = counts()
+    response = upload(user, MALFORMED[name], name=name)
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 201:
+        body = response.json()
+        assert body["state"] == "checked"
+        assert body["file_errors"] or body["errors"] or body["good"] == 0
+        confirm = api(user).post(f"/api/v1/ledger-import/{body['id']}/confirm/")
+        assert confirm.status_code in (400, 409)
+    assert counts() == before

@@ -138,6 +138,8 @@ class TestFilters:
         login(client, world.mine.users[Role.SUPERVISOR])
         url = reverse("registry:ledger")
         assert client.get(url, {"org": world.other.city.pk}).status_code == 404
+        export = reverse("registry:ledger_export", args=["csv"])
+        assert client.get(export, {"org": world.other.city.pk}).status_code == 404
         response = client.get(url, {"org": world.mine.city.pk})
         assert response.status_code == 200
         assert "平安甲一" in response.content.decode()
