@@ -396,6 +396,9 @@ class TestPagesAndProgress:
         client.force_login(user)
         url = reverse("registry:ledger_import_status", args=[stage["id"]])
         assert client.get(url).json()["state"] == "queued"
+        page = client.get(reverse("registry:ledger_import_detail", args=[stage["id"]]))
+        assert f'data-status-url="{url}"' in page.content.decode()
+        assert "js/ledger_import.js" in page.content.decode()
         ledger_import_check(stage["id"], user.pk)  # what the worker runs
         status = client.get(url).json()
         assert status["state"] == "checked" and status["percent"] == 100

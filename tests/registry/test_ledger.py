@@ -144,6 +144,9 @@ class TestFilters:
         assert response.status_code == 200
         assert "平安甲一" in response.content.decode()
         assert "平安乙一" not in response.content.decode()
+        # The menu offers the ledger and, to supervisors, the counterfeit check.
+        assert f'href="{url}"' in response.content.decode()
+        assert f'href="{reverse("registry:counterfeit")}"' in response.content.decode()
 
     def test_operator_sees_own_organization_only(self, ledger_world):
         world, _a = ledger_world
