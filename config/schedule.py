@@ -19,4 +19,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "moderation.sweep_reposts",
         "schedule": crontab(),  # every minute
     },
+    # Remove ledger import stages (uploads and dry-run reports) older than two days.
+    "registry-ledger-import-purge": {
+        "task": "registry.ledger_import_purge",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }

@@ -48,3 +48,9 @@ def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
         )
         return None
     return {"id": stage_id, "good": len(stage["good"]), "errors": len(stage["errors"])}
+
+
+@shared_task(name="registry.ledger_import_purge", acks_late=True, time_limit=300)
+def ledger_import_purge() -> int:
+    """Remove import stages (uploaded files, dry-run reports) older than two days."""
+    return ledger_import.stages_purge(older_than_hours=48)

@@ -990,6 +990,25 @@ def import_fail(*, stage_id: str, user, message: str) -> None:
     _write(stage)
 
 
+def stages_purge(*, older_than_hours: int = 48) -> int:
+    """Remove stage records and uploads older than `older_than_hours` (a sweep: safe
+    to run twice, touches only files). Returns how many files were removed."""
+    import time as _time
+
+    cutoff = _time.time() - older_than_hours * 3600
+    removed = 0
+    for path in _dir().iterdir():
+        if path.suffix not in (".json", ".upload", ".tmp"):
+            continue
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 # --- the import -----------------------------------------------------------------------
 def _after(account: MediaAccount, platform_code: str) -> dict:
     return {

@@ -443,3 +443,21 @@ def test_malformed_files_are_reported_never_500(world, name):
         confirm = api(user).post(f"/api/v1/ledger-import/{body['id']}/confirm/")
         assert confirm.status_code in (400, 409)
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_old_stages_are_purged(world):
+    import os
+    import time
+
+    user = world.mine.users[Role.SUPERVISOR]
+    old = ledger_import.import_stage(user=user, filename="a.csv", data=b"x,y\n")
+    new = ledger_import.import_stage(user=user, filename="b.csv", data=b"x,y\n")
+    record, upload_path = ledger_import._paths(old["id"])
+    past = time.time() - 3 * 24 * 3600
+    for path in (record, upload_path):
+        os.utime(path, (past, past))
+    assert ledger_import.stages_purge(older_than_hours=48) == 2
+    assert ledger_import.stage_load(new["id"], user)["id"] == new["id"]
+    with pytest.raises(ledger_import.NotFound):
+        ledger_import.stage_load(old["id"], user)
