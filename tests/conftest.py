@@ -54,3 +54,20 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Transactional tests (live server, concurrency) end with a flush that empties
+    every table, including the reference data migrations seed (platforms, the
+    working-day calendar, repost policies). Ask pytest-django to restore that data
+    afterwards (serialized rollback), so later tests still find it."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in fixtures or "live_server" in fixtures or (
+            marker is not None and marker.kwargs.get("transaction")
+        )
+        if transactional:
+            item.add_marker(
+                pytest.mark.django_db(transaction=True, serialized_rollback=True), append=False
+            )
