@@ -25,18 +25,18 @@ def _baseline(ctx, path: str):
 def accounts_by_status_in_province(ctx):
     from registry.models import MediaAccount
 
+    from registry.selectors import account_counts_by_status
+
     path = ctx.province.path
 
     def app():
-        qs = MediaAccount.objects.filter(org_path__startswith=path)
-        return dict(
-            qs.values("status").annotate(n=Count("id")).values_list("status", "n")
-        )
+        return account_counts_by_status(MediaAccount.objects.in_subtree(ctx.province))
 
     explain = (
-        MediaAccount.objects.filter(org_path__startswith=path)
+        MediaAccount.objects.in_subtree(ctx.province)
+        .order_by()
         .values("status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     return Case(
         app=app,
@@ -55,6 +55,7 @@ def accounts_by_status_in_province(ctx):
 def accounts_by_status_visible_to_supervisor(ctx):
     from accounts.scoping import forget
     from registry.models import MediaAccount
+    from registry.selectors import account_counts_by_status
 
     user = ctx.supervisor
 
@@ -62,50 +63,17 @@ def accounts_by_status_visible_to_supervisor(ctx):
         # A request starts with a fresh user object: the membership lookup that
         # scope_for makes once per request is part of the measured path.
         forget(user)
-        qs = MediaAccount.objects.visible_to(user, "view")
-        return dict(
-            qs.values("status").annotate(n=Count("id")).values_list("status", "n")
-        )
+        return account_counts_by_status(MediaAccount.objects.visible_to(user, "view"))
 
     explain = (
         MediaAccount.objects.visible_to(user, "view")
+        .order_by()
         .values("status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     return Case(
         app=app,
         baseline=_baseline(ctx, ctx.province.path),
         explain=explain,
-        expect_index="account_path_status_idx",
-    )
-
-
-@benchmark(
-    "accounts_by_status_in_province_count_star",
-    budget_ms=25,
-    max_ratio=1.5,
-    description="The province count with Count('*'): lets PostgreSQL answer from the "
-    "index alone.",
-)
-def accounts_by_status_in_province_count_star(ctx):
-    """Count("id") reads the heap for every row (id is not in account_path_status_idx);
-    COUNT(*) needs only (org_path, status), so PostgreSQL does an index-only scan.
-    Kept beside the Count("id") benchmark to show the difference."""
-    from registry.models import MediaAccount
-
-    path = ctx.province.path
-    qs = (
-        MediaAccount.objects.filter(org_path__startswith=path)
-        .values("status")
-        .annotate(n=Count("*"))
-    )
-
-    def app():
-        return dict(qs.all().values_list("status", "n"))
-
-    return Case(
-        app=app,
-        baseline=_baseline(ctx, path),
-        explain=qs,
         expect_index="account_path_status_idx",
     )

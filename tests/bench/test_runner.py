@@ -24,7 +24,6 @@ def test_runner_times_the_subtree_counts_and_answers_match():
     # their own data and are tested with them.
     mine = [
         "accounts_by_status_in_province",
-        "accounts_by_status_in_province_count_star",
         "accounts_by_status_visible_to_supervisor",
     ]
     lines = []
