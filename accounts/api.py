@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.api_base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from accounts.api_base import ScopedModelViewSet
 from accounts.models import Level, Membership, Organization, OrgKind, Role, User
 from accounts.scoping import Action, get_visible_or_404, memberships_of
 from common.errors import ApplicationError

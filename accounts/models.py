@@ -34,7 +34,7 @@ class OrgKind(models.TextChoices):
 
 
 class OrganizationQuerySet(MP_NodeQuerySet, ScopedQuerySet):
-    def subtree_of(self, org: "Organization"):
+    def subtree_of(self, org: Organization):
         """The organization and everything below it: one indexed prefix query."""
         return self.filter(path__startswith=org.path)
 

@@ -91,3 +91,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"{self.count} events, last {self.last_hash[:12]}"

@@ -24,7 +24,6 @@ def _baseline(ctx, path: str):
 )
 def accounts_by_status_in_province(ctx):
     from registry.models import MediaAccount
-
     from registry.selectors import account_counts_by_status
 
     path = ctx.province.path

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
 from accounts import views as account_views
 from audit.api import AuditEventViewSet
 from common.health import healthz
 from notifications.api import NotificationViewSet
-from rest_framework.routers import DefaultRouter
 
 api_router = DefaultRouter()
 api_router.register("audit-events", AuditEventViewSet, basename="audit-event")

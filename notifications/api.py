@@ -33,8 +33,9 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
         if ids is not None and (
             not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)
         ):
-            from common.errors import ValidationFailed
             from django.utils.translation import gettext as _
+
+            from common.errors import ValidationFailed
 
             raise ValidationFailed(_("ids must be a list of numbers."), fields={"ids": [_("Enter a list of numbers.")]})
         return Response({"marked": notification_mark_read(user=request.user, ids=ids)})

@@ -5,7 +5,11 @@ from django.utils.translation import gettext_lazy
 
 from workcalendar.calendar import unknown_years
 from workcalendar.models import CalendarYear, SpecialDay
-from workcalendar.services import calendar_year_save, special_day_delete, special_day_save
+from workcalendar.services import (
+    calendar_year_save,
+    special_day_delete,
+    special_day_save,
+)
 
 
 def _warn_unknown_years(request) -> None:

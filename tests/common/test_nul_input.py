@@ -23,8 +23,10 @@ def test_nul_in_json_body_is_400_and_writes_nothing(client, world):
     before = Organization.objects.count()
     response = client.post(
         "/api/v1/organizations/",
-        data='{"parent": %d, "name": "a\\u0000b", "kind": "department", "level": "province", "region_code": "330000"}'
-        % world.mine.province.pk,
+        data=(
+            '{"parent": PARENT, "name": "a\\u0000b", "kind": "department", '
+            '"level": "province", "region_code": "330000"}'
+        ).replace("PARENT", str(world.mine.province.pk)),
         content_type="application/json",
     )
     assert response.status_code == 400
