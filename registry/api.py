@@ -193,7 +193,7 @@ class FilingViewSet(ScopedModelViewSet):
     filterset_class = FilingFilter
     ordering_fields = ["submitted_at", "due_at", "number"]
     ordering = ["-submitted_at", "-id"]
-    change_actions = frozenset({"approve", "reject"})
+    change_actions = frozenset({"approve", "reject", "withdraw"})
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -298,6 +298,19 @@ class FilingViewSet(ScopedModelViewSet):
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         filing = filing_services.filing_reject(
+            filing=self.get_object(), actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(FilingSerializer(filing).data)
+
+
+    @extend_schema(request=DecisionSerializer, responses=FilingSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """The filer takes back a filing awaiting approval; a withdrawn opening
+        releases the account's platform id (the account becomes `not_opened`)."""
+        data = DecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filing = filing_services.filing_withdraw(
             filing=self.get_object(), actor=request.user, reason=data.validated_data["reason"]
         )
         return Response(FilingSerializer(filing).data)

@@ -160,6 +160,9 @@ def build_index(scope: Scope, stamp: tuple = ()) -> Index:
     platforms = dict(Platform.objects.values_list("id", "name"))
     rows = (
         MediaAccount.objects.filter(scope.q("org_path"))
+        # A never-opened account (its opening filing rejected or withdrawn) is not
+        # in the registry: a candidate matching it is unfiled, not registered.
+        .exclude(status=AccountStatus.NOT_OPENED)
         .order_by()
         .values_list(
             "id",

@@ -128,6 +128,15 @@ class DecisionForm(forms.Form):
     )
 
 
+class WithdrawForm(forms.Form):
+    prefix = "withdraw"  # beside the decision form on one page
+
+    reason = forms.CharField(
+        label=_("Why it is withdrawn"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class ExemptionForm(forms.Form):
     organization = forms.ModelChoiceField(label=_("Organization"), queryset=Organization.objects.none())
     platform = forms.ModelChoiceField(label=_("Platform"), queryset=Platform.objects.filter(is_active=True))

@@ -79,6 +79,14 @@ class AccountStatus(models.TextChoices):
     RECTIFYING = "rectifying", _("Rectifying")
     SUSPENDED = "suspended", _("Suspended")
     CANCELLED = "cancelled", _("Cancelled")
+    # The opening filing was rejected or withdrawn: the account was never opened. The
+    # row stays as the record of the filing; it no longer holds the platform id.
+    NOT_OPENED = "not_opened", _("Not opened")
+
+
+# Accounts in these statuses no longer hold their platform id: the same platform
+# account may be filed again (see the unique constraint on MediaAccount).
+RELEASED_STATUSES = (AccountStatus.CANCELLED, AccountStatus.NOT_OPENED)
 
 
 class MediaAccountQuerySet(ScopedQuerySet):
@@ -144,11 +152,11 @@ class MediaAccount(models.Model):
         verbose_name = _("media account")
         verbose_name_plural = _("media accounts")
         constraints = [
-            # The same platform account cannot be registered twice (a cancelled one
-            # may be filed again).
+            # The same platform account cannot be registered twice (a cancelled or
+            # never-opened one may be filed again: RELEASED_STATUSES).
             models.UniqueConstraint(
                 fields=["platform", "platform_account_id"],
-                condition=~Q(status="cancelled"),
+                condition=~Q(status__in=["cancelled", "not_opened"]),
                 name="media_account_unique_platform_id",
             ),
         ]
@@ -180,13 +188,19 @@ class FilingStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Awaiting approval")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-# The whole workflow: a filing is submitted, then approved or rejected, once.
+# The whole workflow: a filing is submitted, then approved or rejected by the
+# supervisor, or withdrawn by its filer, once.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    FilingStatus.SUBMITTED: frozenset({FilingStatus.APPROVED, FilingStatus.REJECTED}),
+    FilingStatus.SUBMITTED: frozenset(
+        {FilingStatus.APPROVED, FilingStatus.REJECTED, FilingStatus.WITHDRAWN}
+    ),
 }
-FINAL_STATUSES = frozenset({FilingStatus.APPROVED, FilingStatus.REJECTED})
+FINAL_STATUSES = frozenset(
+    {FilingStatus.APPROVED, FilingStatus.REJECTED, FilingStatus.WITHDRAWN}
+)
 
 # Which account statuses each kind of filing may start from.
 KIND_FROM_STATUSES: dict[str, frozenset[str]] = {

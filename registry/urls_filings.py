@@ -16,6 +16,7 @@ urlpatterns = [
     path("filings/queue/", filings.filing_queue, name="filing_queue"),
     path("filings/<int:pk>/", filings.filing_detail, name="filing_detail"),
     path("filings/<int:pk>/decide/", filings.filing_decide, name="filing_decide"),
+    path("filings/<int:pk>/withdraw/", filings.filing_withdraw, name="filing_withdraw"),
     path("exemptions/", filings.exemption_list, name="exemption_list"),
     path("exemptions/<int:pk>/revoke/", filings.exemption_revoke, name="exemption_revoke"),
     path("rotations/", custody.rotation_list, name="rotation_list"),

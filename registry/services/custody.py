@@ -18,7 +18,13 @@ from accounts.scoping import Action, require
 from audit.services import audit_record, audit_record_bulk
 from common.errors import Conflict, ValidationFailed
 from notifications.services import notify
-from registry.models import AccountStatus, CredentialCustody, MediaAccount, RotationTask
+from registry.models import (
+    RELEASED_STATUSES,
+    AccountStatus,
+    CredentialCustody,
+    MediaAccount,
+    RotationTask,
+)
 from workcalendar.calendar import deadline_after
 
 ROTATING_ROLES = frozenset({Role.OPERATOR, Role.OUTSOURCED_OPERATOR})
@@ -68,7 +74,7 @@ def rotation_open_for_membership(*, membership: Membership, actor=None) -> int:
         return 0
     accounts = list(
         MediaAccount.objects.filter(organization=membership.organization)
-        .exclude(status=AccountStatus.CANCELLED)
+        .exclude(status__in=RELEASED_STATUSES)
         .filter(holds)
         .select_related("organization")
         .distinct()

@@ -30,6 +30,7 @@ from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.services import notify
 from registry.derive import derive_supervising
 from registry.models import (
+    RELEASED_STATUSES,
     ALLOWED_TRANSITIONS,
     KIND_FROM_STATUSES,
     AccountCategory,
@@ -324,7 +325,7 @@ def filing_submit_open(
         raise ValidationFailed(" ".join(m for ms in field_errors.values() for m in ms), fields=field_errors)
     existing = (
         MediaAccount.objects.filter(platform=platform, platform_account_id=platform_account_id)
-        .exclude(status=AccountStatus.CANCELLED)
+        .exclude(status__in=RELEASED_STATUSES)
         .select_related("organization")
         .first()
     )
@@ -402,8 +403,9 @@ def filing_submit_open(
 
 @transaction.atomic
 def filing_submit_reopen(*, actor: User, account: MediaAccount, event_date: date, note: str = "") -> Filing:
-    """File (again) the opening of an account that is pending filing (its first
-    filing was rejected) or suspended."""
+    """File the opening of an account that is pending filing without a filing on the
+    way (e.g. imported as not yet filed), or re-open a suspended one. A rejected or
+    withdrawn opening has made its account NOT_OPENED: that is filed anew instead."""
     account = MediaAccount.objects.select_for_update().select_related("organization", "platform").get(pk=account.pk)
     role = require_filer(actor, account.organization)
     _check_kind_allowed(FilingKind.OPEN, account)
@@ -657,17 +659,51 @@ def _apply(filing: Filing, account: MediaAccount, actor: User, role: str) -> Non
     )
 
 
+def _release_unopened(filing: Filing, account: MediaAccount, actor: User, role: str) -> None:
+    """An opening filing of a pending account was rejected or withdrawn: the account
+    was never opened. It becomes NOT_OPENED (kept as the filing's record) and no
+    longer holds its platform id, so the organization can file the account again.
+    Caller holds both row locks."""
+    if filing.kind != FilingKind.OPEN or account.status != AccountStatus.PENDING:
+        return  # a re-opening of a suspended account leaves it suspended
+    before = account_state(account)
+    account.status = AccountStatus.NOT_OPENED
+    account.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="media_account.not_opened",
+        target=account,
+        organization=account.organization,
+        role=role,
+        before=before,
+        after=account_state(account) | {"filing": filing.number},
+    )
+
+
+TRANSITION_AUDIT_ACTIONS = {
+    FilingStatus.APPROVED: "filing.approved",
+    FilingStatus.REJECTED: "filing.rejected",
+    FilingStatus.WITHDRAWN: "filing.withdrawn",
+}
+
+
 @transaction.atomic
 def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: str = "") -> Filing:
     """The one way a filing's status changes. Locks the filing (a second, concurrent
     decision waits, then finds it decided and gets Conflict), checks the transition
-    table and the actor's right, applies the change on approval, audits, notifies."""
+    table and the actor's right (a supervisor approves or rejects; whoever files for
+    the sponsoring organization withdraws), applies the change on approval, releases
+    a never-opened account on rejection or withdrawal, audits, notifies."""
     f = (
         Filing.objects.select_for_update()
         .select_related("organization", "supervising_organization", "submitted_by")
         .get(pk=filing.pk)
     )
-    _require_decider(actor, f)
+    if to_status == FilingStatus.WITHDRAWN:
+        role = require_filer(actor, f.organization)
+    else:
+        _require_decider(actor, f)
+        role = acting_role(actor, Action.CHANGE, f.organization) or Role.SUPERVISOR
     if to_status not in ALLOWED_TRANSITIONS.get(f.status, frozenset()):
         raise Conflict(_("This filing has already been decided."), code="already_decided")
     reason = (reason or "").strip()
@@ -677,7 +713,6 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
             code="reason_required",
             fields={"reason": [_("Enter the reason.")]},
         )
-    role = acting_role(actor, Action.CHANGE, f.organization) or Role.SUPERVISOR
     account = (
         MediaAccount.objects.select_for_update()
         .select_related("organization", "platform")
@@ -687,6 +722,8 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
     before = _filing_state(f)
     if to_status == FilingStatus.APPROVED:
         _apply(f, account, actor, role)
+    else:
+        _release_unopened(f, account, actor, role)
     f.status = to_status
     f.decided_by = actor
     f.decided_at = timezone.now()
@@ -694,14 +731,15 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
     f.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit_record(
         actor=actor,
-        action="filing.approved" if to_status == FilingStatus.APPROVED else "filing.rejected",
+        action=TRANSITION_AUDIT_ACTIONS[to_status],
         target=f,
         organization=f.organization,
         role=role,
         before=before,
         after=_filing_state(f) | {"reason": reason},
     )
-    _notify_decided(f)
+    if to_status != FilingStatus.WITHDRAWN:
+        _notify_decided(f)
     return f
 
 
@@ -711,6 +749,16 @@ def filing_approve(*, filing: Filing, actor: User, reason: str = "") -> Filing:
 
 def filing_reject(*, filing: Filing, actor: User, reason: str) -> Filing:
     return filing_transition(filing=filing, to_status=FilingStatus.REJECTED, actor=actor, reason=reason)
+
+
+def filing_withdraw(*, filing: Filing, actor: User, reason: str = "") -> Filing:
+    """The filer takes back a filing awaiting approval (an opening withdrawn releases
+    the account's platform id, see `_release_unopened`)."""
+    return filing_transition(filing=filing, to_status=FilingStatus.WITHDRAWN, actor=actor, reason=reason)
+
+
+def can_withdraw(user, filing: Filing) -> bool:
+    return filing.status == FilingStatus.SUBMITTED and can_file(user, filing.organization)
 
 
 # --- exemptions ---------------------------------------------------------------------------
@@ -774,5 +822,5 @@ def exemption_revoke(*, actor: User, exemption: AccountExemption) -> AccountExem
 __all__ = [
     "filing_submit", "filing_submit_open", "filing_submit_reopen", "filing_submit_change",
     "filing_submit_suspend", "filing_submit_cancel", "filing_transition", "filing_approve",
-    "filing_reject", "exemption_grant", "exemption_revoke", "can_decide", "can_file",
+    "filing_reject", "filing_withdraw", "can_withdraw", "exemption_grant", "exemption_revoke", "can_decide", "can_file",
 ]

@@ -38,6 +38,7 @@ from audit.services import audit_record_bulk
 from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from registry.derive import derive_supervising_many
 from registry.models import (
+    RELEASED_STATUSES,
     AccountCategory,
     AccountStatus,
     MediaAccount,
@@ -923,7 +924,7 @@ def registered_conflicts(user, rows: list[dict]) -> dict[tuple, str]:
                     platform_id=platform_id,
                     platform_account_id__in=ids[start : start + 1000],
                 )
-                .exclude(status=AccountStatus.CANCELLED)
+                .exclude(status__in=RELEASED_STATUSES)
                 .values_list(
                     "platform_account_id",
                     "display_name",

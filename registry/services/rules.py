@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, Role
 from common.errors import ValidationFailed
 from registry.models import (
+    RELEASED_STATUSES,
     AccountExemption,
     AccountStatus,
     FilingStatus,
@@ -107,7 +108,7 @@ def check_name_consistency(
 ) -> None:
     others = (
         MediaAccount.objects.filter(organization=organization)
-        .exclude(status=AccountStatus.CANCELLED)
+        .exclude(status__in=RELEASED_STATUSES)
         .exclude(platform=platform)
         .select_related("platform")
     )

@@ -346,7 +346,9 @@ def filing_detail(request, pk: int):
             "filing": filing,
             "changes": rows,
             "can_decide": filing_services.can_decide(request.user, filing),
+            "can_withdraw": filing_services.can_withdraw(request.user, filing),
             "form": forms.DecisionForm(),
+            "withdraw_form": forms.WithdrawForm(),
         },
     )
 
@@ -384,6 +386,29 @@ def filing_decide(request, pk: int):
             },
             status=exc.status,
         )
+    return redirect("registry:filing_detail", filing.pk)
+
+
+@page
+@require_POST
+def filing_withdraw(request, pk: int):
+    """The filer takes back a filing awaiting approval."""
+    filing = _visible_filing(request, pk)
+    form = forms.WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            filing_services.filing_withdraw(
+                filing=filing, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as exc:
+            if exc.status in (403, 404):
+                raise
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The filing has been withdrawn."))
+            return redirect("registry:filing_detail", filing.pk)
+    else:
+        messages.error(request, _("The reason is too long."))
     return redirect("registry:filing_detail", filing.pk)
 
 

@@ -66,15 +66,16 @@ def test_reject_needs_a_reason_and_changes_nothing(world):
     f.refresh_from_db()
     f.account.refresh_from_db()
     assert f.status == FilingStatus.REJECTED
-    assert f.account.status == AccountStatus.PENDING
+    # the account was never opened: it is kept as the record, releasing its id
+    assert f.account.status == AccountStatus.NOT_OPENED
     # decided once: a second decision is a conflict
     with pytest.raises(Conflict):
         filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
-    # the operator files the opening again
-    again = filings.filing_submit_reopen(
-        actor=world.mine.users[Role.OPERATOR], account=f.account, event_date=f.event_date
-    )
-    assert again.kind == "open" and again.before["status"] == "pending"
+    # a never-opened account is not re-opened; the opening is filed anew
+    with pytest.raises(Conflict):
+        filings.filing_submit_reopen(
+            actor=world.mine.users[Role.OPERATOR], account=f.account, event_date=f.event_date
+        )
 
 
 def test_only_supervisors_decide_and_never_their_own_filing(world):
