@@ -181,12 +181,13 @@ def test_pages_with_bad_input_are_not_500(world):
     client.force_login(world.mine.users[Role.SECURITY_ADMIN])
     for url in (
         "/accounts/orgs/?q=" + "x" * 500,
-        "/accounts/orgs/?q=%00",
         f"/accounts/orgs/{world.mine.city.pk}/?page=abc",
         "/accounts/orgs/99999999999999999999999/",
         "/accounts/access/?page=-1&role=emperor&active=x",
     ):
         assert client.get(url).status_code in (200, 404), url
+    # NUL cannot be stored by PostgreSQL: refused up front (common.middleware).
+    assert client.get("/accounts/orgs/?q=%00").status_code == 400
 
 
 # --- query counts -----------------------------------------------------------------------
