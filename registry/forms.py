@@ -72,6 +72,11 @@ class OpenFilingForm(forms.Form):
 
 
 class ChangeFilingForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        label=_("Sponsoring organization"), queryset=Organization.objects.none(),
+        help_text=_("Choose another organization to move the account to it (it must be "
+                    "one you file for); on approval the supervising organization follows."),
+    )
     display_name = forms.CharField(label=_("Account name"), max_length=100)
     profile_url = forms.URLField(label=_("Profile URL"), max_length=500, required=False, assume_scheme="https")
     category = forms.ChoiceField(label=_("Category"), choices=AccountCategory.choices)
@@ -83,8 +88,9 @@ class ChangeFilingForm(forms.Form):
     event_date = forms.DateField(label=_("Date of the change"), initial=_today, widget=DateInput)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, people, **kwargs):
+    def __init__(self, *args, people, organizations, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
         self.fields["operators"].choices = people["operators"]
         self.fields["liaison"].choices = [("", "—"), *people["all"]]
 

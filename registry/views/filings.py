@@ -158,6 +158,33 @@ def parse_url(request):
     )
 
 
+def _prefill(params, organizations: list[Organization]) -> dict:
+    """Initial values from the query string (the counterfeit check's "File it" link:
+    display_name, profile_url, organization). Each value is checked and dropped when
+    it does not fit: the organization must be one the user files for (and so sees),
+    the URL fills the platform and account id only when it parses."""
+    initial: dict = {}
+    name = params.get("display_name", "").strip()
+    if name:
+        initial["display_name"] = name[:100]
+    url = params.get("profile_url", "").strip()
+    if url:
+        try:
+            parsed = parse_profile_url(url)
+        except ApplicationError:
+            initial["profile_url"] = url[:500]  # shown as given; the form re-checks it
+        else:
+            initial.update(
+                profile_url=parsed.profile_url,
+                platform=parsed.platform.pk,
+                platform_account_id=parsed.account_id,
+            )
+    org_id = params.get("organization", "")
+    if org_id.isdigit() and int(org_id) in {o.pk for o in organizations}:
+        initial["organization"] = int(org_id)
+    return initial
+
+
 @page
 def filing_new(request):
     """File the opening of a new account."""
@@ -170,6 +197,7 @@ def filing_new(request):
     form = forms.OpenFilingForm(
         request.POST or None, organizations=Organization.objects.filter(pk__in=[o.pk for o in organizations]),
         people=people,
+        initial=_prefill(request.GET, organizations) if request.method == "GET" else None,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -231,8 +259,17 @@ def filing_file(request, pk: int, kind: str):
     kwargs: dict = {}
     initial: dict = {}
     if kind == FilingKind.CHANGE:
-        kwargs["people"] = _people_choices([account.organization])
+        # The account may move to another organization in the filer's scope (the
+        # service checks the same scope); people of those organizations may run it.
+        targets = Organization.objects.filter(
+            scope_for(request.user, Action.CHANGE).q("path")
+        ).order_by("path")
+        kwargs["organizations"] = targets
+        kwargs["people"] = _people_choices(
+            list({account.organization, *_filer_orgs(request.user)})
+        )
         initial = {
+            "organization": account.organization_id,
             "display_name": account.display_name,
             "profile_url": account.profile_url,
             "category": account.category,
@@ -251,6 +288,7 @@ def filing_file(request, pk: int, kind: str):
         try:
             if kind == FilingKind.CHANGE:
                 event_date, note = data.pop("event_date"), data.pop("note")
+                data["organization"] = data["organization"].pk
                 filing = filing_services.filing_submit_change(
                     actor=request.user, account=account, changes=data, event_date=event_date,
                     note=note,
