@@ -11,11 +11,12 @@ and one prefetch of operators.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -78,12 +79,70 @@ def idle_q(days: int | None = None) -> Q:
     )
 
 
-def filing_overdue_q() -> Q:
-    """Accounts with a late filing (filed after its deadline; the filings service sets
-    `is_late` when the filing is submitted)."""
-    from registry.models import Filing
+FILING_OVERDUE_HELP = _(
+    "Accounts whose filing is not on record in time: a filing was submitted after its "
+    "deadline; or a filing has passed its deadline still awaiting approval; or the "
+    "account is recorded as pending filing with nothing filed and its opening date lies "
+    "more than the filing deadline (by default 5 working days) in the past."
+)
 
-    return Q(Exists(Filing.objects.filter(account=OuterRef("pk"), is_late=True)))
+
+def unfiled_cutoff(today: date | None = None) -> date:
+    """The latest event date whose filing deadline (the default number of working
+    days, national calendar) has passed by `today`. Cached for the day: the walk
+    reads the calendar once per step."""
+    from workcalendar.calendar import add_working_days
+
+    today = today or timezone.localdate()
+    days = int(settings.REGISTRY_FILING_DUE_WORKING_DAYS)
+    key = f"registry:unfiled_cutoff:{today.isoformat()}:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return date.fromisoformat(cached)
+    # The deadline lies at least `days` calendar days after the event.
+    event = today - timedelta(days=days + 1)
+    for _step in range(60):
+        if add_working_days(event, days).date < today:
+            break
+        event -= timedelta(days=1)
+    cache.set(key, event.isoformat(), 3600)
+    return event
+
+
+def filing_overdue_q(now=None) -> Q:
+    """Accounts whose filing is overdue (FILING_OVERDUE_HELP says it for users):
+
+    - a filing of the account was submitted after its deadline (`is_late`, set by the
+      filings service at submission);
+    - a filing awaits approval past its deadline (`due_at`): the event is still not on
+      record when it should be, whoever is holding it up;
+    - the account is pending filing, nothing is filed for it (e.g. imported as not
+      yet filed), and its opening date (else the day it was recorded) lies before
+      `unfiled_cutoff`. The default deadline is used here: per-organization policies
+      apply to submitted filings, which carry their own `due_at`.
+    """
+    from registry.models import Filing, FilingStatus
+
+    now = now or timezone.now()
+    filings = Filing.objects.filter(account=OuterRef("pk"))
+    awaiting = filings.filter(status=FilingStatus.SUBMITTED)
+    cutoff = unfiled_cutoff(timezone.localdate(now))
+    recorded_by = datetime.combine(
+        cutoff + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+    )
+    unfiled = (
+        Q(status=AccountStatus.PENDING)
+        & ~Q(Exists(awaiting))
+        & (
+            Q(opened_on__lte=cutoff)
+            | Q(opened_on__isnull=True, created_at__lt=recorded_by)
+        )
+    )
+    return (
+        Q(Exists(filings.filter(is_late=True)))
+        | Q(Exists(awaiting.filter(due_at__lt=now)))
+        | unfiled
+    )
 
 
 class LedgerFilter(django_filters.FilterSet):
@@ -118,6 +177,7 @@ class LedgerFilter(django_filters.FilterSet):
     filing_overdue = django_filters.BooleanFilter(
         method="filter_filing_overdue",
         label=_("Filing overdue"),
+        help_text=FILING_OVERDUE_HELP,
         widget=forms.Select(
             choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
         ),
