@@ -19,6 +19,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "moderation.sweep_reposts",
         "schedule": crontab(),  # every minute
     },
+    # Posts in review or approved whose scheduled publication time passed unpublished:
+    # mark their approvals expired, audit and notify the authors (set-based, idempotent).
+    "moderation-expire-approvals": {
+        "task": "moderation.expire_approvals",
+        "schedule": crontab(minute="*/5"),
+    },
     # Remove ledger import stages (uploads and dry-run reports) older than two days.
     "registry-ledger-import-purge": {
         "task": "registry.ledger_import_purge",

@@ -119,6 +119,9 @@ class PostStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     APPROVED = "approved", _("Approved")
     PUBLISHED = "published", _("Published")
+    # The scheduled publication time passed before publication: the approvals (and
+    # a review in progress) lapsed; the author sets a new time and resubmits.
+    EXPIRED = "expired", _("Approval expired")
 
 
 EDITABLE_STATUSES = {
@@ -126,7 +129,14 @@ EDITABLE_STATUSES = {
     PostStatus.IN_REVIEW,
     PostStatus.CHANGES_REQUESTED,
     PostStatus.APPROVED,
+    PostStatus.EXPIRED,
 }
+# Statuses whose approvals lapse when the scheduled publication time passes.
+EXPIRING_STATUSES = (PostStatus.IN_REVIEW, PostStatus.APPROVED)
+# Who edits a post: the drafters of its organization. A reviewer who edits becomes
+# an author of the post and can no longer approve it; a supervisor higher up the
+# tree sends it back instead of rewriting it.
+DRAFTER_ROLES = frozenset({Role.OPERATOR, Role.OUTSOURCED_OPERATOR, Role.DEPARTMENT_HEAD})
 FINAL_STATUSES = {PostStatus.REJECTED, PostStatus.PUBLISHED}
 
 
@@ -229,6 +239,10 @@ class Post(models.Model):
             models.Index(fields=["organization", "awaiting_role", "submitted_at"],
                          name="post_queue_idx"),
             models.Index(fields=["author", "-id"], name="post_author_idx"),
+            # The expiry sweep: scheduled posts whose approvals can still lapse.
+            models.Index(fields=["scheduled_at"], name="post_expiring_idx",
+                         condition=Q(status__in=["in_review", "approved"],
+                                     scheduled_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -237,9 +251,11 @@ class Post(models.Model):
     @property
     def approval_expired(self) -> bool:
         """Approvals lapse once the scheduled publication time has passed unpublished."""
+        if self.status == PostStatus.EXPIRED:
+            return True
         return (
             self.scheduled_at is not None
-            and self.status in (PostStatus.IN_REVIEW, PostStatus.APPROVED)
+            and self.status in EXPIRING_STATUSES
             and self.scheduled_at < timezone.now()
         )
 
@@ -479,18 +495,47 @@ class DeadlineUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("Working days")
 
 
+class RepostPolicyQuerySet(ScopedQuerySet):
+    def visible_to(self, user, action="view"):
+        """Policies of organizations in the user's scope; for viewing, also the
+        national defaults (they apply to everyone with business data). Nobody changes
+        a national default through the API (migrations and the admin do)."""
+        from accounts.scoping import scope_for
+
+        scope = scope_for(user, action, self.model.scope_domain)
+        if action != "view" or scope.is_empty:
+            return self.filter(scope.q(self.model.scope_path_field))
+        return self.filter(scope.q(self.model.scope_path_field) | Q(organization__isnull=True))
+
+
+POLICY_CHANGE_NOTE = _(
+    "A policy applies to directives issued after it is saved: each target's deadline "
+    "is computed once, when the directive is issued, and is not moved by later "
+    "policy changes."
+)
+
+
 class RepostPolicy(models.Model):
     """How long accounts on a platform have to repost. A row without organization is
     the national default; an organization's row applies to its subtree (the nearest
-    one wins)."""
+    one wins). Changed only through moderation.services.policies."""
 
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+")
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("platform"))
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("organization"),
+        help_text=_("Empty: the national default. Otherwise it applies to the "
+                    "organization and everything below it."),
     )
-    unit = models.CharField(_("unit"), max_length=14, choices=DeadlineUnit.choices)
+    unit = models.CharField(_("unit"), max_length=14, choices=DeadlineUnit.choices,
+                            help_text=POLICY_CHANGE_NOTE)
     amount = models.PositiveIntegerField(_("amount"))
     warn_before_minutes = models.PositiveIntegerField(_("warn before (minutes)"), default=15)
+
+    objects = RepostPolicyQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "organization__path"
 
     class Meta:
         verbose_name = _("repost policy")
@@ -523,6 +568,10 @@ class RepostDirective(models.Model):
                                   related_name="+")
     issued_at = models.DateTimeField()
     target_count = models.PositiveIntegerField(default=0)
+    # The repost policies in force at issue ({platform id: [unit, amount, warn
+    # minutes]}): a calendar edit recomputes open deadlines with these, so a later
+    # policy change never moves an issued directive's deadlines.
+    deadline_rules = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_domain = "business"

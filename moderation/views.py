@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -107,6 +108,10 @@ def post_create(request):
 def post_edit(request, pk: int):
     post = get_visible_or_404(Post.objects.select_related("organization", "current_revision"),
                               request.user, Action.CHANGE, pk=pk)
+    try:
+        posts.require_editor(request.user, post)
+    except ApplicationError as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
     return _post_form_page(request, post)
 
 
@@ -142,8 +147,7 @@ def post_detail(request, pk: int):
         "can_decide": (post.status == PostStatus.IN_REVIEW and post.awaiting_role in held
                        and post.author_id != request.user.pk
                        and Role.OUTSOURCED_OPERATOR not in held),
-        "can_edit": post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED,
-                                    PostStatus.IN_REVIEW, PostStatus.APPROVED),
+        "can_edit": posts.can_edit(request.user, post),
         "unpublished": [a for a in post.target_accounts.all() if a.pk not in published],
         "all_steps": sorted(post.steps.all(), key=lambda s: (s.round, s.order)),
     })

@@ -1,12 +1,14 @@
 """Repost directives: issue (set-based), confirm, and the once-a-minute sweep.
 
 Each target's deadline is computed once, at issue time, into `due_at` and `warn_at`
-(DESIGN.md "Time"); the sweep is then two indexed, set-based UPDATEs.
+(DESIGN.md "Time"), from the repost policies in force then (recorded on the
+directive); the sweep is then two indexed, set-based UPDATEs, and its notifications
+a follow-up task.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -52,9 +54,14 @@ def policies_for(organization: Organization) -> dict[int, RepostPolicy]:
 
 
 def _deadline(policy, issued_at, region_code: str):
-    unit, amount, warn = (
-        (policy.unit, policy.amount, policy.warn_before_minutes) if policy else FALLBACK
-    )
+    """`policy` is a RepostPolicy, a snapshot [unit, amount, warn minutes], or None
+    (the fallback)."""
+    if policy is None:
+        unit, amount, warn = FALLBACK
+    elif isinstance(policy, RepostPolicy):
+        unit, amount, warn = policy.unit, policy.amount, policy.warn_before_minutes
+    else:
+        unit, amount, warn = policy
     if unit == DeadlineUnit.WORKING_DAYS:
         result = deadline_after(issued_at, amount, region_code)
         due, provisional = result.due_at, result.provisional
@@ -145,6 +152,10 @@ def directive_issue(
         issued_at=issued_at, target_count=len(rows),
     )
     policies = policies_for(organization)
+    directive.deadline_rules = {
+        str(pid): [p.unit, p.amount, p.warn_before_minutes] for pid, p in policies.items()
+    }
+    directive.save(update_fields=["deadline_rules"])
     calendar_region = _calendar_regions({r[4] for r in rows}, issued_at)
     # Deadlines depend only on the platform's policy and the calendar that applies to
     # the account's region: compute each distinct pair once.
@@ -179,7 +190,9 @@ def _operators_of(target_filter: Q) -> list[User]:
     members = Membership.objects.active().filter(
         organization_id__in=targets.values("organization_id"),
         role__in=[Role.OPERATOR, Role.OUTSOURCED_OPERATOR]).values("user_id")
-    return list(User.objects.filter(Q(pk__in=named) | Q(pk__in=members), is_active=True))
+    # notify() needs the id and the e-mail address only.
+    return list(User.objects.filter(Q(pk__in=named) | Q(pk__in=members), is_active=True)
+                .only("id", "email"))
 
 
 def _notify_issued(directive_id: int) -> None:
@@ -241,23 +254,41 @@ def _mark(now) -> tuple[int, int]:
 
 
 def reposts_sweep(now=None) -> dict:
-    """Mark targets due soon and overdue, then notify the operators (and, for
-    overdue ones, the issuing supervisors). Idempotent: a second run finds nothing
-    unmarked; notifications also carry dedupe keys. Queries do not grow with the
-    number of targets, only with the number of (directive, platform) groups."""
+    """The once-a-minute sweep: mark targets due soon and overdue, in two set-based
+    UPDATEs that stamp each row with this run's `now` (`warned_at` / `overdue_at`:
+    the run's batch marker). The notifications follow in their own task
+    (`moderation.notify_reposts_marked`, sent after commit with the marker), so the
+    sweep holds its lock only for the marking.
+
+    Idempotent: a second run finds nothing unmarked; the notification step is keyed
+    by the marker (dedupe keys), so a re-run or a duplicate delivery sends nothing
+    twice. Returns the counts marked."""
     now = now or timezone.now()
     with transaction.atomic():
         if not _sweep_lock():
             return {"skipped": True}
         warned, overdue = _mark(now)
         if warned or overdue:
-            _notify_marked(now)
+            stamp = now.isoformat()
+            transaction.on_commit(lambda: _send_notify_task(stamp))
     return {"warned": warned, "overdue": overdue}
 
 
-def _notify_marked(now) -> None:
-    """Notify everyone concerned by this run's marks. Set-based: a fixed number of
-    queries per kind (due soon, overdue), however many targets and directives."""
+def _send_notify_task(stamp: str) -> None:
+    from moderation.tasks import notify_reposts_marked
+
+    notify_reposts_marked.delay(stamp)
+
+
+@transaction.atomic
+def reposts_notify_marked(*, stamp: str) -> int:
+    """The sweep's follow-up: notify the operators of the targets marked by the run
+    whose marker is `stamp` (ISO time), and for overdue ones the issuing
+    supervisors. Set-based: a fixed number of queries per kind (due soon, overdue),
+    however many targets and directives. Returns how many notifications were new
+    (0 on a repeat)."""
+    now = datetime.fromisoformat(stamp)
+    sent = 0
     for kind, field in (("overdue", "overdue_at"), ("due_soon", "warned_at")):
         marked = Q(**{field: now})
         if kind == "due_soon":
@@ -267,7 +298,6 @@ def _notify_marked(now) -> None:
             .order_by().distinct()[:2])
         if not groups:
             continue
-        stamp = now.isoformat()
         directive_id, title, org_id = groups[0]
         if len(groups) == 1:
             url = reverse("moderation:directive_detail", args=[directive_id])
@@ -282,16 +312,16 @@ def _notify_marked(now) -> None:
             message = _("Repost overdue: %(title)s. Repost now and confirm with the URL.")
         else:
             message = _("Repost due soon: %(title)s. Confirm with the URL before the deadline.")
-        notify(recipients=_operators_of(marked), organization=organization,
-               kind=f"moderation.repost_{kind}", message=message % {"title": title},
-               dedupe_key=f"repost-{kind}:{stamp}", url=url, target=single)
+        sent += notify(recipients=_operators_of(marked), organization=organization,
+                       kind=f"moderation.repost_{kind}", message=message % {"title": title},
+                       dedupe_key=f"repost-{kind}:{stamp}", url=url, target=single)
         if kind == "overdue":
-            supervisors = _supervisors_of_marked(marked)
-            notify(recipients=supervisors, organization=organization,
-                   kind="moderation.repost_overdue_supervisor",
-                   message=_("Accounts have not reposted %(title)s in time.")
-                   % {"title": title},
-                   dedupe_key=f"repost-overdue-supervisor:{stamp}", url=url, target=single)
+            sent += notify(
+                recipients=_supervisors_of_marked(marked), organization=organization,
+                kind="moderation.repost_overdue_supervisor",
+                message=_("Accounts have not reposted %(title)s in time.") % {"title": title},
+                dedupe_key=f"repost-overdue-supervisor:{stamp}", url=url, target=single)
+    return sent
 
 
 def _supervisors_of_marked(marked: Q) -> list[User]:
@@ -301,7 +331,7 @@ def _supervisors_of_marked(marked: Q) -> list[User]:
         organization_id__in=directives.values("organization_id"),
         role=Role.SUPERVISOR).values("user_id")
     return list(User.objects.filter(Q(pk__in=members) | Q(pk__in=directives.values(
-        "issued_by_id")), is_active=True))
+        "issued_by_id")), is_active=True).only("id", "email"))
 
 
 def directive_deadlines_recompute() -> int:
@@ -319,12 +349,21 @@ def directive_deadlines_recompute() -> int:
     )
     if not groups:
         return 0
-    orgs = Organization.objects.in_bulk({g[2] for g in groups})
-    policies = {org_id: policies_for(org) for org_id, org in orgs.items()}
+    rules = dict(RepostDirective.objects.filter(pk__in={g[0] for g in groups})
+                 .values_list("pk", "deadline_rules"))
+    # Directives issued before rules were recorded: the policies in force now.
+    legacy_orgs = Organization.objects.in_bulk(
+        {g[2] for g in groups if not rules.get(g[0])})
+    legacy = {org_id: policies_for(org) for org_id, org in legacy_orgs.items()}
     changed = 0
     for directive_id, issued_at, org_id, platform_id, region, due_at, provisional in groups:
-        policy = policies[org_id].get(platform_id)
-        if policy is None or policy.unit != DeadlineUnit.WORKING_DAYS:
+        if rules.get(directive_id):
+            policy = rules[directive_id].get(str(platform_id))
+            unit = policy[0] if policy else None
+        else:
+            policy = legacy[org_id].get(platform_id)
+            unit = policy.unit if policy else None
+        if unit != DeadlineUnit.WORKING_DAYS:
             continue
         due, warn, prov = _deadline(policy, issued_at, region)
         if due == due_at and prov == provisional:

@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
-from accounts.scoping import Action, require
+from accounts.models import Membership, Role
+from accounts.scoping import Action, require, roles_of
 from audit.services import audit_record
-from common.errors import Conflict, ValidationFailed
+from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation import prechecks
 from moderation.models import (
+    DRAFTER_ROLES,
     EDITABLE_STATUSES,
     REVIEW_CHAIN,
     Importance,
@@ -139,6 +140,37 @@ def _require_drafter(actor, organization) -> str:
     return require(actor, Action.CHANGE, organization)
 
 
+def require_editor(actor, post: Post) -> str:
+    """SECURITY: only the drafters of the post's own organization (operators,
+    outsourced operators, the department head) change a post. A reviewer who edited
+    would become its author and could no longer approve it; a supervisor or anyone
+    else sends it back with "request changes" instead. Raises NotFound outside the
+    scope, PermissionDenied otherwise."""
+    role = require(actor, Action.CHANGE, post.organization)
+    if not roles_of(actor, post.organization) & DRAFTER_ROLES:
+        raise PermissionDenied(
+            _("Only the operators and the department head of %(org)s edit its posts. "
+              "To have it changed, request changes with a comment.")
+            % {"org": post.organization.name},
+            code="not_an_editor",
+        )
+    return role
+
+
+def can_edit(user, post: Post) -> bool:
+    """Whether the page offers the Edit button: the post can still change, and the
+    user is its author or an operator of its organization. (A department head may
+    edit through the API too, but is not invited to: editing forfeits their
+    approval.)"""
+    if post.status not in EDITABLE_STATUSES:
+        return False
+    held = roles_of(user, post.organization)
+    if not held & DRAFTER_ROLES:
+        return False
+    return post.author_id == user.pk or bool(
+        held & {Role.OPERATOR, Role.OUTSOURCED_OPERATOR})
+
+
 @transaction.atomic
 def post_create(
     *, actor, organization, text: str, account_ids: list, title: str = "",
@@ -184,7 +216,7 @@ def _restart_review(post: Post, actor, role: str, reason: str) -> None:
     """Close the round in progress: its decisions stay in the history, pinned to the
     revision they were made on, and count for nothing any more."""
     if post.status not in (PostStatus.IN_REVIEW, PostStatus.APPROVED,
-                           PostStatus.CHANGES_REQUESTED):
+                           PostStatus.CHANGES_REQUESTED, PostStatus.EXPIRED):
         return
     before = _state(post)
     ReviewStep.objects.filter(post=post, round=post.review_round,
@@ -201,7 +233,7 @@ def _restart_review(post: Post, actor, role: str, reason: str) -> None:
 def post_update(*, post: Post, actor, account_ids: list | None = None, **changes) -> Post:
     """Edit a post: a new revision; review restarts if it was under way or done."""
     post = _lock(post)
-    role = _require_drafter(actor, post.organization)
+    role = require_editor(actor, post)
     if post.status not in EDITABLE_STATUSES:
         raise Conflict(_("A rejected or published post cannot be edited; "
                          "publish a correction instead."), code="not_editable")
@@ -237,7 +269,7 @@ def post_update(*, post: Post, actor, account_ids: list | None = None, **changes
 def attachment_add(*, post: Post, actor, upload) -> PostAttachment:
     """Attach a file (a new revision: reviewers must see what changed)."""
     post = _lock(post)
-    role = _require_drafter(actor, post.organization)
+    role = require_editor(actor, post)
     if post.status not in EDITABLE_STATUSES:
         raise Conflict(_("This post can no longer be changed."), code="not_editable")
     limit = max_attachment_bytes()

@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from accounts.scoping import Action, require, roles_of
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_bulk
 from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import (
+    EXPIRING_STATUSES,
     Post,
     PostStatus,
     ReviewStep,
@@ -182,3 +183,53 @@ def post_request_changes(*, post: Post, actor, comment: str, step_role: str | No
                          revision_number: int | None = None) -> ReviewStep:
     return step_decide(post=post, actor=actor, decision=Decision.REQUEST_CHANGES,
                        comment=comment, step_role=step_role, revision_number=revision_number)
+
+
+def post_approvals_expire(now=None) -> int:
+    """The periodic job: posts in review or approved whose scheduled publication
+    time has passed unpublished lose their approvals (status "expired"; pending
+    steps superseded, so they leave the reviewer queue). The author sets a new time
+    (an edit: review starts again) and resubmits.
+
+    Set-based and idempotent: one locking SELECT, two UPDATEs, one bulk audit
+    insert and one notification call however many posts expire; a second run finds
+    nothing. Rows locked by a reviewer deciding right now are skipped and caught by
+    the next run. Returns how many posts expired."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expiring = list(
+            Post.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(status__in=EXPIRING_STATUSES, scheduled_at__lt=now)
+            .select_related("organization", "author")
+            .order_by("id")
+        )
+        if not expiring:
+            return 0
+        ids = [p.pk for p in expiring]
+        ReviewStep.objects.filter(post_id__in=ids, status=StepStatus.PENDING).update(
+            status=StepStatus.SUPERSEDED)
+        Post.objects.filter(pk__in=ids).update(status=PostStatus.EXPIRED, awaiting_role="",
+                                               updated_at=now)
+        audit_record_bulk(
+            actor=None, action="moderation.approval_expire", targets=expiring,
+            organization_of=lambda p: p.organization,
+            after_of=lambda p: {"before": p.status, "status": PostStatus.EXPIRED,
+                                "scheduled_at": p.scheduled_at.isoformat(),
+                                "revision_id": p.current_revision_id},
+        )
+        if len(expiring) == 1:
+            post = expiring[0]
+            message = _("The scheduled publication time of your post passed before "
+                        "publication; its approval expired: %(title)s. Set a new time "
+                        "and submit it again.") % {"title": str(post)}
+            url, target = reverse("moderation:post_detail", args=[post.pk]), post
+        else:
+            message = _("The scheduled publication time of some of your posts passed "
+                        "before publication; their approvals expired. Set new times and "
+                        "submit them again.")
+            url, target = reverse("moderation:post_list") + "?mine=1&status=expired", None
+        notify(recipients=list({p.author_id: p.author for p in expiring}.values()),
+               organization=expiring[0].organization, kind="moderation.approval_expired",
+               message=message, url=url, target=target,
+               dedupe_key=f"approval-expired:{now.isoformat()}")
+    return len(expiring)

@@ -15,6 +15,7 @@ from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import DirectiveTarget
 from moderation.services import directives
 from notifications.models import Notification
+from tests.factories import make_user
 from tests.moderation.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,7 @@ def issue(ns, **kw):
         source_url="https://www.zj.gov.cn/art/1.html", **kw)
 
 
-def test_weibo_target_overdue_after_one_hour_not_before(world):
+def test_weibo_target_overdue_after_one_hour_not_before(world, run_sweep):
     ns = world.mine
     account = make_account(ns.city_dept, "weibo")
     account.operators.add(ns.users[Role.OPERATOR])
@@ -39,7 +40,7 @@ def test_weibo_target_overdue_after_one_hour_not_before(world):
     assert target.warn_at == issued + timedelta(minutes=45)
 
     with time_machine.travel(issued + timedelta(minutes=59), tick=False):
-        result = directives.reposts_sweep()
+        result = run_sweep()
     target.refresh_from_db()
     assert result == {"warned": 1, "overdue": 0}
     assert target.overdue_at is None and target.warned_at is not None
@@ -47,10 +48,10 @@ def test_weibo_target_overdue_after_one_hour_not_before(world):
                                        recipient=ns.users[Role.OPERATOR]).count() == 1
 
     with time_machine.travel(issued + timedelta(hours=1), tick=False):
-        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}  # due, not yet late
+        assert run_sweep() == {"warned": 0, "overdue": 0}  # due, not yet late
 
     with time_machine.travel(issued + timedelta(hours=1, seconds=1), tick=False):
-        result = directives.reposts_sweep()
+        result = run_sweep()
         assert result == {"warned": 0, "overdue": 1}
         notes = Notification.objects.count()
         assert Notification.objects.filter(kind="moderation.repost_overdue",
@@ -58,13 +59,13 @@ def test_weibo_target_overdue_after_one_hour_not_before(world):
         assert Notification.objects.filter(kind="moderation.repost_overdue_supervisor",
                                            recipient=ns.users[Role.SUPERVISOR]).exists()
         # Idempotent: a second run changes nothing and notifies no one.
-        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}
+        assert run_sweep() == {"warned": 0, "overdue": 0}
         assert Notification.objects.count() == notes
     target.refresh_from_db()
     assert target.overdue_at == issued + timedelta(hours=1, seconds=1)
 
 
-def test_confirmed_targets_are_never_marked(world):
+def test_confirmed_targets_are_never_marked(world, run_sweep):
     ns = world.mine
     make_account(ns.city_dept, "weibo")
     issued = datetime(2025, 3, 3, 9, 0, tzinfo=SH)
@@ -79,7 +80,7 @@ def test_confirmed_targets_are_never_marked(world):
                                       repost_url="https://weibo.com/123/def")
         assert exc.value.code == "already_confirmed"
     with time_machine.travel(issued + timedelta(hours=2), tick=False):
-        assert directives.reposts_sweep() == {"warned": 0, "overdue": 0}
+        assert run_sweep() == {"warned": 0, "overdue": 0}
     target.refresh_from_db()
     assert target.repost_url == "https://weibo.com/123/abc"
 
@@ -93,7 +94,7 @@ def test_confirmed_targets_are_never_marked(world):
     # An ordinary Friday: Monday.
     (datetime(2025, 3, 7, 16, 0, tzinfo=SH), datetime(2025, 3, 10, 23, 59, 59, tzinfo=SH)),
 ])
-def test_wechat_subscription_due_end_of_next_working_day(world, issued, due):
+def test_wechat_subscription_due_end_of_next_working_day(world, run_sweep, issued, due):
     assert issued.weekday() == 4 or issued.date().isoformat() == "2025-09-30"
     assert chinese_calendar.is_workday(due.date())
     ns = world.mine
@@ -104,9 +105,9 @@ def test_wechat_subscription_due_end_of_next_working_day(world, issued, due):
     assert target.due_at == due
     assert target.provisional is False
     with time_machine.travel(due, tick=False):
-        assert directives.reposts_sweep()["overdue"] == 0
+        assert run_sweep()["overdue"] == 0
     with time_machine.travel(due + timedelta(seconds=1), tick=False):
-        assert directives.reposts_sweep()["overdue"] == 1
+        assert run_sweep()["overdue"] == 1
 
 
 def test_selection_by_platform_and_organization(world):
@@ -189,3 +190,63 @@ def test_calendar_edit_recomputes_open_working_day_deadlines(world):
     assert confirmed.due_at == datetime(2025, 3, 10, 23, 59, 59, tzinfo=SH)
     assert directive.targets.get(platform__code="weibo").due_at == weibo_due
     assert directives.directive_deadlines_recompute() == 0  # idempotent
+
+
+def test_sweep_marks_and_the_follow_up_task_notifies_once(world, eager_celery,
+                                                           django_capture_on_commit_callbacks):
+    """The sweep only marks (stamping its run's marker); the notifications come from
+    the task it sends after commit, keyed by the marker: a duplicate delivery or a
+    re-run sends nothing twice."""
+    ns = world.mine
+    account = make_account(ns.city_dept, "weibo")
+    account.operators.add(ns.users[Role.OPERATOR])
+    issued = datetime(2025, 3, 3, 9, 0, tzinfo=SH)
+    with time_machine.travel(issued, tick=False):
+        issue(ns)
+    late = issued + timedelta(hours=1, seconds=1)
+    kinds = ("moderation.repost_overdue", "moderation.repost_overdue_supervisor",
+             "moderation.repost_due_soon")
+    with time_machine.travel(late, tick=False):
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert directives.reposts_sweep(late) == {"warned": 0, "overdue": 1}
+        assert len(callbacks) == 1
+        assert not Notification.objects.filter(kind__in=kinds).exists()
+        target = DirectiveTarget.objects.get()
+        assert target.overdue_at == late  # the run's marker, set by the same UPDATE
+        callbacks[0]()  # the task, run eagerly
+        sent = set(Notification.objects.filter(kind__in=kinds)
+                   .values_list("kind", "recipient_id"))
+        # The operators of the account's organization (and its named operator), then
+        # the supervisor who issued it.
+        assert sent == {("moderation.repost_overdue", ns.users[Role.OPERATOR].pk),
+                        ("moderation.repost_overdue", ns.users[Role.OUTSOURCED_OPERATOR].pk),
+                        ("moderation.repost_overdue_supervisor", ns.users[Role.SUPERVISOR].pk)}
+        callbacks[0]()  # a duplicate delivery
+        assert directives.reposts_notify_marked(stamp=late.isoformat()) == 0
+        assert Notification.objects.filter(kind__in=kinds).count() == 3
+        # A run that marks nothing sends no task.
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert directives.reposts_sweep(late + timedelta(minutes=1)) == {
+                "warned": 0, "overdue": 0}
+        assert callbacks == []
+
+
+def test_notification_step_queries_do_not_grow_with_targets(world,
+                                                            django_assert_max_num_queries):
+    ns = world.mine
+    for i in range(12):
+        account = make_account(ns.city_dept if i % 2 else ns.county_dept, "weibo")
+        account.operators.add(make_user(account.organization, Role.OPERATOR))
+    issued = datetime(2025, 3, 3, 9, 0, tzinfo=SH)
+    with time_machine.travel(issued, tick=False):
+        issue(ns)
+        issue(ns)
+    late = issued + timedelta(hours=2)
+    with time_machine.travel(late, tick=False):
+        assert directives.reposts_sweep(late)["overdue"] == 24
+        with django_assert_max_num_queries(16):
+            sent = directives.reposts_notify_marked(stamp=late.isoformat())
+    # 12 named operators + the department's operator + the county's, and the
+    # supervisor who issued.
+    assert sent == Notification.objects.filter(kind__startswith="moderation.repost_overdue",
+                                               ).count() > 12
