@@ -15,6 +15,12 @@ class RegistryConfig(AppConfig):
 
         on_membership_ended(rotation_open_for_membership)
         add_nav_item(
+            NavItem(
+                "registry_dashboard", _("Registry overview"), "registry:dashboard",
+                Domain.BUSINESS, roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=19,
+            )
+        )
+        add_nav_item(
             NavItem("registry_accounts", _("Accounts"), "registry:account_list", Domain.BUSINESS, order=20)
         )
         add_nav_item(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from accounts.models import Membership, Role
 from accounts.scoping import Action, memberships_of
@@ -36,6 +36,73 @@ def account_counts_by_status(queryset) -> dict[str, int]:
     """
     rows = queryset.order_by().values("status").annotate(n=Count("*")).values_list("status", "n")
     return dict(rows)
+
+
+def account_counts_by_platform(queryset) -> list[dict]:
+    """How many accounts of `queryset` are on each platform (platforms with none are
+    left out), in the platforms' order: one GROUP BY."""
+    return list(
+        queryset.order_by()
+        .values("platform_id", "platform__code", "platform__name", "platform__sort_order")
+        .annotate(n=Count("*"))
+        .order_by("platform__sort_order", "platform__code")
+    )
+
+
+CLEANUP_IDLE_DAYS = 90  # DOMAIN.md rule 31: idle longer goes on the clean-up list
+CLEANUP_LIST_LENGTH = 20
+
+
+def registry_overview(user) -> dict:
+    """The registry dashboard of the user's jurisdiction (what they may view). A
+    fixed number of queries whatever the number of accounts: two GROUP BYs, one
+    aggregate each over accounts, filings and rotation tasks, and the head of the
+    clean-up list."""
+    from django.utils import timezone
+
+    from registry.ledger import filing_overdue_q, idle_days_default, idle_q
+
+    now = timezone.now()
+    accounts = MediaAccount.objects.visible_to(user, Action.VIEW)
+    idle_days = idle_days_default()
+    account_totals = accounts.order_by().aggregate(
+        idle=Count("pk", filter=idle_q(idle_days)),
+        cleanup=Count("pk", filter=idle_q(CLEANUP_IDLE_DAYS)),
+        filing_overdue=Count("pk", filter=filing_overdue_q(now)),
+    )
+    submitted = Q(status=FilingStatus.SUBMITTED)
+    filing_totals = (
+        Filing.objects.visible_to(user, Action.VIEW)
+        .order_by()
+        .aggregate(
+            pending=Count("pk", filter=submitted),
+            pending_past_due=Count("pk", filter=submitted & Q(due_at__lt=now)),
+            late=Count("pk", filter=Q(is_late=True)),
+        )
+    )
+    rotation_totals = (
+        RotationTask.objects.visible_to(user, Action.VIEW)
+        .filter(done_at__isnull=True)
+        .order_by()
+        .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    )
+    cleanup = list(
+        accounts.filter(idle_q(CLEANUP_IDLE_DAYS))
+        .select_related("platform", "organization")
+        .order_by(F("last_post_at").asc(nulls_first=True), "id")[:CLEANUP_LIST_LENGTH]
+    )
+    by_status = account_counts_by_status(accounts)
+    return {
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "by_platform": account_counts_by_platform(accounts),
+        "idle_days": idle_days,
+        "cleanup_days": CLEANUP_IDLE_DAYS,
+        "accounts": account_totals,
+        "filings": filing_totals,
+        "rotations": rotation_totals,
+        "cleanup": cleanup,
+    }
 
 
 def account_search(user, *, status="", platform="", text=""):

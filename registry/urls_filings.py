@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from registry.views import custody, filings
+from registry.views import custody, dashboard, filings
 
 urlpatterns = [
+    path("overview/", dashboard.dashboard, name="dashboard"),
     path("accounts/", filings.account_list, name="account_list"),
     path("accounts/<int:pk>/", filings.account_detail, name="account_detail"),
     path("accounts/<int:pk>/history/", filings.account_history, name="account_history"),
