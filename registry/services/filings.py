@@ -376,7 +376,8 @@ def filing_submit_open(
     except Exception as exc:  # django ValidationError
         fields = getattr(exc, "message_dict", {"__all__": [str(exc)]})
         raise ValidationFailed(
-            "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()), fields=fields
+            # The messages only (translated by Django); field names are code, not UI.
+            " ".join(str(m) for ms in fields.values() for m in ms), fields=fields
         ) from exc
     try:
         with transaction.atomic():
