@@ -20,7 +20,6 @@ from common.errors import Conflict, ValidationFailed
 from notifications.services import notify
 from registry.models import (
     RELEASED_STATUSES,
-    AccountStatus,
     CredentialCustody,
     MediaAccount,
     RotationTask,

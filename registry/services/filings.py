@@ -30,9 +30,9 @@ from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.services import notify
 from registry.derive import derive_supervising
 from registry.models import (
-    RELEASED_STATUSES,
     ALLOWED_TRANSITIONS,
     KIND_FROM_STATUSES,
+    RELEASED_STATUSES,
     AccountCategory,
     AccountExemption,
     AccountStatus,
