@@ -23,11 +23,19 @@ from moderation.models import (
     Post,
     PublishedPost,
     RepostDirective,
+    RepostPolicy,
     Term,
 )
-from moderation.services import dictionaries, directives, posts, publication, review
+from moderation.services import (
+    dictionaries,
+    directives,
+    policies,
+    posts,
+    publication,
+    review,
+)
 from moderation.signoff import signoff_pdf
-from registry.models import MediaAccount
+from registry.models import MediaAccount, Platform
 
 DRAFT_ROLES = (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)
 
@@ -369,3 +377,83 @@ class DirectiveTargetViewSet(ScopedModelViewSet):
                                            repost_url=data["repost_url"])
         return Response(s.TargetSerializer(target).data)
 
+
+
+class RepostPolicyViewSet(ScopedModelViewSet):
+    """Repost deadlines per platform: the national defaults and the policies of the
+    organizations in your jurisdiction (an organization's policy applies to its
+    subtree; the nearest one wins). Everyone with business data reads them;
+    supervisors add and change the policies of their jurisdiction.
+
+    A policy applies to directives issued after it is saved: each target's deadline
+    is computed once, when the directive is issued, and is not moved by later
+    policy changes.
+
+    `GET effective/?organization=<id>` answers the policy in force per platform for
+    one organization."""
+
+    queryset = RepostPolicy.objects.all()
+    serializer_class = s.RepostPolicySerializer
+
+    def narrow_queryset(self, queryset):
+        queryset = queryset.select_related("platform", "organization")
+        params = self.request.query_params
+        if params.get("platform"):
+            queryset = queryset.filter(platform__code=params["platform"])
+        if params.get("organization", "").isdigit():
+            queryset = queryset.filter(organization_id=int(params["organization"]))
+        return queryset.order_by("platform__sort_order", "organization__path", "id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.RepostPolicySerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.RepostPolicySerializer(self.get_object()).data)
+
+    def create(self, request):
+        data = _data(s.RepostPolicyWriteSerializer, request)
+        errors = {f: [_("Required.")] for f in ("platform", "organization", "unit", "amount")
+                  if f not in data}
+        if errors:
+            raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+        platform = Platform.objects.filter(code=data["platform"]).first()
+        if platform is None:
+            raise ValidationFailed(_("Unknown platform."), fields={"platform": [_("Unknown.")]})
+        org = Organization.objects.filter(pk=data["organization"]).first()
+        if org is None:
+            raise NotFound(_("Not found."))
+        policy = policies.repost_policy_save(actor=request.user, policy=RepostPolicy(
+            platform=platform, organization=org, unit=data["unit"], amount=data["amount"],
+            warn_before_minutes=data.get("warn_before_minutes", 15)))
+        return Response(s.RepostPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        policy = self.get_object()
+        data = _data(s.RepostPolicyWriteSerializer, request)
+        if {"platform", "organization"} & set(data):
+            raise ValidationFailed(
+                _("A policy's platform and organization do not change; add a new policy."),
+                fields={f: [_("Cannot be changed.")] for f in ("platform", "organization")
+                        if f in data})
+        for field in policies.CHANGEABLE:
+            if field in data:
+                setattr(policy, field, data[field])
+        policy = policies.repost_policy_save(actor=request.user, policy=policy)
+        return Response(s.RepostPolicySerializer(policy).data)
+
+    @action(detail=False, methods=["get"])
+    def effective(self, request):
+        """The policy in force per platform for one organization you can see."""
+        value = request.query_params.get("organization", "")
+        org = Organization.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        if org is None or not scope_for(request.user, Action.VIEW).contains(org):
+            raise NotFound(_("Not found."))
+        found = directives.policies_for(org)
+        rows = RepostPolicy.objects.filter(pk__in=[p.pk for p in found.values()])\
+            .select_related("platform", "organization").order_by("platform__sort_order")
+        return Response({"organization": org.pk,
+                         "fallback": {"unit": directives.FALLBACK[0],
+                                      "amount": directives.FALLBACK[1],
+                                      "warn_before_minutes": directives.FALLBACK[2]},
+                         "policies": s.RepostPolicySerializer(rows, many=True).data})

@@ -11,5 +11,6 @@ router.register("published-posts", api.PublishedPostViewSet, basename="published
 router.register("flags", api.FlagViewSet, basename="flag")
 router.register("repost-directives", api.RepostDirectiveViewSet, basename="repost-directive")
 router.register("directive-targets", api.DirectiveTargetViewSet, basename="directive-target")
+router.register("repost-policies", api.RepostPolicyViewSet, basename="repost-policy")
 
 urlpatterns = router.urls

@@ -6,6 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from moderation.models import (
+    POLICY_CHANGE_NOTE,
+    DeadlineUnit,
     DirectiveTarget,
     Flag,
     Importance,
@@ -13,6 +15,7 @@ from moderation.models import (
     PostKind,
     PublishedPost,
     RepostDirective,
+    RepostPolicy,
     ReviewStep,
 )
 
@@ -223,3 +226,28 @@ class TermSerializer(serializers.Serializer):
     suggestion = serializers.CharField(max_length=200, required=False, allow_blank=True,
                                        default="")
     severity = serializers.CharField(max_length=4, required=False, default="soft")
+
+
+class RepostPolicySerializer(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code", read_only=True)
+    platform_name = serializers.CharField(source="platform.name", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True,
+                                              default=None)
+    is_national_default = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RepostPolicy
+        fields = ["id", "platform", "platform_name", "organization", "organization_name",
+                  "is_national_default", "unit", "amount", "warn_before_minutes"]
+
+    def get_is_national_default(self, policy) -> bool:
+        return policy.organization_id is None
+
+
+class RepostPolicyWriteSerializer(serializers.Serializer):
+    platform = serializers.CharField(max_length=32, required=False)
+    organization = serializers.IntegerField(required=False)
+    unit = serializers.ChoiceField(DeadlineUnit.choices, required=False,
+                                   help_text=POLICY_CHANGE_NOTE)
+    amount = serializers.IntegerField(min_value=1, required=False)
+    warn_before_minutes = serializers.IntegerField(min_value=0, required=False)
