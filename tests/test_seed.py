@@ -16,8 +16,29 @@ from accounts.management.commands.generate_scale import SYNTHETIC_PREFIX
 from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, WORK_DEPT
 from accounts.models import Level, Membership, Organization, OrgKind, User
 from audit.models import AuditEvent
+from moderation.models import (
+    Dictionary,
+    DirectiveTarget,
+    Flag,
+    FlagKind,
+    Post,
+    PostStatus,
+    RepostDirective,
+    ReviewStep,
+    SignOffSheet,
+    Term,
+)
+from notifications.models import Notification
 from registry.derive import derive_supervising_many
-from registry.models import MediaAccount
+from registry.models import (
+    AccountExemption,
+    CredentialCustody,
+    Filing,
+    FilingKind,
+    FilingStatus,
+    MediaAccount,
+    RotationTask,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +57,24 @@ def _counts() -> dict:
         "accounts": MediaAccount.objects.count(),
         "operators": MediaAccount.operators.through.objects.count(),
         "audit": AuditEvent.objects.count(),
+        "filings": Filing.objects.count(),
+        "exemptions": AccountExemption.objects.count(),
+        "custody": CredentialCustody.objects.count(),
+        "rotations": RotationTask.objects.count(),
+        "dictionaries": Dictionary.objects.count(),
+        "terms": Term.objects.count(),
+        "posts": Post.objects.count(),
+        "steps": ReviewStep.objects.count(),
+        "directives": RepostDirective.objects.count(),
+        "targets": DirectiveTarget.objects.count(),
+        "flags": Flag.objects.count(),
+        "notifications": Notification.objects.count(),
     }
+
+
+def _seeded_accounts():
+    """The bulk-seeded accounts: not those the demo work filed for opening."""
+    return MediaAccount.objects.exclude(filings__kind=FilingKind.OPEN)
 
 
 @pytest.fixture
@@ -50,6 +88,7 @@ def test_second_run_creates_nothing(seeded):
     output = _seed()
     assert _counts() == before
     assert "0 organizations, 0 users, 0 roles, 0 media accounts created" in output
+    assert "0 parts of demo work created" in output
 
 
 def test_first_run_writes_audit_events():
@@ -58,7 +97,7 @@ def test_first_run_writes_audit_events():
     actions = dict(
         AuditEvent.objects.values_list("action").annotate(n=Count("id")).order_by()
     )
-    assert actions["media_account.seeded"] == MediaAccount.objects.count()
+    assert actions["media_account.seeded"] == _seeded_accounts().count()
     assert actions["organization.created"] == Organization.objects.count()
     assert AuditEvent.objects.count() > before
     out = io.StringIO()
@@ -80,9 +119,11 @@ def test_tree_shape(seeded):
 
 
 def test_media_accounts(seeded):
-    accounts = MediaAccount.objects.filter(
-        org_path__startswith=seeded.path
-    ).select_related("organization")
+    accounts = (
+        _seeded_accounts()
+        .filter(org_path__startswith=seeded.path)
+        .select_related("organization")
+    )
     assert 140 <= accounts.count() <= 160
     assert not accounts.exclude(org_path=F("organization__path")).exists()
     assert not accounts.exclude(region_code=F("organization__region_code")).exists()
@@ -112,7 +153,7 @@ def test_roles_and_operators(seeded):
     held = {
         m.user.username: m
         for m in Membership.objects.filter(
-            user__username__startswith="demo-"
+            user__username__startswith="demo-", is_active=True
         ).select_related("user", "organization")
     }
     assert set(held) == {d.username for d in DEMO_USERS}
@@ -152,6 +193,80 @@ def test_every_demo_user_signs_in(seeded, client):
         reverse("accounts:login"), {"username": "demo-operator", "password": "wrong"}
     )
     assert "_auth_user_id" not in client.session
+
+
+def test_demo_work_in_every_part(seeded):
+    """After seeding, a visitor finds work at every stage, made through the services
+    (so with audit events and notifications)."""
+    dept = Organization.objects.get(name=WORK_DEPT)
+    operator = User.objects.get(username="demo-operator")
+    filings = Filing.objects.filter(organization=dept)
+    pending = filings.filter(status=FilingStatus.SUBMITTED)
+    assert pending.count() >= 3
+    assert pending.filter(is_late=True).exists()
+    assert filings.filter(status=FilingStatus.APPROVED).exists()
+    rejected = filings.get(status=FilingStatus.REJECTED)
+    assert rejected.decision_reason and rejected.account.status == "not_opened"
+    assert AccountExemption.objects.active().filter(organization=dept).exists()
+    # The pending second Weibo account rests on the exemption.
+    assert pending.filter(exemption__isnull=False).exists()
+    assert CredentialCustody.objects.filter(account__organization=dept).count() >= 2
+    task = RotationTask.objects.open().get(account__organization=dept)
+    assert not task.departed_user.memberships.filter(is_active=True).exists()
+
+    posts = Post.objects.filter(organization=dept, author=operator)
+    statuses = {(p.status, p.awaiting_role) for p in posts}
+    assert ("draft", "") in statuses
+    assert ("in_review", "department_head") in statuses
+    assert ("in_review", "confidentiality_reviewer") in statuses
+    assert ("approved", "") in statuses
+    assert ("published", "") in statuses
+    approved = posts.get(status=PostStatus.APPROVED)
+    assert SignOffSheet.objects.filter(revision=approved.current_revision).exists()
+    resubmitted = posts.get(awaiting_role="department_head")
+    assert resubmitted.revisions.count() == 2
+    overridden = [p for p in posts if p.current_revision.overrides]
+    assert overridden and overridden[0].current_revision.overrides[0]["reason"]
+
+    province = seeded
+    dictionaries = Dictionary.objects.filter(organization=province)
+    assert {d.kind for d in dictionaries} >= {"sensitive", "common_error"}
+    assert Term.objects.filter(dictionary__in=dictionaries).count() >= 10
+
+    directive = RepostDirective.objects.get(organization=province)
+    assert directive.issued_by.username == "demo-supervisor"
+    targets = directive.targets.all()
+    assert targets.filter(confirmed_at__isnull=False).count() >= 2
+    assert targets.filter(confirmed_at__isnull=True, due_at__lt=timezone.now()).exists()
+    assert targets.filter(confirmed_at__isnull=True, due_at__gt=timezone.now()).exists()
+    assert Flag.objects.filter(
+        kind=FlagKind.UNAPPROVED_PUBLICATION, organization=dept
+    ).exists()
+
+    # Real audit events and notifications, from the demo users.
+    actions = set(
+        AuditEvent.objects.filter(actor_label__contains="演示").values_list(
+            "action", flat=True
+        )
+    )
+    assert {
+        "filing.submitted",
+        "filing.approved",
+        "filing.rejected",
+        "exemption.granted",
+        "credential_custody.set",
+        "moderation.post_submit",
+        "moderation.post_approve",
+        "moderation.post_publish",
+        "moderation.directive_issue",
+        "moderation.repost_confirm",
+    } <= actions
+    assert AuditEvent.objects.filter(action="credential_rotation.opened").exists()
+    assert Notification.objects.filter(recipient__username="demo-depthead").exists()
+    assert Notification.objects.filter(recipient__username="demo-operator").exists()
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "intact" in out.getvalue()
 
 
 # --- generate_scale -------------------------------------------------------------------

@@ -9,6 +9,10 @@ the platform); media accounts are bulk-inserted in one transaction with one audi
 event each (audit_record_bulk), because the registry services are not what this
 command is about and 150 single inserts would only make `make run` slower.
 
+Then the demo's work in progress (filings, custody, a rotation task, a dictionary,
+posts at every stage of review, a repost directive, a flag) is made through the
+registry and moderation services with the demo users as actors: see _demo_work.py.
+
 All values are derived from a hash of each account's natural key, so the data is the
 same on every machine and does not depend on the order rows are created in.
 """
@@ -311,10 +315,17 @@ class Command(BaseCommand):
             orgs, orgs_created = self._organizations()
             users, users_created, grants = self._users(orgs)
             accounts_created = self._media_accounts(orgs, users)
+            # Imported here for the same reason as in _media_accounts.
+            from accounts.management.commands._demo_work import seed_work
+
+            work_created = seed_work(
+                orgs=orgs, work_dept=WORK_DEPT, password=DEMO_PASSWORD
+            )
         self.stdout.write(
             f"Demo data: {orgs_created} organizations, {users_created} users, "
             f"{grants} roles, {accounts_created} media accounts created "
-            f"({len(orgs)} organizations in the demo tree)."
+            f"({len(orgs)} organizations in the demo tree); "
+            f"{work_created} parts of demo work created."
         )
         self._print_sign_ins(orgs)
 
