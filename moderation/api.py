@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.api import csv_stream
 from accounts.api_base import ScopedModelViewSet
 from accounts.models import Organization, Role
 from accounts.scoping import Action, memberships_of, scope_for
@@ -46,8 +47,8 @@ def _organization(user, org_id, *, prefer=DRAFT_ROLES) -> Organization:
     if org_id is not None:
         org = Organization.objects.filter(pk=org_id).first()
         if org is None or not scope_for(user, Action.VIEW).contains(org):
-            raise ValidationFailed(_("Unknown organization."),
-                                   fields={"organization": [_("Unknown organization.")]})
+            # SECURITY: another jurisdiction's organization answers like a missing one.
+            raise NotFound(_("Not found."))
         return org
     orgs = {m.organization for m in memberships_of(user) if m.role in prefer}
     if len(orgs) != 1:
@@ -83,6 +84,8 @@ class PostViewSet(ScopedModelViewSet):
             return queryset.filter(pk__in=selectors.review_queue(self.request.user)
                                    .values("pk")).order_by("submitted_at", "id")
         params = self.request.query_params
+        if self.action == "export":
+            queryset = queryset.select_related(None).prefetch_related(None)
         if params.get("mine") in ("1", "true"):
             queryset = queryset.filter(author=self.request.user)
         if params.get("status"):
@@ -92,6 +95,18 @@ class PostViewSet(ScopedModelViewSet):
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.PostListSerializer(page, many=True).data)
+
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """The posts you may export (same filters as the list), as CSV."""
+        rows = self.get_queryset().values_list(
+            "id", "organization__name", "kind", "title", "importance", "status",
+            "author__username", "current_revision__number", "scheduled_at", "submitted_at",
+            "approved_at", "created_at")
+        return csv_stream("posts.csv", [
+            _("ID"), _("Organization"), _("Kind"), _("Title"), _("Importance"), _("Status"),
+            _("Author"), _("Revision"), _("Scheduled publication"), _("Submitted"),
+            _("Approved"), _("Created")], rows.iterator(chunk_size=2000))
 
     @action(detail=False, methods=["get"])
     def queue(self, request):
@@ -281,7 +296,8 @@ class PublishedPostViewSet(ScopedModelViewSet):
         account = MediaAccount.objects.visible_to(request.user).select_related(
             "organization", "supervising_organization").filter(pk=data.pop("account")).first()
         if account is None:
-            raise ValidationFailed(_("Unknown account."), fields={"account": [_("Unknown.")]})
+            # SECURITY: an account of another jurisdiction answers like a missing one.
+            raise NotFound(_("Not found."))
         row, created = publication.published_post_report(actor=request.user, account=account,
                                                          **data)
         return Response(s.PublishedPostSerializer(row).data,
@@ -369,6 +385,19 @@ class DirectiveTargetViewSet(ScopedModelViewSet):
 
     def retrieve(self, request, pk=None):
         return Response(s.TargetSerializer(self.get_object()).data)
+
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """Repost completion, one row per target you may export (same filters as the
+        list), as CSV."""
+        rows = self.get_queryset().values_list(
+            "id", "directive_id", "directive__title", "organization__name",
+            "account__display_name", "platform__code", "due_at", "confirmed_at",
+            "repost_url", "overdue_at")
+        return csv_stream("repost-targets.csv", [
+            _("ID"), _("Directive"), _("Title"), _("Organization"), _("Account"),
+            _("Platform"), _("Due"), _("Confirmed"), _("Repost URL"), _("Marked overdue")],
+            rows.iterator(chunk_size=2000))
 
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):

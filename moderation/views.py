@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization, Role
-from accounts.scoping import Action, get_visible_or_404, memberships_of, roles_of
+from accounts.scoping import (
+    Action,
+    get_visible_or_404,
+    memberships_of,
+    roles_of,
+    scope_for,
+)
 from common.errors import ApplicationError
 from moderation import selectors
 from moderation.forms import DirectiveForm, PostForm
@@ -35,6 +41,13 @@ def _error(request, exc: ApplicationError, form=None) -> None:
         messages.error(request, str(exc.message))
 
 
+def _require_business_view(user) -> None:
+    """List pages of business data refuse (404) users who see none of it (the
+    administrator roles), as the other apps' pages do."""
+    if scope_for(user, Action.VIEW).is_empty:
+        raise Http404
+
+
 def _drafting_org(user) -> Organization | None:
     orgs = {m.organization for m in memberships_of(user)
             if m.role in (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)}
@@ -48,6 +61,7 @@ def _org_accounts(org):
 
 @login_required
 def post_list(request):
+    _require_business_view(request.user)
     mine = request.GET.get("mine", "1") == "1"
     status = request.GET.get("status") or None
     qs = selectors.post_list(request.user, mine=mine, status=status)
@@ -232,6 +246,7 @@ def post_signoff(request, pk: int):
 
 @login_required
 def queue(request):
+    _require_business_view(request.user)
     qs = selectors.review_queue(request.user)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(request, "moderation/queue.html", {"page": page})
@@ -239,6 +254,7 @@ def queue(request):
 
 @login_required
 def directive_list(request):
+    _require_business_view(request.user)
     page = Paginator(selectors.directive_list(request.user), 30).get_page(request.GET.get("page"))
     targets = selectors.my_targets(request.user).filter(confirmed_at__isnull=True)[:50]
     return render(request, "moderation/directive_list.html", {
@@ -298,6 +314,7 @@ def target_confirm(request, pk: int):
 
 @login_required
 def flag_list(request):
+    _require_business_view(request.user)
     open_only = request.GET.get("all") != "1"
     page = Paginator(selectors.flag_list(request.user, open_only=open_only), 30).get_page(
         request.GET.get("page"))
