@@ -12,12 +12,12 @@ and one prefetch of operators.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 import django_filters
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -87,25 +87,34 @@ FILING_OVERDUE_HELP = _(
 )
 
 
+_CUTOFFS: dict[tuple[date, int], tuple[date, float]] = {}
+CUTOFF_TTL = 3600.0  # seconds; a calendar edit shows within the hour
+
+
 def unfiled_cutoff(today: date | None = None) -> date:
     """The latest event date whose filing deadline (the default number of working
-    days, national calendar) has passed by `today`. Cached for the day: the walk
-    reads the calendar once per step."""
+    days, national calendar) has passed by `today`.
+
+    Memoized per process for an hour: the walk reads the calendar once per step. A
+    process-local memo rather than the shared cache, so a page's query count does
+    not depend on another process clearing the cache."""
     from workcalendar.calendar import add_working_days
 
     today = today or timezone.localdate()
     days = int(settings.REGISTRY_FILING_DUE_WORKING_DAYS)
-    key = f"registry:unfiled_cutoff:{today.isoformat()}:{days}"
-    cached = cache.get(key)
-    if cached is not None:
-        return date.fromisoformat(cached)
+    key = (today, days)
+    hit = _CUTOFFS.get(key)
+    if hit is not None and hit[1] > monotonic():
+        return hit[0]
     # The deadline lies at least `days` calendar days after the event.
     event = today - timedelta(days=days + 1)
     for _step in range(60):
         if add_working_days(event, days).date < today:
             break
         event -= timedelta(days=1)
-    cache.set(key, event.isoformat(), 3600)
+    if len(_CUTOFFS) > 16:
+        _CUTOFFS.clear()
+    _CUTOFFS[key] = (event, monotonic() + CUTOFF_TTL)
     return event
 
 
@@ -124,23 +133,26 @@ def filing_overdue_q(now=None) -> Q:
     from registry.models import Filing, FilingStatus
 
     now = now or timezone.now()
-    filings = Filing.objects.filter(account=OuterRef("pk"))
-    awaiting = filings.filter(status=FilingStatus.SUBMITTED)
+    # `pk IN (subquery)` rather than correlated EXISTS: inside an aggregate's FILTER
+    # (the dashboard) PostgreSQL then hashes the few late/awaiting filings once
+    # instead of probing per account.
+    accounts_of = Filing.objects.order_by().values("account_id")
+    awaiting = accounts_of.filter(status=FilingStatus.SUBMITTED)
     cutoff = unfiled_cutoff(timezone.localdate(now))
     recorded_by = datetime.combine(
         cutoff + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
     )
     unfiled = (
         Q(status=AccountStatus.PENDING)
-        & ~Q(Exists(awaiting))
+        & ~Q(pk__in=awaiting)
         & (
             Q(opened_on__lte=cutoff)
             | Q(opened_on__isnull=True, created_at__lt=recorded_by)
         )
     )
     return (
-        Q(Exists(filings.filter(is_late=True)))
-        | Q(Exists(awaiting.filter(due_at__lt=now)))
+        Q(pk__in=accounts_of.filter(is_late=True))
+        | Q(pk__in=awaiting.filter(due_at__lt=now))
         | unfiled
     )
 

@@ -101,4 +101,7 @@ def test_reject_through_the_api_needs_a_reason(world):
     assert r.status_code == 400 and "reason" in r.json()["fields"]
     r = supervisor.post(f"/api/v1/filings/{fid}/reject/", {"reason": "账号名称不规范"}, content_type="application/json")
     assert r.status_code == 200 and r.json()["status"] == "rejected"
-    assert Filing.objects.get(pk=fid).account.status == AccountStatus.PENDING
+    # the account was never opened and its platform id is free: the same body files again
+    assert Filing.objects.get(pk=fid).account.status == AccountStatus.NOT_OPENED
+    again = operator.post("/api/v1/filings/", body, content_type="application/json")
+    assert again.status_code == 201 and again.json()["account"] != Filing.objects.get(pk=fid).account_id
