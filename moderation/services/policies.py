@@ -81,7 +81,7 @@ def repost_policy_save(*, actor, policy: RepostPolicy) -> RepostPolicy:
     issued do not move."""
     before = None
     if policy.pk:
-        current = RepostPolicy.objects.select_for_update().select_related(
+        current = RepostPolicy.objects.select_for_update(of=("self",)).select_related(
             "organization").get(pk=policy.pk)
         if (current.platform_id, current.organization_id) != (
                 policy.platform_id, policy.organization_id):
