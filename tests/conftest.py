@@ -54,6 +54,11 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # One cache per test process: the development file cache under var/ is shared with
+    # `make run` and with other test runs, whose clear() would make tests flaky.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}
+    }
 
 
 def pytest_collection_modifyitems(config, items):
