@@ -164,6 +164,243 @@ def ledger_api_page(ctx):
     return Case(app=app, baseline=_baseline(ctx), compare=False)
 
 
+# --- registry overview and the "filing overdue" filter -----------------------------
+def _overdue_sql(ctx) -> tuple[str, list]:
+    """The ledger's "filing overdue" condition (registry.ledger.filing_overdue_q) by
+    hand, over the province subtree."""
+    from datetime import datetime, timedelta
+    from datetime import time as dtime
+
+    from django.utils import timezone
+
+    from registry.ledger import unfiled_cutoff
+
+    now = timezone.now()
+    cutoff = unfiled_cutoff(timezone.localdate(now))
+    recorded_by = datetime.combine(
+        cutoff + timedelta(days=1), dtime.min, tzinfo=timezone.get_current_timezone()
+    )
+    where = (
+        "a.org_path LIKE %s AND ("
+        " a.id IN (SELECT account_id FROM registry_filing WHERE is_late)"
+        " OR a.id IN (SELECT account_id FROM registry_filing"
+        "             WHERE status = 'submitted' AND due_at < %s)"
+        " OR (a.status = 'pending'"
+        "     AND a.id NOT IN (SELECT account_id FROM registry_filing"
+        "                      WHERE status = 'submitted')"
+        "     AND (a.opened_on <= %s OR (a.opened_on IS NULL AND a.created_at < %s))))"
+    )
+    return where, [ctx.province.path + "%", now, cutoff, recorded_by]
+
+
+def _overdue_baseline(ctx):
+    where, params = _overdue_sql(ctx)
+
+    def run():
+        total = ctx.scalar(f"SELECT count(*) FROM registry_mediaaccount a WHERE {where}", params)
+        ids = [
+            r[0]
+            for r in ctx.rows(
+                f"SELECT a.id FROM registry_mediaaccount a WHERE {where} "
+                "ORDER BY a.org_path, a.id LIMIT 50",
+                params,
+            )
+        ]
+        if ids:
+            marks = ", ".join(["%s"] * len(ids))
+            ctx.rows(
+                "SELECT a.id, a.display_name, p.name, o.name, s.name, l.username "
+                "FROM registry_mediaaccount a "
+                "JOIN registry_platform p ON p.id = a.platform_id "
+                "JOIN accounts_organization o ON o.id = a.organization_id "
+                "JOIN accounts_organization s ON s.id = a.supervising_organization_id "
+                f"LEFT JOIN accounts_user l ON l.id = a.liaison_id WHERE a.id IN ({marks})",
+                ids,
+            )
+            ctx.rows(
+                "SELECT t.mediaaccount_id, u.username FROM registry_mediaaccount_operators t "
+                f"JOIN accounts_user u ON u.id = t.user_id WHERE t.mediaaccount_id IN ({marks})",
+                ids,
+            )
+        return total, ids
+
+    return run
+
+
+@benchmark(
+    "ledger_filing_overdue_query",
+    budget_ms=60,
+    max_ratio=2.0,
+    description="Ledger 'filing overdue' filter: count and page of 50 of a province "
+    "subtree through the FilterSet vs the same SQL by hand.",
+)
+def ledger_filing_overdue_query(ctx):
+    from accounts.scoping import forget
+    from registry import ledger
+
+    user = ctx.supervisor
+    params = {"filing_overdue": "true", "org": str(ctx.province.pk)}
+
+    def app():
+        forget(user)
+        filterset = ledger.ledger_filter(user, params)
+        assert filterset.is_valid(), filterset.errors
+        page, accounts = ledger.ledger_page(filterset.qs, 1)
+        return page.paginator.count, [a.pk for a in accounts]
+
+    filterset = ledger.ledger_filter(user, params)
+    filterset.is_valid()
+    return Case(
+        app=app,
+        baseline=_overdue_baseline(ctx),
+        explain=filterset.qs.values_list("pk", flat=True)[:50],
+        # The partial index of late filings (registry migration 0005); without it
+        # every request scanned all filings of the country (bench/RESULTS.md).
+        expect_index="filing_late_account_idx",
+    )
+
+
+@benchmark(
+    "ledger_filing_overdue_http",
+    budget_ms=100,
+    max_ratio=30.0,
+    description="GET /registry/ledger/?filing_overdue=true as the province supervisor "
+    "(HTML rendered) vs the raw SQL of its data.",
+)
+def ledger_filing_overdue_http(ctx):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(ctx.supervisor)
+
+    def app():
+        response = client.get(
+            "/registry/ledger/",
+            {"filing_overdue": "true", "org": str(ctx.province.pk)},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        assert response.status_code == 200, response.status_code
+        return response.status_code
+
+    return Case(app=app, baseline=_overdue_baseline(ctx), compare=False)
+
+
+def _overview_baseline(ctx):
+    """registry.selectors.registry_overview's numbers by hand: the same aggregates
+    over the province subtree."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.ledger import idle_days_default
+    from registry.selectors import CLEANUP_IDLE_DAYS, CLEANUP_LIST_LENGTH
+
+    like = ctx.province.path + "%"
+    where, overdue_params = _overdue_sql(ctx)
+    overdue = where.split(" AND (", 1)[1].rsplit(")", 1)[0]
+
+    def run():
+        now = timezone.now()
+        idle_at = now - timedelta(days=idle_days_default())
+        cleanup_at = now - timedelta(days=CLEANUP_IDLE_DAYS)
+        posting = "a.status IN ('active', 'rectifying')"
+        by_status = dict(
+            ctx.rows(
+                "SELECT status, count(*) FROM registry_mediaaccount a "
+                "WHERE a.org_path LIKE %s GROUP BY status",
+                [like],
+            )
+        )
+        by_platform = ctx.rows(
+            "SELECT a.platform_id, count(*) FROM registry_mediaaccount a "
+            "WHERE a.org_path LIKE %s GROUP BY a.platform_id",
+            [like],
+        )
+        totals = ctx.rows(
+            "SELECT"
+            f" count(*) FILTER (WHERE {posting} AND (a.last_post_at < %s OR a.last_post_at IS NULL)),"
+            f" count(*) FILTER (WHERE {posting} AND (a.last_post_at < %s OR a.last_post_at IS NULL)),"
+            f" count(*) FILTER (WHERE {overdue})"
+            " FROM registry_mediaaccount a WHERE a.org_path LIKE %s",
+            [idle_at, cleanup_at, *overdue_params[1:], like],
+        )[0]
+        filings = ctx.rows(
+            "SELECT count(*) FILTER (WHERE status = 'submitted'),"
+            " count(*) FILTER (WHERE status = 'submitted' AND due_at < %s),"
+            " count(*) FILTER (WHERE is_late) FROM registry_filing WHERE org_path LIKE %s",
+            [now, like],
+        )[0]
+        rotations = ctx.rows(
+            "SELECT count(*), count(*) FILTER (WHERE t.due_at < %s) "
+            "FROM registry_rotationtask t JOIN registry_mediaaccount a ON a.id = t.account_id "
+            "WHERE t.done_at IS NULL AND a.org_path LIKE %s",
+            [now, like],
+        )[0]
+        cleanup = ctx.rows(
+            "SELECT a.id, a.display_name, p.name, o.name FROM registry_mediaaccount a "
+            "JOIN registry_platform p ON p.id = a.platform_id "
+            "JOIN accounts_organization o ON o.id = a.organization_id "
+            f"WHERE a.org_path LIKE %s AND {posting} "
+            "AND (a.last_post_at < %s OR a.last_post_at IS NULL) "
+            "ORDER BY a.last_post_at ASC NULLS FIRST, a.id LIMIT %s",
+            [like, cleanup_at, CLEANUP_LIST_LENGTH],
+        )
+        return (
+            sum(by_status.values()), len(by_platform), tuple(totals), tuple(filings),
+            tuple(rotations), [r[0] for r in cleanup],
+        )
+
+    return run
+
+
+@benchmark(
+    "registry_overview_query",
+    budget_ms=200,
+    max_ratio=2.0,
+    description="registry_overview selector (the /registry/overview/ numbers) for the "
+    "province supervisor vs the same aggregates by hand.",
+)
+def registry_overview_query(ctx):
+    from accounts.scoping import forget
+    from registry import selectors
+
+    user = ctx.supervisor
+
+    def app():
+        forget(user)
+        o = selectors.registry_overview(user)
+        return (
+            o["total"], len(o["by_platform"]),
+            (o["accounts"]["idle"], o["accounts"]["cleanup"], o["accounts"]["filing_overdue"]),
+            (o["filings"]["pending"], o["filings"]["pending_past_due"], o["filings"]["late"]),
+            (o["rotations"]["open"], o["rotations"]["overdue"]),
+            [a.pk for a in o["cleanup"]],
+        )
+
+    return Case(app=app, baseline=_overview_baseline(ctx))
+
+
+@benchmark(
+    "registry_overview_http",
+    budget_ms=300,
+    max_ratio=30.0,
+    description="GET /registry/overview/ as the province supervisor (HTML rendered) vs "
+    "the raw SQL of its numbers.",
+)
+def registry_overview_http(ctx):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(ctx.supervisor)
+
+    def app():
+        response = client.get("/registry/overview/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 200, response.status_code
+        return response.status_code
+
+    return Case(app=app, baseline=_overview_baseline(ctx), compare=False)
+
+
 # --- heavy benchmarks (one subprocess each) -------------------------------------------
 def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

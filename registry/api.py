@@ -5,7 +5,7 @@ Every viewset inherits a Scoped*ViewSet; writes go through registry.services."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from accounts.models import Organization, User
 from accounts.scoping import Action, get_visible_or_404
 from common.errors import ValidationFailed
 from registry import selectors
+from registry.changes import describe_changes
 from registry.filters import FilingFilter, MediaAccountFilter, RotationTaskFilter
 from registry.models import (
     AccountCategory,
@@ -139,19 +140,56 @@ class MediaAccountViewSet(ScopedReadOnlyViewSet):
 
 
 # --- filings -------------------------------------------------------------------------------
+class FilingListSerializer(serializers.ListSerializer):
+    """Renders the human-readable `changes` of all filings at once (names fetched in
+    bulk, registry.changes), so a page costs the same queries whatever its length."""
+
+    def to_representation(self, data):
+        filings = list(data.all() if hasattr(data, "all") else data)
+        self._context = {**self.context, "filing_changes": describe_changes(filings)}
+        return super().to_representation(filings)
+
+
 class FilingSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.display_name", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
+    changes = serializers.SerializerMethodField(
+        help_text="`before`/`after` for people: one entry per field with its translated "
+        "label, names instead of ids, choice labels instead of codes, dates formatted, "
+        "and whether the value changed."
+    )
 
     class Meta:
         model = Filing
+        list_serializer_class = FilingListSerializer
         fields = ["id", "number", "kind", "status", "account", "account_name", "organization",
                   "organization_name", "supervising_organization", "event_date", "note",
-                  "before", "after", "warnings", "exemption", "announcement_url",
+                  "before", "after", "changes", "warnings", "exemption", "announcement_url",
                   "announcement_text", "announced_on", "principal_leader", "leader_approved_on",
                   "deregistered_on", "submitted_by", "submitted_at", "due_at", "due_provisional",
                   "is_late", "decided_by", "decided_at", "decision_reason"]
         read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "label": {"type": "string"},
+                    "before": {"type": "string", "nullable": True},
+                    "after": {"type": "string", "nullable": True},
+                    "changed": {"type": "boolean"},
+                },
+            },
+        }
+    )
+    def get_changes(self, obj) -> list[dict]:
+        described = self.context.get("filing_changes")
+        if described is None or obj.pk not in described:
+            described = describe_changes([obj])
+        return [c.as_dict() for c in described[obj.pk]]
 
 
 class FilingSubmitSerializer(serializers.Serializer):
@@ -188,7 +226,7 @@ class FilingViewSet(ScopedModelViewSet):
     """Filings: list, retrieve, submit (create), approve, reject. Filings are never
     edited or deleted."""
 
-    queryset = Filing.objects.select_related("account", "organization")
+    queryset = Filing.objects.select_related("account", "account__platform", "organization")
     serializer_class = FilingSerializer
     filterset_class = FilingFilter
     ordering_fields = ["submitted_at", "due_at", "number"]

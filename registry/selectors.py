@@ -144,12 +144,19 @@ def filing_queue(user):
 
 def account_history(account: MediaAccount) -> dict:
     """Every filing and audit event of the account (events of the account itself, its
-    filings, and its credential custody), newest first. Caller checked visibility."""
+    filings, and its credential custody), newest first, and each filing's before/after
+    for people (`changes`, by filing id). Caller checked visibility; the account's
+    platform is loaded with it."""
+    from registry.changes import describe_changes
+
     filings = list(
         Filing.objects.filter(account=account)
         .select_related("submitted_by", "decided_by")
         .order_by("-submitted_at", "-id")
     )
+    for f in filings:
+        f.account = account  # its platform names the `platform` value, no query
+    changes = describe_changes(filings)
     filing_ids = [str(f.pk) for f in filings]
     events = list(
         AuditEvent.objects.filter(
@@ -157,7 +164,7 @@ def account_history(account: MediaAccount) -> dict:
             | Q(target_type="registry.filing", target_id__in=filing_ids)
         ).order_by("-occurred_at", "-id")[:500]
     )
-    return {"filings": filings, "events": events}
+    return {"filings": filings, "events": events, "changes": changes}
 
 
 def eligible_operators(organization):

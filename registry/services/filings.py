@@ -74,6 +74,11 @@ def can_file(user, organization: Organization) -> bool:
     return bool(roles_of(user, organization) & FILER_ROLES)
 
 
+def files_for_any(user) -> bool:
+    """Whether the user files for some organization (the filing form is theirs)."""
+    return any(m.role in FILER_ROLES for m in memberships_of(user))
+
+
 def supervisor_role_over(user, org_path: str) -> bool:
     """Whether the user is a supervisor of an organization at or above `org_path`."""
     return any(
@@ -176,6 +181,33 @@ def _notify_decided(filing: Filing) -> None:
             "reason": filing.decision_reason,
         },
         dedupe_key=f"registry.filing:{filing.pk}:decided",
+        url=reverse("registry:filing_detail", args=[filing.pk]),
+        target=filing,
+    )
+
+
+def _notify_withdrawn(filing: Filing, actor: User) -> None:
+    """The supervisors who had the filing in their queue (the same people
+    `_notify_submitted` told) learn it no longer awaits them."""
+    recipients = [
+        u
+        for u in _supervisors_over(filing.org_path)
+        if u.pk not in (filing.submitted_by_id, actor.pk)
+    ]
+    notify(
+        recipients=recipients,
+        organization=filing.supervising_organization,
+        kind="registry.filing_withdrawn",
+        message=_(
+            "%(org)s withdrew filing %(number)s (%(account)s); it no longer awaits your "
+            "approval."
+        )
+        % {
+            "org": filing.organization.name,
+            "number": filing.number,
+            "account": filing.account.display_name,
+        },
+        dedupe_key=f"registry.filing:{filing.pk}:withdrawn",
         url=reverse("registry:filing_detail", args=[filing.pk]),
         target=filing,
     )
@@ -739,7 +771,9 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
         before=before,
         after=_filing_state(f) | {"reason": reason},
     )
-    if to_status != FilingStatus.WITHDRAWN:
+    if to_status == FilingStatus.WITHDRAWN:
+        _notify_withdrawn(f, actor)
+    else:
         _notify_decided(f)
     return f
 

@@ -16,6 +16,7 @@ from accounts.models import Organization, Role
 from accounts.scoping import Action, get_visible_or_404, memberships_of, scope_for
 from common.errors import ApplicationError, PermissionDenied
 from registry import forms, selectors
+from registry.changes import describe_changes
 from registry.models import (
     KIND_FROM_STATUSES,
     AccountStatus,
@@ -131,6 +132,8 @@ def account_detail(request, pk: int):
 def account_history(request, pk: int):
     account = _visible_account(request, pk)
     history = selectors.account_history(account)
+    for f in history["filings"]:
+        f.change_rows = history["changes"][f.pk]
     return render(request, "registry/account_history.html", {"account": account, **history})
 
 
@@ -371,18 +374,12 @@ def _visible_filing(request, pk) -> Filing:
 @page
 def filing_detail(request, pk: int):
     filing = _visible_filing(request, pk)
-    rows = []
-    keys = list(dict.fromkeys([*(filing.before or {}), *(filing.after or {})]))
-    for key in keys:
-        rows.append(
-            {"field": key, "before": (filing.before or {}).get(key), "after": (filing.after or {}).get(key)}
-        )
     return render(
         request,
         "registry/filing_detail.html",
         {
             "filing": filing,
-            "changes": rows,
+            "changes": describe_changes([filing])[filing.pk],
             "can_decide": filing_services.can_decide(request.user, filing),
             "can_withdraw": filing_services.can_withdraw(request.user, filing),
             "form": forms.DecisionForm(),
@@ -418,7 +415,7 @@ def filing_decide(request, pk: int):
             "registry/filing_detail.html",
             {
                 "filing": filing,
-                "changes": [],
+                "changes": describe_changes([filing])[filing.pk],
                 "can_decide": filing_services.can_decide(request.user, filing),
                 "form": form,
             },

@@ -33,6 +33,7 @@ from accounts.scoping import Action, Domain, scope_for
 from common.errors import ApplicationError, NotFound
 from common.errors import PermissionDenied as DomainPermissionDenied
 from registry import counterfeit, ledger
+from registry.services import filings as filing_services
 from registry.services import ledger_export, ledger_import
 
 ORG_CHOICES_LIMIT = 400
@@ -366,6 +367,10 @@ def counterfeit_check(request):
             others=[d for d in data if not d["is_finding"]],
             result_id=result_id,
             checked=len(data),
+            # "File it" leads to the filing form, which only the operators and
+            # department heads of an organization may use: others (supervisors,
+            # auditors) are told whom to ask instead of meeting a 403.
+            can_file=filing_services.files_for_any(request.user),
         )
     return render(request, "registry/counterfeit.html", context)
 
