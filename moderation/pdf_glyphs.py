@@ -1,0 +1,124 @@
+"""Text for the sign-off sheet's CID font.
+
+The sheet uses reportlab's STSong-Light with the UniGB-UCS2-H encoding: the PDF
+names the font and its encoding, and the viewer supplies the glyphs (nothing is
+embedded). A character that CMap does not map draws as the font's empty box: the
+middle dot of names such as 演示·运维人员 (U+00B7, mapped only in GBK, which this
+CMap predates) is the common case. `pdf_text` keeps what the CMap maps, replaces
+look-alikes with the character the CMap has (U+00B7 -> U+30FB, the GB2312 middle
+dot), folds compatibility forms (NFKC), and writes anything left as its code point
+("[U+1F600]") so that no character of a signed text disappears silently.
+"""
+
+from __future__ import annotations
+
+import bisect
+import unicodedata
+
+# The code points UniGB-UCS2-H maps (Adobe-GB1 supplement 4), as inclusive ranges;
+# generated from poppler-data's cMap/Adobe-GB1/UniGB-UCS2-H (begincidrange and
+# begincidchar entries, merged), so the check needs no font file at run time.
+COVERED_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x007E), (0x00A4, 0x00A5), (0x00A7, 0x00A8), (0x00B0, 0x00B1),
+    (0x00D7, 0x00D7), (0x00E0, 0x00E1), (0x00E8, 0x00EA), (0x00EC, 0x00ED),
+    (0x00F2, 0x00F3), (0x00F7, 0x00F7), (0x00F9, 0x00FA), (0x00FC, 0x00FC),
+    (0x0101, 0x0101), (0x0113, 0x0113), (0x011B, 0x011B), (0x012B, 0x012B),
+    (0x014D, 0x014D), (0x016B, 0x016B), (0x01CE, 0x01CE), (0x01D0, 0x01D0),
+    (0x01D2, 0x01D2), (0x01D4, 0x01D4), (0x01D6, 0x01D6), (0x01D8, 0x01D8),
+    (0x01DA, 0x01DA), (0x01DC, 0x01DC), (0x01F9, 0x01F9), (0x02C7, 0x02C7),
+    (0x02C9, 0x02CB), (0x02D9, 0x02D9), (0x0391, 0x03A1), (0x03A3, 0x03A9),
+    (0x03B1, 0x03C1), (0x03C3, 0x03C9), (0x0401, 0x0401), (0x0410, 0x044F),
+    (0x0451, 0x0451), (0x1E3F, 0x1E3F), (0x2010, 0x2010), (0x2013, 0x2016),
+    (0x2018, 0x2019), (0x201C, 0x201D), (0x2025, 0x2026), (0x2030, 0x2030),
+    (0x2032, 0x2033), (0x2035, 0x2035), (0x203B, 0x203B), (0x20AC, 0x20AC),
+    (0x2103, 0x2103), (0x2105, 0x2105), (0x2109, 0x2109), (0x2116, 0x2116),
+    (0x2121, 0x2121), (0x2160, 0x216B), (0x2170, 0x2179), (0x2190, 0x2193),
+    (0x2196, 0x2199), (0x2208, 0x2208), (0x220F, 0x220F), (0x2211, 0x2211),
+    (0x2215, 0x2215), (0x221A, 0x221A), (0x221D, 0x2220), (0x2223, 0x2223),
+    (0x2225, 0x2225), (0x2227, 0x222B), (0x222E, 0x222E), (0x2234, 0x2237),
+    (0x223D, 0x223D), (0x2248, 0x2248), (0x224C, 0x224C), (0x2252, 0x2252),
+    (0x2260, 0x2261), (0x2264, 0x2267), (0x226E, 0x226F), (0x2295, 0x2295),
+    (0x2299, 0x2299), (0x22A5, 0x22A5), (0x22BF, 0x22BF), (0x22EF, 0x22EF),
+    (0x2312, 0x2312), (0x2460, 0x2469), (0x2474, 0x249B), (0x2500, 0x254B),
+    (0x2550, 0x2573), (0x2581, 0x258F), (0x2593, 0x2595), (0x25A0, 0x25A1),
+    (0x25B2, 0x25B3), (0x25BC, 0x25BD), (0x25C6, 0x25C7), (0x25CB, 0x25CB),
+    (0x25CE, 0x25CF), (0x25E2, 0x25E5), (0x2605, 0x2606), (0x2609, 0x2609),
+    (0x2640, 0x2640), (0x2642, 0x2642), (0x2E80, 0x2E99), (0x2E9B, 0x2EF3),
+    (0x2F00, 0x2FD5), (0x2FF0, 0x2FFB), (0x3000, 0x3003), (0x3005, 0x3017),
+    (0x301D, 0x301E), (0x3021, 0x3029), (0x3033, 0x3035), (0x3038, 0x303A),
+    (0x303E, 0x303F), (0x3041, 0x3094), (0x309B, 0x309E), (0x30A1, 0x30FE),
+    (0x3105, 0x312C), (0x31A0, 0x31B7), (0x3220, 0x3229), (0x3231, 0x3231),
+    (0x32A3, 0x32A3), (0x338E, 0x338F), (0x339C, 0x339E), (0x33A1, 0x33A1),
+    (0x33C4, 0x33C4), (0x33CE, 0x33CE), (0x33D1, 0x33D2), (0x33D5, 0x33D5),
+    (0x3400, 0x4DB5), (0x4E00, 0x9FA5), (0xE816, 0xE818), (0xE81E, 0xE81E),
+    (0xE826, 0xE826), (0xE82B, 0xE82C), (0xE831, 0xE832), (0xE83B, 0xE83B),
+    (0xE843, 0xE843), (0xE854, 0xE855), (0xE864, 0xE864), (0xF92C, 0xF92C),
+    (0xFA0D, 0xFA0F), (0xFA11, 0xFA11), (0xFA13, 0xFA14), (0xFA18, 0xFA18),
+    (0xFA1F, 0xFA21), (0xFA23, 0xFA24), (0xFA27, 0xFA29), (0xFE30, 0xFE30),
+    (0xFE49, 0xFE52), (0xFE54, 0xFE57), (0xFE59, 0xFE66), (0xFE68, 0xFE6B),
+    (0xFF01, 0xFF5E), (0xFFE0, 0xFFE5),
+)
+_STARTS = tuple(start for start, _end in COVERED_RANGES)
+
+MIDDLE_DOT = "\u30fb"  # KATAKANA MIDDLE DOT: GB2312 A1A4, the CJK middle dot
+
+# Characters the CMap lacks, with what the sheet prints instead.
+SUBSTITUTES: dict[str, str] = {
+    "\u00b7": MIDDLE_DOT,  # MIDDLE DOT (transliterated names: 演示·运维人员)
+    "\u0387": MIDDLE_DOT,  # GREEK ANO TELEIA (NFC of U+00B7 in some input methods)
+    "\u2022": MIDDLE_DOT,  # BULLET
+    "\u2027": MIDDLE_DOT,  # HYPHENATION POINT (Taiwan's name separator)
+    "\u2219": MIDDLE_DOT,  # BULLET OPERATOR
+    "\u22c5": MIDDLE_DOT,  # DOT OPERATOR
+    "\uff65": MIDDLE_DOT,  # HALFWIDTH KATAKANA MIDDLE DOT
+    "\u00a9": "(C)",
+    "\u00ae": "(R)",
+    "\u2122": "TM",
+    "\u00a0": " ",  # NO-BREAK SPACE
+    # Invisible format characters: nothing to draw, so nothing is lost.
+    "\u200b": "",
+    "\u200c": "",
+    "\u200d": "",
+    "\u2060": "",
+    "\ufeff": "",
+    "\ufe0e": "",
+    "\ufe0f": "",
+}
+
+_KEEP = frozenset("\n\t")
+
+
+def is_covered(char: str) -> bool:
+    """Whether the CID font's encoding maps `char` (a single character)."""
+    code = ord(char)
+    i = bisect.bisect_right(_STARTS, code) - 1
+    return i >= 0 and COVERED_RANGES[i][0] <= code <= COVERED_RANGES[i][1]
+
+
+def _one(char: str) -> str | None:
+    if char in _KEEP or is_covered(char):
+        return char
+    return SUBSTITUTES.get(char)
+
+
+def pdf_text_checked(text: str) -> tuple[str, bool]:
+    """`text` made drawable in the CID font, and whether some character had to be
+    written as its code point."""
+    out: list[str] = []
+    escaped = False
+    for char in text:
+        done = _one(char)
+        if done is None:
+            folded = unicodedata.normalize("NFKC", char)
+            parts = [_one(c) for c in folded] if folded != char else [None]
+            if all(p is not None for p in parts):
+                done = "".join(parts)
+        if done is None:
+            done = f"[U+{ord(char):04X}]"
+            escaped = True
+        out.append(done)
+    return "".join(out), escaped
+
+
+def pdf_text(text: str) -> str:
+    return pdf_text_checked(text)[0]
