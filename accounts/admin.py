@@ -33,6 +33,14 @@ class UserAdmin(ReadOnlyAdmin):
     search_fields = ("username", "display_name")
     exclude = ("password",)
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        # People holding a role somewhere the administrator's directory scope reaches.
+        visible = Organization.objects.visible_to(request.user)
+        return qs.filter(memberships__organization__in=visible).distinct()
+
 
 @admin.register(Membership)
 class MembershipAdmin(ReadOnlyAdmin):

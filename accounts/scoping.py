@@ -85,6 +85,40 @@ ROLE_GRANTS: dict[Role, Grant] = {
 }
 
 
+# Django admin permissions per role (the admin holds reference data: the calendar,
+# platforms, lockouts, the audit trail). Business data has no admin write path: it
+# changes only through the services. Read by accounts.backends.RolePermissionBackend.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+ROLE_ADMIN_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.SYSTEM_ADMIN: frozenset(
+        {
+            "workcalendar.view_specialday",
+            "workcalendar.add_specialday",
+            "workcalendar.change_specialday",
+            "workcalendar.delete_specialday",
+            "workcalendar.view_calendaryear",
+            "workcalendar.add_calendaryear",
+            "workcalendar.change_calendaryear",
+            "registry.view_platform",
+            "registry.add_platform",
+            "registry.change_platform",
+            "accounts.view_organization",
+            "accounts.view_user",
+        }
+    ),
+    # Lockouts are visible; they lift by themselves after 15 minutes.
+    Role.SECURITY_ADMIN: frozenset(
+        {
+            "accounts.view_membership",
+            "accounts.view_user",
+            "axes.view_accessattempt",
+            "axes.view_accessfailurelog",
+        }
+    ),
+    Role.AUDIT_ADMIN: frozenset({"audit.view_auditevent"}),
+}
+
+
 @dataclass(frozen=True)
 class Scope:
     """A set of organizations: some whole subtrees, some single organizations."""
@@ -161,6 +195,14 @@ def roles_of(user, organization: Organization | None = None) -> set[Role]:
         for m in _memberships(user)
         if organization is None or m.organization_id == organization.pk
     }
+
+
+def admin_permissions(user) -> frozenset[str]:
+    """The Django admin permissions the user's roles carry."""
+    perms: set[str] = set()
+    for role in roles_of(user):
+        perms |= ROLE_ADMIN_PERMISSIONS.get(role, frozenset())
+    return frozenset(perms)
 
 
 def memberships_of(user) -> list[Membership]:
