@@ -554,6 +554,27 @@ class RepostPolicy(models.Model):
         return f"{self.platform}: {self.amount} {self.get_unit_display()}"
 
 
+class RepostDirectiveQuerySet(ScopedQuerySet):
+    def visible_to(self, user, action="view"):
+        """A directive is seen by the issuing organization's scope (as any business
+        row) and, for viewing, also by every organization it targets: the operator
+        who must repost sees the directive, though it was issued higher up the tree.
+        Changing, exporting etc. stay with the issuing scope.
+
+        SECURITY: the targets are filtered by the same scope (accounts.scoping), so
+        a directive is visible through a target only to those who see that target;
+        the directive's other targets stay filtered by DirectiveTarget.visible_to."""
+        from accounts.scoping import Action, scope_for
+
+        scope = scope_for(user, action, self.model.scope_domain)
+        issued = scope.q(self.model.scope_path_field)
+        if action != Action.VIEW or scope.is_empty:
+            return self.filter(issued)
+        targeted = DirectiveTarget.objects.filter(
+            scope.q(DirectiveTarget.scope_path_field)).values("directive_id")
+        return self.filter(issued | Q(pk__in=targeted))
+
+
 class RepostDirective(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     org_path = models.CharField(max_length=255, editable=False)
@@ -573,7 +594,7 @@ class RepostDirective(models.Model):
     # policy change never moves an issued directive's deadlines.
     deadline_rules = models.JSONField(default=dict, blank=True, editable=False)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = RepostDirectiveQuerySet.as_manager()
     scope_domain = "business"
     scope_path_field = "org_path"
 

@@ -11,7 +11,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from accounts.models import Membership, Role
-from accounts.scoping import Action
+from accounts.scoping import Action, scope_for
 from moderation.models import (
     DirectiveTarget,
     Flag,
@@ -134,10 +134,20 @@ def revision_pair_diff(post: Post, from_number: int | None, to_number: int | Non
 
 
 def directive_list(user):
+    """Directives the user sees: those issued in their scope and those targeting
+    accounts in it (RepostDirective.objects.visible_to). `targets_seen` and
+    `confirmed` count only the targets the user sees, so an operator reads the
+    progress of their own accounts, a supervisor that of their jurisdiction."""
+    seen = scope_for(user, Action.VIEW).q("targets__org_path")
     return (
         RepostDirective.objects.visible_to(user)
         .select_related("organization", "issued_by")
-        .annotate(confirmed=Count("targets", filter=Q(targets__confirmed_at__isnull=False)))
+        .annotate(
+            targets_seen=Count("targets", filter=seen),
+            confirmed=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=False)),
+            open_overdue=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=True,
+                                                          targets__due_at__lt=timezone.now())),
+        )
         .order_by("-id")
     )
 

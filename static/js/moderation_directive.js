@@ -5,17 +5,28 @@
   if (!table) { return; }
   var url = table.getAttribute("data-progress-url");
 
-  function row(o) {
-    var pct = o.total ? Math.round(100 * o.confirmed / o.total) : 0;
-    var tr = document.createElement("tr");
-    [o.name, o.confirmed + " / " + o.total, String(o.overdue), String(o.late)].forEach(function (v) {
-      var td = document.createElement("td");
-      td.textContent = v;
-      tr.appendChild(td);
-    });
+  // Cells follow the header's data-key order, so the page and this script cannot
+  // disagree about which count sits in which column.
+  var keys = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+    return th.getAttribute("data-key");
+  });
+
+  function cell(o, key) {
     var td = document.createElement("td");
-    td.innerHTML = '<div class="progress-bar"><span style="width:' + pct + '%"></span></div>';
-    tr.appendChild(td);
+    if (key === "bar") {
+      var pct = o.total ? Math.round(100 * o.confirmed / o.total) : 0;
+      td.innerHTML = '<div class="progress-bar"><span style="width:' + pct + '%"></span></div>';
+    } else if (key === "confirmed") {
+      td.textContent = o.confirmed + " / " + o.total;
+    } else {
+      td.textContent = String(o[key]);
+    }
+    return td;
+  }
+
+  function row(o) {
+    var tr = document.createElement("tr");
+    keys.forEach(function (key) { tr.appendChild(cell(o, key)); });
     return tr;
   }
 

@@ -94,6 +94,20 @@ def _universe(model, path="org_path"):
     return lambda: {str(pk): p for pk, p in model.objects.values_list("pk", path)}
 
 
+# A directive is seen by its issuing organization's scope and by the organizations it
+# targets (RepostDirective.objects.visible_to): its "path" in the matrix is the set of
+# those paths, joined by PATHS_SEP, and it is visible when any of them is (see _may).
+PATHS_SEP = "|"
+
+
+def _directive_paths() -> dict[str, str]:
+    issued = dict(RepostDirective.objects.values_list("pk", "org_path"))
+    paths = {pk: {path} for pk, path in issued.items()}
+    for pk, path in DirectiveTarget.objects.values_list("directive_id", "org_path"):
+        paths[pk].add(path)
+    return {str(pk): PATHS_SEP.join(sorted(p)) for pk, p in paths.items()}
+
+
 ROWS = {
     "moderation_post": tenancy.Rows(Domain.BUSINESS, make=_post, universe=_universe(Post)),
     "moderation_dictionary": tenancy.Rows(Domain.BUSINESS, make=_dictionary,
@@ -102,7 +116,7 @@ ROWS = {
                                               universe=_universe(PublishedPost)),
     "moderation_flag": tenancy.Rows(Domain.BUSINESS, make=_flag, universe=_universe(Flag)),
     "moderation_directive": tenancy.Rows(Domain.BUSINESS, make=_directive,
-                                         universe=_universe(RepostDirective)),
+                                         universe=_directive_paths),
     "moderation_target": tenancy.Rows(Domain.BUSINESS, make=_target,
                                       universe=_universe(DirectiveTarget)),
     # National defaults are listed for everyone with business data (checked in
@@ -199,10 +213,22 @@ ENDPOINTS = [
 
 
 def _path_of(row):
+    if isinstance(row, RepostDirective):
+        return _directive_paths()[str(row.pk)]
     return row.org_path if hasattr(row, "org_path") else _original_path_of(row)
 
 
 _original_path_of = tenancy._path_of
+_original_may = tenancy.may
+
+
+def _may(role, at, action, domain, path):
+    """Viewing a row with several paths (a directive) needs any of them; every other
+    action is decided by the first (the issuing organization, shortest path)."""
+    paths = path.split(PATHS_SEP)
+    if action != tenancy.V:
+        return _original_may(role, at, action, domain, paths[0])
+    return any(_original_may(role, at, action, domain, p) for p in paths)
 
 
 @pytest.mark.parametrize("placement", ["standard", "city"])
@@ -212,6 +238,7 @@ def test_moderation_isolation_matrix(world, role, placement, monkeypatch):
         monkeypatch.setitem(tenancy.ROWS, name, rows)
     # Collector reports and their flags keep the owning path on the row itself.
     monkeypatch.setattr(tenancy, "_path_of", _path_of)
+    monkeypatch.setattr(tenancy, "may", _may)
     ctx = _context(world, role, placement)
     problems: list[str] = []
     for endpoint in ENDPOINTS:

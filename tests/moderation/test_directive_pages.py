@@ -1,0 +1,146 @@
+"""Repost directive pages: an operator sees the directives that target their
+organization's accounts (issued higher up the tree), with only their own targets;
+no one else does. The completion table names its two lateness columns apart."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from moderation import selectors
+from moderation.services import directives
+from tests.factories import make_user
+from tests.moderation.factories import make_account
+
+pytestmark = pytest.mark.django_db
+ISSUED = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def issue(ns, title="转发：重大政策发布", **kw):
+    return directives.directive_issue(
+        actor=ns.users[Role.SUPERVISOR], organization=ns.province, title=title,
+        source_url="https://www.gov.cn/zhengce/1.html", **kw)
+
+
+@pytest.fixture
+def setup(world):
+    ns = world.mine
+    ns.city_account = make_account(ns.city_dept, "weibo")
+    ns.county_account = make_account(ns.county_dept, "weibo")
+    ns.county_operator = make_user(ns.county_dept, Role.OPERATOR)
+    with time_machine.travel(ISSUED, tick=False):
+        ns.both = issue(ns)
+        ns.county_only = issue(ns, title="转发：县级专项通知", organization_ids=[ns.county.pk])
+    return ns
+
+
+def test_operator_sees_directives_targeting_their_accounts_only(setup, world):
+    ns = setup
+    operator = ns.users[Role.OPERATOR]  # in the city department
+    listed = {d.pk: d for d in selectors.directive_list(operator)}
+    assert set(listed) == {ns.both.pk}
+    # Counts cover the operator's own targets, not the whole directive.
+    assert ns.both.target_count == 2 and listed[ns.both.pk].targets_seen == 1
+    assert set(d.pk for d in selectors.directive_list(ns.county_operator)) == {
+        ns.both.pk, ns.county_only.pk}
+    # The issuing scope still sees everything it issued.
+    supervisor = {d.pk: d for d in selectors.directive_list(ns.users[Role.SUPERVISOR])}
+    assert supervisor[ns.both.pk].targets_seen == 2
+    # Another province's operator sees none of it.
+    assert not selectors.directive_list(world.other.users[Role.OPERATOR]).exists()
+
+
+def test_directive_pages_for_the_operator(setup, client, world):
+    ns = setup
+    client.force_login(ns.users[Role.OPERATOR])
+    target = ns.both.targets.get(account=ns.city_account)
+    county_target = ns.both.targets.get(account=ns.county_account)
+
+    page = client.get("/moderation/directives/").content.decode()
+    table = page[page.index('id="directives"'):]
+    assert "转发：重大政策发布" in table and "No directives" not in table
+    assert "转发：县级专项通知" not in page
+    assert f"/moderation/targets/{target.pk}/confirm/" in page
+
+    detail = client.get(f"/moderation/directives/{ns.both.pk}/")
+    assert detail.status_code == 200
+    body = detail.content.decode()
+    assert f"/moderation/targets/{target.pk}/confirm/" in body
+    assert f"/moderation/targets/{county_target.pk}/confirm/" not in body
+    assert ns.city_dept.name in body and ns.county_dept.name not in body
+    assert client.get(f"/moderation/directives/{ns.county_only.pk}/").status_code == 404
+
+    progress = client.get(f"/api/v1/repost-directives/{ns.both.pk}/progress/").json()
+    assert [o["name"] for o in progress["organizations"]] == [ns.city_dept.name]
+    api = client.get("/api/v1/repost-directives/").json()
+    assert [d["id"] for d in api["results"]] == [ns.both.pk]
+
+    # Confirming from the page lands back on the directive page (it used to 404).
+    response = client.post(f"/moderation/targets/{target.pk}/confirm/",
+                           {"repost_url": "https://weibo.com/1/AbCd"}, follow=True)
+    assert response.status_code == 200
+    target.refresh_from_db()
+    assert target.confirmed_at is not None
+    # Changing stays with the targeted organization: the county target is not
+    # the city operator's to confirm, and the directive is not theirs to change.
+    assert client.post(f"/moderation/targets/{county_target.pk}/confirm/",
+                       {"repost_url": "https://weibo.com/1/x"}).status_code == 404
+
+    client.force_login(world.other.users[Role.OPERATOR])
+    assert client.get(f"/moderation/directives/{ns.both.pk}/").status_code == 404
+    assert "转发：重大政策发布" not in client.get("/moderation/directives/").content.decode()
+    assert client.get(f"/api/v1/repost-directives/{ns.both.pk}/").status_code == 404
+
+
+def test_directive_list_query_count_does_not_grow(setup, client):
+    ns = setup
+    client.force_login(ns.county_operator)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/moderation/directives/").status_code == 200
+        return len(ctx.captured_queries)
+
+    before = count()
+    for i in range(4):
+        make_account(ns.county_dept, "weibo")
+        issue(ns, title=f"转发{i}")
+    assert count() == before
+
+
+def _cells(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
+    table = html[html.index(f'id="{table_id}"'):]
+    table = table[:table.index("</table>")]
+    keys = re.findall(r'<th data-key="(\w+)"', table)
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)]
+            for r in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S)]
+    return keys, rows
+
+
+def test_completion_table_separates_confirmed_late_from_open_overdue(setup, client):
+    ns = setup
+    target = ns.both.targets.get(account=ns.city_account)
+    later = ISSUED + timedelta(hours=2)  # Weibo: 1 hour
+    with time_machine.travel(later, tick=False):
+        directives.target_confirm(target=target, actor=ns.users[Role.OPERATOR],
+                                  repost_url="https://weibo.com/1/late")
+        client.force_login(ns.users[Role.SUPERVISOR])
+        html = client.get(f"/moderation/directives/{ns.both.pk}/",
+                          HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    keys, rows = _cells(html, "directive-progress")
+    # The script fills cells in the header's key order (moderation_directive.js).
+    assert keys == ["name", "confirmed", "late", "overdue", "bar"]
+    by_org = {r[0]: dict(zip(keys, r, strict=False)) for r in rows}
+    assert by_org[ns.city_dept.name]["late"] == "1"
+    assert by_org[ns.city_dept.name]["overdue"] == "0"
+    assert by_org[ns.county_dept.name]["late"] == "0"
+    assert by_org[ns.county_dept.name]["overdue"] == "1"
+    assert ">Confirmed late</th>" in html and ">Open and overdue</th>" in html
+    assert ">Late</th>" not in html and ">Overdue</th>" not in html
