@@ -904,3 +904,157 @@ ZH.update({
     "Overdue": "已逾期",
     "Credentials changed": "密码已更换",
 })
+
+# --- Later additions: admin, registry overview and withdrawal, moderation pages -------
+ZH.update({
+    "The input contains a NUL character (\\0), which is not allowed.": (
+        "输入内容含有 NUL 字符（\\0），不能提交。"
+    ),
+    "Government new-media governance: administration": "政务新媒体管理：系统管理",
+    "Administration": "系统管理",
+    # Moderation: CSV exports and the API
+    "Submitted": "提交时间",
+    "Created": "创建时间",
+    "Directive": "转发任务",
+    "Confirmed": "已确认",
+    "Repost URL": "转发网址",
+    "Marked overdue": "标记逾期时间",
+    "A policy's platform and organization do not change; add a new policy.": (
+        "转发时限规则的平台和单位不能修改；请新增一条规则。"
+    ),
+    "Cannot be changed.": "不能修改。",
+    "Approval expired": "审核已失效",
+    "A policy applies to directives issued after it is saved: each target's deadline is computed once, when the directive is issued, and is not moved by later policy changes.": (
+        "规则保存后仅适用于此后下发的转发任务：每个账号的时限在任务下发时一次算定，"
+        "以后修改规则不会改变已下发任务的时限。"
+    ),
+    "Empty: the national default. Otherwise it applies to the organization and everything below it.": (
+        "留空表示全国默认规则；否则适用于该单位及其全部下级。"
+    ),
+    "several directives": "多项转发任务",
+    "Accounts have not reposted %(title)s in time.": "有账号未按时转发：%(title)s。",
+    "National default policies are changed by the platform administrators.": (
+        "全国默认规则由平台系统管理员修改。"
+    ),
+    "Only a supervisor of %(org)s sets its repost policies.": (
+        "只有%(org)s的主管单位监管员可以设置其转发时限规则。"
+    ),
+    "Unknown unit.": "未知的时间单位。",
+    "Between 1 and %(max)s.": "须在 1 到 %(max)s 之间。",
+    "Between 0 and %(max)s.": "须在 0 到 %(max)s 之间。",
+    "This organization already has a policy for this platform; change that one.": (
+        "该单位已有此平台的转发时限规则，请修改原规则。"
+    ),
+    "Already has a policy.": "已有规则。",
+    "Only the operators and the department head of %(org)s edit its posts. To have it changed, request changes with a comment.": (
+        "只有%(org)s的运维人员和部门负责人可以修改其稿件。如需修改，请填写意见并退回修改。"
+    ),
+    "The scheduled publication time of your post passed before publication; its approval expired: %(title)s. Set a new time and submit it again.": (
+        "您的稿件在定时发布时间前未能发布，审核结果已失效：%(title)s。请重新设定时间后再次提交审核。"
+    ),
+    "The scheduled publication time of some of your posts passed before publication; their approvals expired. Set new times and submit them again.": (
+        "您有稿件在定时发布时间前未能发布，审核结果已失效。请重新设定时间后再次提交审核。"
+    ),
+    "Characters the PDF font cannot show are written as their Unicode code point, e.g. [U+1F600].": (
+        "PDF 字体无法显示的字符以其 Unicode 码位表示，例如 [U+1F600]。"
+    ),
+    # Moderation pages
+    "My accounts": "我的账号",
+    "Confirmed late": "逾期确认",
+    "Open and overdue": "未转发且已逾期",
+    "Confirm": "确认",
+    "Completion by organization": "各单位完成情况",
+    "updates every 5 seconds": "每 5 秒刷新",
+    "Reposted, but after the deadline": "已转发，但超过时限",
+    "Not reposted yet, and the deadline has passed": "尚未转发，且已超过时限",
+    "Issue a directive": "下发转发任务",
+    "to the active accounts of its jurisdiction": "下发至管辖范围内的正常账号",
+    "Each account's deadline follows the repost policy of its platform in force now (for example Weibo 1 hour, WeChat subscription accounts 1 working day). A later policy change does not move the deadlines of this directive.": (
+        "每个账号的时限按其平台当前有效的转发时限规则计算（例如微博 1 小时、"
+        "微信订阅号 1 个工作日）。以后修改规则不会改变本任务的时限。"
+    ),
+    "Issue": "下发",
+    "Waiting for my reposts": "待我转发",
+    "Issuing organization": "下发单位",
+    "Issued at": "下发时间",
+    "Of the target accounts you can see": "按您可查看的任务账号统计",
+    "No directives.": "暂无转发任务。",
+    "Publications that do not match an approved revision.": "与审核通过的版本不一致的发布记录。",
+    "Show resolved too": "同时显示已处理",
+    "Open only": "仅看未处理",
+    "Flag": "异常标记",
+    "Published text": "发布内容",
+    "Resolved": "已处理",
+    "How was it resolved?": "如何处理的？",
+    "Resolve": "处理",
+    "No flags.": "暂无异常标记。",
+    "Edit": "修改",
+    "Sign-off sheet": "审签单",
+    "Publish a correction": "发布更正",
+    "The scheduled publication time passed before publication, so the approval expired. Set a new publication time and submit the post for review again.": (
+        "稿件在定时发布时间前未能发布，审核结果已失效。请重新设定发布时间，再次提交审核。"
+    ),
+    "Corrects": "更正的稿件",
+    "Attachments": "附件",
+    "Review": "审核",
+    "Not submitted yet.": "尚未提交。",
+    "Pre-check hits at submission": "提交时的预检命中",
+    "Request changes": "退回修改",
+    "Fix these before submitting:": "提交前须修改以下问题：",
+    "Override": "放行",
+    "Reason for keeping it": "保留理由",
+    "Submit for review": "提交审核",
+    "Attach": "添加附件",
+    "Mark published": "登记发布",
+    "Platform URL": "平台网址",
+    "Publications": "发布记录",
+    "Changes from revision %(a)s to %(b)s": "第 %(a)s 版至第 %(b)s 版的改动",
+    "Compare": "比较",
+    "Round": "轮次",
+    "Posts waiting for your decision, oldest first.": "等待您审核的稿件，最早提交的在前。",
+    "Nothing waits for you.": "没有等待您审核的稿件。",
+    # Registry
+    "Registry overview": "台账概览",
+    "Choose another organization to move the account to it (it must be one you file for); on approval the supervising organization follows.": (
+        "选择其他单位可将账号划转过去（须为您可代为备案的单位）；审批通过后主管单位随之变更。"
+    ),
+    "Why it is withdrawn": "撤回理由",
+    "Accounts whose filing is not on record in time: a filing was submitted after its deadline; or a filing has passed its deadline still awaiting approval; or the account is recorded as pending filing with nothing filed and its opening date lies more than the filing deadline (by default 5 working days) in the past.": (
+        "未按时备案的账号：备案在时限后才提交；或备案已超过时限仍待审批；"
+        "或账号登记为待备案、尚未提交任何备案，且开设日期已超过备案时限（默认 5 个工作日）。"
+    ),
+    "Not opened": "未开设",
+    "Withdrawn": "已撤回",
+    "%(org)s withdrew filing %(number)s (%(account)s); it no longer awaits your approval.": (
+        "%(org)s 已撤回备案 %(number)s（%(account)s），无需再审批。"
+    ),
+    "The filing has been withdrawn.": "备案已撤回。",
+    "The reason is too long.": "理由过长。",
+    "Changes": "变更内容",
+    "%(n)s value filed": ("备案 %(n)s 项内容",),
+    "Ask %(org)s to file": "请%(org)s备案",
+    "Ask the organization to file": "请相关单位备案",
+    "%(n)s media account in your jurisdiction.": ("您管辖范围内共有 %(n)s 个政务新媒体账号。",),
+    "By status": "按状态",
+    "By platform": "按平台",
+    "No account yet.": "暂无账号。",
+    "Needs attention": "需关注事项",
+    "Idle for more than %(days)s days (to rectify)": "超过 %(days)s 天未更新（须整改）",
+    "Idle for more than %(days)s days (clean-up list: merge or cancel)": (
+        "超过 %(days)s 天未更新（清理名单：整合或注销）"
+    ),
+    "Accounts with a filing overdue": "备案逾期的账号",
+    "Filings awaiting approval": "待审批的备案",
+    "%(n)s past its deadline": ("%(n)s 件已超时限",),
+    "Filings submitted late": "逾期提交的备案",
+    "Open credential rotation tasks": "未完成的密码更换任务",
+    "%(n)s overdue": ("%(n)s 项已逾期",),
+    "Clean-up list: idle for more than %(days)s days": "清理名单：超过 %(days)s 天未更新",
+    "The whole list in the ledger": "在台账中查看完整名单",
+    "Withdraw the filing": "撤回备案",
+    "The account will not be opened and its platform account id is released: the organization can file it again.": (
+        "账号将不予开设，其平台账号 ID 随即释放，单位可以重新备案。"
+    ),
+    "Nothing changes on the account; you can file again later.": "账号不作任何变更；您以后可以重新备案。",
+    "Withdraw": "撤回",
+})
