@@ -249,6 +249,11 @@ class Post(models.Model):
         return self.title or self.text[:30]
 
     @property
+    def awaiting_role_label(self) -> str:
+        """The label of the role the post waits for (the step name shown to people)."""
+        return Role(self.awaiting_role).label if self.awaiting_role else ""
+
+    @property
     def approval_expired(self) -> bool:
         """Approvals lapse once the scheduled publication time has passed unpublished."""
         if self.status == PostStatus.EXPIRED:
@@ -317,6 +322,16 @@ class PostRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id} r{self.number}"
+
+    @property
+    def overrides_shown(self) -> list[dict]:
+        """The overrides with `kind_label`, the term kind's label (the stored `kind`
+        is a code)."""
+        return [
+            {**o, "kind_label": TermKind(o["kind"]).label
+             if o.get("kind") in TermKind.values else o.get("kind", "")}
+            for o in self.overrides
+        ]
 
 
 class StepStatus(models.TextChoices):

@@ -9,12 +9,14 @@ from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
 from accounts.scoping import Action, scope_for
 from moderation.models import (
     DirectiveTarget,
     Flag,
+    Importance,
     Post,
     PostRevision,
     PostStatus,
@@ -22,6 +24,7 @@ from moderation.models import (
     ReviewRole,
     ReviewStep,
 )
+from registry.models import MediaAccount
 
 REVIEW_ROLES = set(ReviewRole.values)
 
@@ -107,6 +110,51 @@ def revision_diff_html(old: str, new: str) -> str:
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 - every part escaped
 
 
+# The revision fields the diff compares besides the text, with their form labels.
+DIFF_FIELDS = (
+    ("title", _("Title")),
+    ("column_tag", _("Column or topic")),
+    ("importance", _("Importance")),
+    ("is_repost", _("This is a repost")),
+    ("repost_source", _("Repost source")),
+    ("scheduled_at", _("Scheduled publication")),
+    ("links", _("Links")),
+    ("account_ids", _("Target accounts")),
+    ("attachment_names", _("Attachments")),
+)
+
+
+def _add_displays(fields: list[dict]) -> None:
+    """Readable values for the page (`from_display`, `to_display`): labels instead of
+    codes, account names instead of ids (one query, only when the accounts changed)."""
+    names = {}
+    accounts = [f for f in fields if f["field"] == "account_ids"]
+    if accounts:
+        ids = set(accounts[0]["from"] or []) | set(accounts[0]["to"] or [])
+        names = {pk: f"{name} · {platform}" for pk, name, platform in
+                 MediaAccount.objects.filter(pk__in=ids)
+                 .values_list("pk", "display_name", "platform__name")}
+
+    def show(name, value) -> str:
+        if value in (None, "", []):
+            return "—"
+        if name == "importance":
+            return str(Importance(value).label) if value in Importance.values else value
+        if name == "is_repost":
+            return str(_("Yes") if value else _("No"))
+        if name == "scheduled_at":
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        if name == "account_ids":
+            return "; ".join(names.get(pk, f"#{pk}") for pk in value)
+        if isinstance(value, list):
+            return "; ".join(str(v) for v in value)
+        return str(value)
+
+    for f in fields:
+        f["from_display"] = show(f["field"], f["from"])
+        f["to_display"] = show(f["field"], f["to"])
+
+
 def revision_pair_diff(post: Post, from_number: int | None, to_number: int | None) -> dict:
     revisions = {r.number: r for r in post.revisions.all()}
     if not revisions:
@@ -120,11 +168,11 @@ def revision_pair_diff(post: Post, from_number: int | None, to_number: int | Non
         from_number = max(approved) if approved else max(to_number - 1, min(revisions))
     old, new = revisions[from_number], revisions[to_number]
     fields = []
-    for name in ("title", "column_tag", "importance", "is_repost", "repost_source",
-                 "scheduled_at", "links", "account_ids", "attachment_names"):
+    for name, label in DIFF_FIELDS:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
-            fields.append({"field": name, "from": a, "to": b})
+            fields.append({"field": name, "from": a, "to": b, "label": str(label)})
+    _add_displays(fields)
     return {
         "from": from_number,
         "to": to_number,

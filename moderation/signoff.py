@@ -18,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from moderation.models import Post, ReviewStep, SignOffSheet, TermKind
+from moderation.models import Post, ReviewStep, SignOffSheet
 from moderation.pdf_glyphs import pdf_text_checked
 
 FONT = "STSong-Light"
@@ -36,10 +36,6 @@ def signoff_rows(sheet: SignOffSheet) -> list[ReviewStep]:
         .select_related("decided_by")
         .order_by("order")
     )
-
-
-def _kind_label(kind: str) -> str:
-    return TermKind(kind).label if kind in TermKind.values else kind
 
 
 def signoff_pdf(sheet: SignOffSheet) -> bytes:
@@ -82,8 +78,8 @@ def signoff_pdf(sheet: SignOffSheet) -> bytes:
              para(_("Text"), body), para(revision.text, small), Spacer(1, 4 * mm)]
     if revision.overrides:
         story.append(para(_("Pre-check overrides"), body))
-        for o in revision.overrides:
-            line = f"{o['term']} ({_kind_label(o['kind'])}): {o['reason']} — {o['by_label']}"
+        for o in revision.overrides_shown:
+            line = f"{o['term']} ({o['kind_label']}): {o['reason']} — {o['by_label']}"
             story.append(para(line, small))
         story.append(Spacer(1, 4 * mm))
     steps = [[_("Step"), _("Reviewer"), _("Decision"), _("Time"), _("Comment")]]

@@ -66,10 +66,13 @@
       .then(function (data) {
         if (mine !== seq) { return; }  // a newer request is on its way
         render(textarea.value, data.hits);
-        statusLine.textContent = data.length + " · " + data.hard + " ✕ · " + data.soft + " !";
+        // The sentence comes translated from the page (data-summary).
+        statusLine.textContent = statusLine.getAttribute("data-summary")
+          .replace("%(length)s", data.length).replace("%(hard)s", data.hard)
+          .replace("%(soft)s", data.soft);
         statusLine.setAttribute("data-hard", data.hard);
         statusLine.setAttribute("data-soft", data.soft);
-      }).catch(function () { statusLine.textContent = "…"; });
+      }).catch(function () { statusLine.textContent = statusLine.getAttribute("data-failed"); });
   }
 
   function schedule() {
