@@ -1057,4 +1057,12 @@ ZH.update({
     ),
     "Nothing changes on the account; you can file again later.": "账号不作任何变更；您以后可以重新备案。",
     "Withdraw": "撤回",
+    # Sentences handed to scripts through data attributes ({% translate %} doubles
+    # the percent signs of its msgid; the template restores them after lookup).
+    "{done} of {total} rows checked.": "已校验 {done} / {total} 行。",
+    "%%(length)s characters · %%(hard)s must be fixed · %%(soft)s need a reason to keep": (
+        "%%(length)s 字 · %%(hard)s 处须修改 · %%(soft)s 处须说明保留理由"
+    ),
+    "Pre-check unavailable; it runs again on submission.": "实时预检暂不可用；提交时将重新预检。",
+    "Links": "链接",
 })

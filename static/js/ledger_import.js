@@ -13,7 +13,10 @@
       .then(function (data) {
         bar.value = data.percent;
         bar.textContent = data.percent + "%";
-        text.textContent = data.processed + " / " + data.total + " · " + data.percent + "%";
+        // The sentence comes translated from the page (data-template).
+        text.textContent = (text.getAttribute("data-template") || "{done} / {total}")
+          .replace("{done}", data.processed).replace("{total}", data.total) +
+          " · " + data.percent + "%";
         if (data.state === "queued" || data.state === "running") {
           window.setTimeout(poll, 1000);
         } else {

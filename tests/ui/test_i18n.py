@@ -7,6 +7,8 @@ and compilemessages (see tools/po_fill.py).
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,140 @@ def test_not_found_page_is_friendly_and_in_chinese(client, world):
     html = response.content.decode()
     assert "页面不存在" in html
     assert world.other.province.name not in html
+
+
+# --- Registry and moderation pages in both languages ---------------------------------
+
+_TEXT_NODE = re.compile(r">([^<]+)<")
+_LABEL_ATTR = re.compile(r'\b(?:title|placeholder|aria-label)="([^"]+)"')
+
+
+def _shown_strings(html: str) -> set[str]:
+    """Text nodes and the labelling attributes a reader sees or hears, stripped.
+    Scripts, styles and the language selector (each language by its own name) are
+    left out."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<select id="language-select".*?</select>', " ", html, flags=re.S)
+    found = {unescape(t).strip() for t in _TEXT_NODE.findall(html)}
+    found |= {unescape(t).strip() for t in _LABEL_ATTR.findall(html)}
+    return {s.rstrip(":：").strip() for s in found if s.strip()}
+
+
+def _leakable_msgids() -> set[str]:
+    """English msgids that would be a leak if shown whole on a Chinese page: words
+    of English (not codes like URL/ID/XLSX), with a Chinese msgstr that differs."""
+    out = set()
+    for e in messages(load(ZH_PO)):
+        if e.msgid_plural or e.msgctxt or "%" in e.msgid or "{" in e.msgid:
+            continue
+        if re.search(r"[a-z]{3}", e.msgid) and e.msgstr and e.msgstr != e.msgid:
+            out.add(e.msgid.rstrip(":").strip())
+    return out
+
+
+@pytest.fixture
+def pages(world):
+    """A handful of registry and moderation pages, each with its viewer and a few
+    labels it must show."""
+    from accounts.models import Role
+    from moderation.services import directives
+    from tests.moderation.factories import make_account, make_post, submit
+    from tests.registry.helpers import active_account, file_open
+
+    ns = world.mine
+    users = ns.users
+    account = active_account(ns, name="甲一公安发布")
+    pending = file_open(ns, name="甲一公安微信", code="wechat_subscription")
+    post = make_post(ns, title="安全生产通报", account=make_account(ns.city_dept))
+    submit(post, ns)
+    directive = directives.directive_issue(
+        actor=users[Role.SUPERVISOR],
+        organization=ns.province,
+        title="转发重要通知",
+        source_url="https://www.gov.cn/zhengce/1.htm",
+    )
+    return [
+        (
+            users[Role.SUPERVISOR],
+            reverse("registry:dashboard"),
+            ["Registry overview", "By status", "By platform", "Needs attention"],
+        ),
+        (users[Role.SUPERVISOR], reverse("registry:ledger"), ["Ledger", "Export XLSX"]),
+        (users[Role.SUPERVISOR], reverse("registry:filing_queue"), ["Approval queue"]),
+        (
+            users[Role.SUPERVISOR],
+            reverse("registry:filing_detail", args=[pending.pk]),
+            ["Before and after", "Approve", "Reject"],
+        ),
+        (
+            users[Role.OPERATOR],
+            reverse("registry:account_history", args=[account.pk]),
+            ["Filings and decisions", "Changes"],
+        ),
+        (users[Role.OPERATOR], reverse("moderation:post_list"), ["My posts"]),
+        (
+            users[Role.OPERATOR],
+            reverse("moderation:post_create"),
+            ["New post", "Save draft"],
+        ),
+        (
+            users[Role.DEPARTMENT_HEAD],
+            reverse("moderation:queue"),
+            ["Review queue", "Submitted"],
+        ),
+        (
+            users[Role.DEPARTMENT_HEAD],
+            reverse("moderation:post_detail", args=[post.pk]),
+            ["Review", "Approve", "Request changes", "History", "Round"],
+        ),
+        (
+            users[Role.SUPERVISOR],
+            reverse("moderation:directive_list"),
+            ["Repost directives", "Issuing organization", "Issued at"],
+        ),
+        (
+            users[Role.SUPERVISOR],
+            reverse("moderation:flag_list"),
+            ["Flags", "Published text"],
+        ),
+        (
+            users[Role.OPERATOR],
+            reverse("moderation:directive_detail", args=[directive.pk]),
+            ["My accounts", "Completion by organization", "Confirm"],
+        ),
+    ]
+
+
+@pytest.mark.django_db
+def test_registry_and_moderation_pages_in_english(client, pages):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    for user, url, labels in pages:
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert '<html lang="en">' in html, url
+        shown = _shown_strings(html)
+        for label in labels:
+            assert label in shown, (url, label)
+            with translation.override("zh-hans"):
+                chinese = translation.gettext(label)
+            assert chinese not in shown, (url, chinese)
+
+
+@pytest.mark.django_db
+def test_registry_and_moderation_pages_in_chinese_leak_no_english(client, pages):
+    leakable = _leakable_msgids()
+    assert {"Approve", "Review queue", "Registry overview"} <= leakable
+    for user, url, labels in pages:
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert '<html lang="zh-hans">' in html, url
+        shown = _shown_strings(html)
+        with translation.override("zh-hans"):
+            for label in labels:
+                assert translation.gettext(label) in shown, (url, label)
+        leaked = sorted(shown & leakable)
+        assert leaked == [], (url, leaked)
