@@ -142,7 +142,7 @@ ZH: dict = {
     "Confidentiality reviewer": "保密审查员",
     "Liaison": "联络员",
     "Supervisor": "主管单位监管员",
-    "Auditor": "审计员（省级审核）",
+    "Auditor": "考核审计员",
     "System administrator": "系统管理员",
     "Security administrator": "安全保密管理员",
     "Audit administrator": "安全审计员",
@@ -1065,4 +1065,6 @@ ZH.update({
     ),
     "Pre-check unavailable; it runs again on submission.": "实时预检暂不可用；提交时将重新预检。",
     "Links": "链接",
+    "From revision": "起始版本",
+    "To revision": "对比版本",
 })

@@ -23,6 +23,16 @@ LOCALE = Path(settings.BASE_DIR) / "locale"
 ZH_PO = LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    # The test client runs requests in this thread, and LocaleMiddleware leaves the
+    # last request's language active; an English page in an earlier test must not
+    # decide the language of a template rendered here without a request.
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 def test_every_chinese_msgid_is_translated_and_none_is_fuzzy():
     entries = messages(load(ZH_PO))
     assert len(entries) > 100
