@@ -189,7 +189,9 @@ def test_admin_saves_through_the_service(world):
     assert r.status_code == 200  # the form again, with the service's message
     policy.refresh_from_db()
     assert policy.amount == 240
-    r = client.get(f"/admin/moderation/repostpolicy/{policy.pk}/change/")
+    # In English: the Chinese catalogue translates the note.
+    r = client.get(f"/admin/moderation/repostpolicy/{policy.pk}/change/",
+                   HTTP_ACCEPT_LANGUAGE="en")
     assert "directives issued after it is saved" in r.content.decode()
     with pytest.raises(ValidationFailed):
         policies.repost_policy_save(actor=admin, policy=RepostPolicy(
