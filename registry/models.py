@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
 from accounts.querysets import ScopedQuerySet
@@ -75,7 +76,8 @@ class VerificationStatus(models.TextChoices):
 
 class AccountStatus(models.TextChoices):
     PENDING = "pending", _("Pending filing")
-    ACTIVE = "active", _("Active")
+    # "Active" of an account reads 正常 in Chinese, unlike an active role (有效).
+    ACTIVE = "active", pgettext_lazy("media account status", "Active")
     RECTIFYING = "rectifying", _("Rectifying")
     SUSPENDED = "suspended", _("Suspended")
     CANCELLED = "cancelled", _("Cancelled")

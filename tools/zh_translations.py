@@ -18,6 +18,7 @@ ZH: dict = {
     "Switch": "切换",
     "Sign out": "退出登录",
     "Simplified Chinese": "简体中文",
+    ("media account status", "Active"): "正常",
     "English": "英文",
     "Home": "首页",
     "Organizations": "组织机构",
