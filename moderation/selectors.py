@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from accounts.models import Membership, Role
 from accounts.scoping import Action, scope_for
@@ -144,10 +145,11 @@ def _add_displays(fields: list[dict]) -> None:
             return str(_("Yes") if value else _("No"))
         if name == "scheduled_at":
             return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        separator = pgettext("list separator", ", ")
         if name == "account_ids":
-            return "; ".join(names.get(pk, f"#{pk}") for pk in value)
+            return separator.join(names.get(pk, f"#{pk}") for pk in value)
         if isinstance(value, list):
-            return "; ".join(str(v) for v in value)
+            return separator.join(str(v) for v in value)
         return str(value)
 
     for f in fields:
@@ -207,14 +209,14 @@ def directive_progress(directive: RepostDirective, user) -> dict:
     rows = (
         DirectiveTarget.objects.visible_to(user)
         .filter(directive=directive)
-        .values("organization_id", "organization__name")
+        .values("organization_id", "organization__name", "organization__path")
         .annotate(
             total=Count("id"),
             confirmed=Count("id", filter=Q(confirmed_at__isnull=False)),
             late=Count("id", filter=Q(confirmed_at__isnull=False, confirmed_at__gt=F("due_at"))),
             overdue=Count("id", filter=Q(confirmed_at__isnull=True, due_at__lt=now)),
         )
-        .order_by("organization__name")
+        .order_by("organization__path")  # the tree's order: a province before its cities
     )
     by_org = [
         {"organization": r["organization_id"], "name": r["organization__name"],

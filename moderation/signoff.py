@@ -10,6 +10,7 @@ from html import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -57,8 +58,10 @@ def signoff_pdf(sheet: SignOffSheet) -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                             topMargin=16 * mm, bottomMargin=16 * mm,
                             title=f"{_('Sign-off sheet')} {sheet.number}")
-    accounts = ", ".join(f"{a.display_name} ({a.platform.name})"
-                         for a in post.target_accounts.select_related("platform"))
+    accounts = pgettext("list separator", ", ").join(
+        _("%(name)s (%(platform)s)") % {"name": a.display_name, "platform": a.platform.name}
+        for a in post.target_accounts.select_related("platform")
+    )
     head = [
         [_("Number"), sheet.number, _("Organization"), post.organization.name],
         [_("Title"), post.title or "—", _("Importance"), post.get_importance_display()],

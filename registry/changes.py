@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Organization, User
 from registry.models import Filing, MediaAccount, Platform
@@ -95,10 +96,11 @@ class _Renderer:
     def value(self, name: str, value) -> str | None:
         if value is None or value == "" or value == []:
             return None
+        separator = pgettext("list separator", ", ")
         if name in USER_FIELDS:
-            return ", ".join(self.users.get(i, f"#{i}") for i in _ids(value)) or None
+            return separator.join(self.users.get(i, f"#{i}") for i in _ids(value)) or None
         if name in ORGANIZATION_FIELDS:
-            return ", ".join(self.organizations.get(i, f"#{i}") for i in _ids(value)) or None
+            return separator.join(self.organizations.get(i, f"#{i}") for i in _ids(value)) or None
         if name == "platform":
             return self.platforms.get(value, str(value))
         field = _model_field(name)
@@ -106,9 +108,11 @@ class _Renderer:
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
         if isinstance(value, list):
-            return ", ".join(str(self.value(name, v) or "—") for v in value)
+            return separator.join(str(self.value(name, v) or "—") for v in value)
         if isinstance(value, dict):
-            return ", ".join(f"{k}: {v}" for k, v in value.items())
+            return separator.join(
+                _("%(key)s: %(value)s") % {"key": k, "value": v} for k, v in value.items()
+            )
         if choices and value in choices:
             return str(choices[value])
         if isinstance(value, datetime):

@@ -162,16 +162,16 @@ class LedgerFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="filter_text", label=_("Search"))
     platform = django_filters.ModelChoiceFilter(
-        queryset=Platform.objects.all(), to_field_name="code", label=_("Platform")
+        queryset=Platform.objects.all(), to_field_name="code", label=_("Platform"), empty_label=_("All")
     )
     status = django_filters.ChoiceFilter(
-        choices=AccountStatus.choices, label=_("Status")
+        choices=AccountStatus.choices, label=_("Status"), empty_label=_("All")
     )
     category = django_filters.ChoiceFilter(
-        choices=AccountCategory.choices, label=_("Category")
+        choices=AccountCategory.choices, label=_("Category"), empty_label=_("All")
     )
     verification = django_filters.ChoiceFilter(
-        choices=VerificationStatus.choices, label=_("Real-name verification")
+        choices=VerificationStatus.choices, label=_("Real-name verification"), empty_label=_("All")
     )
     org = django_filters.NumberFilter(
         method="filter_org", label=_("Organization (with everything below it)")

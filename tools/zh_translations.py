@@ -1069,3 +1069,12 @@ ZH.update({
     "From revision": "起始版本",
     "To revision": "对比版本",
 })
+
+# --- ui polish ---
+ZH.update({
+    ("list separator", ", "): "、",
+    "Accounts:": "账号：",
+    "%(key)s: %(value)s": "%(key)s：%(value)s",
+    "%(name)s (%(platform)s)": "%(name)s（%(platform)s）",
+    "Progress": "进度",
+})
