@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Organizations and people")
+
+    def ready(self):
+        from audit.labels import register_action_labels
+
+        register_action_labels({
+            "organization.created": _("Organization created"),
+            "organization.updated": _("Organization updated"),
+            "user.created": _("User created"),
+            "membership.granted": _("Role granted"),
+            "membership.ended": _("Role ended"),
+        })

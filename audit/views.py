@@ -10,6 +10,7 @@ from accounts.models import Role
 from accounts.scoping import Action, Domain, scope_for
 from audit import selectors
 from audit.forms import AuditFilterForm
+from audit.labels import action_label, actor_display
 
 
 def _filtered(request, action):
@@ -45,10 +46,11 @@ def event_export(request):
     rows = (
         (
             timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-            e.actor_label,
+            actor_display(e),
             e.role,
             e.organization_label,
             e.action,
+            action_label(e.action),
             e.target_type,
             e.target_id,
             e.target_label,
@@ -65,6 +67,7 @@ def event_export(request):
         _("Role"),
         _("Organization"),
         _("Action"),
+        _("Action label"),
         _("Target type"),
         _("Target id"),
         _("Target"),

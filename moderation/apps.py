@@ -25,3 +25,29 @@ class ModerationConfig(AppConfig):
                              Domain.BUSINESS, order=32))
         add_nav_item(NavItem("flags", _("Flags"), "moderation:flag_list", Domain.BUSINESS,
                              action=Action.CHANGE, roles=frozenset({Role.SUPERVISOR}), order=33))
+
+        from audit.labels import register_action_labels
+
+        register_action_labels({
+            "moderation.post_create": _("Post created"),
+            "moderation.post_update": _("Post edited"),
+            "moderation.attachment_add": _("Attachment added"),
+            "moderation.post_submit": _("Post submitted for review"),
+            "moderation.review_restart": _("Review restarted"),
+            "moderation.post_approve": _("Review step approved"),
+            "moderation.post_reject": _("Post rejected"),
+            "moderation.post_request_changes": _("Changes requested"),
+            "moderation.approval_expire": _("Approval expired"),
+            "moderation.post_publish": _("Post published"),
+            "moderation.published_post_report": _("Published post reported"),
+            "moderation.flag_raise": _("Flag raised"),
+            "moderation.flag_resolve": _("Flag resolved"),
+            "moderation.dictionary_create": _("Sensitive-word dictionary created"),
+            "moderation.term_add": _("Sensitive word added"),
+            "moderation.term_remove": _("Sensitive word removed"),
+            "moderation.terms_import": _("Sensitive words imported"),
+            "moderation.repost_policy_create": _("Repost policy created"),
+            "moderation.repost_policy_update": _("Repost policy updated"),
+            "moderation.directive_issue": _("Repost directive issued"),
+            "moderation.repost_confirm": _("Repost confirmed"),
+        })

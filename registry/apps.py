@@ -40,3 +40,27 @@ class RegistryConfig(AppConfig):
         from registry import ledger, tasks_ledger  # noqa: F401
 
         ledger.register_navigation()
+
+        from audit.labels import register_action_labels
+
+        register_action_labels({
+            "platform.created": _("Platform created"),
+            "platform.updated": _("Platform updated"),
+            "filing.submitted": _("Filing submitted"),
+            "filing.approved": _("Filing approved"),
+            "filing.rejected": _("Filing rejected"),
+            "filing.withdrawn": _("Filing withdrawn"),
+            "media_account.recorded": _("Account recorded"),
+            "media_account.imported": _("Account imported"),
+            "media_account.seeded": _("Account created (demo data)"),
+            "media_account.opened": _("Account opened"),
+            "media_account.changed": _("Account changed"),
+            "media_account.suspended": _("Account suspended"),
+            "media_account.cancelled": _("Account cancelled"),
+            "media_account.not_opened": _("Account not opened"),
+            "exemption.granted": _("Exemption granted"),
+            "exemption.revoked": _("Exemption revoked"),
+            "credential_custody.set": _("Credential custody recorded"),
+            "credential_rotation.opened": _("Credential rotation opened"),
+            "credential_rotation.done": _("Credential rotation completed"),
+        })

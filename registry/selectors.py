@@ -164,6 +164,10 @@ def account_history(account: MediaAccount) -> dict:
             | Q(target_type="registry.filing", target_id__in=filing_ids)
         ).order_by("-occurred_at", "-id")[:500]
     )
+    # Events store the role code; pages show its label in the current language.
+    role_labels = dict(Role.choices)
+    for e in events:
+        e.role_label = role_labels.get(e.role, e.role)
     return {"filings": filings, "events": events, "changes": changes}
 
 

@@ -366,7 +366,7 @@ ENDPOINTS: list[Endpoint] = [
         "audit_event",
         EXPORT,
         "/api/v1/audit-events/export/",
-        extract=csv_column(11),
+        extract=csv_column(12),  # the hash column
     ),
     Endpoint(
         "page audit list",
@@ -382,7 +382,7 @@ ENDPOINTS: list[Endpoint] = [
         EXPORT,
         "/audit/export.csv",
         via="page",
-        extract=csv_column(11),
+        extract=csv_column(12),  # the hash column
     ),
 ]
 
