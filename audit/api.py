@@ -2,11 +2,27 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from accounts.api_base import ScopedReadOnlyViewSet
+from audit.labels import action_label, actor_display, target_type_label
 from audit.models import AuditEvent
 from audit.views import event_export
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """Stored codes plus their labels in the caller's language (Accept-Language)."""
+
+    action_display = serializers.SerializerMethodField()
+    target_type_display = serializers.SerializerMethodField()
+    actor_display = serializers.SerializerMethodField()
+
+    def get_action_display(self, obj) -> str:
+        return action_label(obj.action)
+
+    def get_target_type_display(self, obj) -> str:
+        return target_type_label(obj.target_type)
+
+    def get_actor_display(self, obj) -> str:
+        return actor_display(obj)
+
     class Meta:
         model = AuditEvent
         fields = [
@@ -14,11 +30,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "occurred_at",
             "actor_id",
             "actor_label",
+            "actor_display",
             "role",
             "organization_id",
             "organization_label",
             "action",
+            "action_display",
             "target_type",
+            "target_type_display",
             "target_id",
             "target_label",
             "before",

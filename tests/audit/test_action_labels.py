@@ -191,3 +191,21 @@ def test_account_history_shows_labels_and_the_role_label(world):
         role_label = str(Role.SUPERVISOR.label)
     assert f"({role_label})" in events and f"({Role.SUPERVISOR.value})" not in events
     assert f'title="registry.mediaaccount #{account.pk}">' in events
+
+
+def test_api_carries_labels_beside_the_codes(client, world):
+    from accounts.models import Membership, Role
+    from accounts.services import membership_end
+
+    m = Membership.objects.filter(user=world.mine.users[Role.LIAISON]).get()
+    membership_end(actor=None, membership=m)
+    client.force_login(world.mine.users[Role.AUDIT_ADMIN])
+    rows = client.get(
+        "/api/v1/audit-events/?action=membership.ended", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()["results"]
+    assert rows, "the ended membership must be in the audit admin's trail"
+    row = rows[0]
+    assert row["action"] == "membership.ended"
+    assert row["action_display"] != row["action"]
+    assert row["target_type_display"] == "membership"
+    assert row["actor_display"] == "System"
