@@ -77,9 +77,12 @@ bench: $(STAMP) vardirs ## Run the benchmark harness (python -m bench)
 	fi
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-messages: $(STAMP) ## Extract and compile translations (zh_Hans, en)
-	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+# The .po files are the source of the translations: edit msgstr in
+# locale/zh_Hans/LC_MESSAGES/django.po, then run this again (it lists what lacks Chinese).
+messages: $(STAMP) ## Extract, compile and check translations (zh_Hans, en)
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --no-location --no-obsolete --ignore=.venv --ignore=var --ignore=bench
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
+	$(BIN)/python tools/po_check.py
 
 ci: ## Everything CI runs (needs PostgreSQL and Redis; see .ci/run)
 	bash .ci/run

@@ -1,8 +1,8 @@
 """The UI is Chinese by default and complete in English.
 
 The catalogue test fails whenever someone adds a UI string without translating it:
-run makemessages, add the Chinese to tools/zh_translations.py, then tools/po_fill.py
-and compilemessages (see tools/po_fill.py).
+run `make messages`, write the Chinese into locale/zh_Hans/LC_MESSAGES/django.po
+and run `make messages` again (see tools/po_check.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import translation
 
-from tools.po_fill import load, messages
+from tools.po_check import load, messages
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 ZH_PO = LOCALE / "zh_Hans" / "LC_MESSAGES" / "django.po"

@@ -1,14 +1,11 @@
-"""Fill the Chinese catalogue from tools/zh_translations.py.
+"""The Chinese catalogue is the one source of translations: check it is complete.
 
-    .venv/bin/python manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
-    .venv/bin/python tools/po_fill.py            # fill msgstr, drop fuzzy, report missing
-    .venv/bin/python tools/po_fill.py --missing  # print untranslated msgids as dict entries
-    .venv/bin/python manage.py compilemessages --ignore=.venv
+    make messages   # makemessages (no source locations), compilemessages, this check
 
-The translations live in a plain dict (msgid -> msgstr, or a tuple of plural forms;
-Chinese has one plural form) so they survive `makemessages` rewriting the .po file.
-A small parser is enough for the subset of PO that xgettext writes; it keeps every
-comment and reference line as it is.
+Translate by editing msgstr in locale/zh_Hans/LC_MESSAGES/django.po (Chinese has one
+plural form), then `make messages` again. Entries carry no source locations, so two
+branches that add strings in different files rarely touch the same lines; where they
+do, `msgcat --use-first` of both sides merges them.
 """
 
 from __future__ import annotations
@@ -158,86 +155,16 @@ def messages(entries: list[Entry]) -> list[Entry]:
     return [e for e in entries if e.msgid and not e.obsolete]
 
 
-def fill(entries: list[Entry], table: dict) -> list[Entry]:
-    """Fill from `table`; returns the entries still untranslated."""
-    missing = []
-    for e in messages(entries):
-        key = e.msgid if e.msgctxt is None else (e.msgctxt, e.msgid)
-        value = table.get(key)
-        if value is None:
-            if not e.translated or e.fuzzy:
-                missing.append(e)
-            continue
-        if e.msgid_plural is not None:
-            forms = value if isinstance(value, tuple) else (value,)
-            e.msgstr_plural = {0: forms[0]}
-        else:
-            e.msgstr = value
-        e.drop_fuzzy()
-    return missing
-
-
-def _header_for_chinese(entries: list[Entry]) -> None:
-    for e in entries:
-        if e.msgid == "" and not e.obsolete:
-            lines = e.msgstr.splitlines(keepends=True)
-            out = []
-            for line in lines:
-                if line.startswith("Project-Id-Version:"):
-                    line = "Project-Id-Version: govmedia\n"
-                elif line.startswith("PO-Revision-Date:") and "YEAR" in line:
-                    line = line.replace(
-                        "YEAR-MO-DA HO:MI+ZONE", "2026-01-01 00:00+0800"
-                    )
-                elif line.startswith("Last-Translator:"):
-                    line = "Last-Translator: govmedia <govmedia@localhost>\n"
-                elif line.startswith("Language-Team:"):
-                    line = "Language-Team: Chinese (Simplified)\n"
-                elif line.startswith("Plural-Forms:"):
-                    line = "Plural-Forms: nplurals=1; plural=0;\n"
-                elif line.startswith("Language:"):
-                    line = "Language: zh_Hans\n"
-                elif line.startswith("Content-Type:"):
-                    line = "Content-Type: text/plain; charset=UTF-8\n"
-                out.append(line)
-            e.msgstr = "".join(out)
-            e.drop_fuzzy()
-            e.comments = [
-                "# Simplified Chinese UI of the govmedia platform (tools/po_fill.py)."
-            ]
-            return
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Fill locale/zh_Hans from tools/zh_translations.py"
+        description="Report msgids of locale/zh_Hans that lack Chinese or are fuzzy"
     )
-    parser.add_argument(
-        "--missing", action="store_true", help="print missing msgids and exit"
-    )
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from tools.zh_translations import ZH
-
-    entries = load()
-    _header_for_chinese(entries)
-    # Plural entries carry a single form in Chinese.
-    for e in messages(entries):
-        if e.msgid_plural is not None:
-            e.msgstr_plural = {0: e.msgstr_plural.get(0, "")}
-    missing = fill(entries, ZH)
-    if args.missing:
-        for e in missing:
-            key = repr(e.msgid) if e.msgctxt is None else repr((e.msgctxt, e.msgid))
-            print(
-                f'    {key}: {"(" if e.msgid_plural else ""}""{",)" if e.msgid_plural else ""},'
-            )
-        return 0
-    ZH_PO.write_text(serialize(entries), encoding="utf-8")
-    total = len(messages(entries))
-    print(f"{total - len(missing)}/{total} translated; {len(missing)} missing")
+    parser.parse_args(argv)
+    entries = messages(load())
+    missing = [e for e in entries if not e.translated or e.fuzzy]
+    print(f"{len(entries) - len(missing)}/{len(entries)} translated; {len(missing)} to do")
     for e in missing:
-        print("  missing:", repr(e.msgid))
+        print("  to translate:", repr(e.msgid))
     return 1 if missing else 0
 
 
