@@ -19,7 +19,7 @@ class Context:
     def province(self):
         """The synthetic province with the most media accounts (the demo province or
         any root when there is no synthetic dataset)."""
-        from accounts.management.commands.generate_scale import SYNTHETIC_PREFIX
+        from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
         from accounts.models import Organization
 
         if self.province_path:

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "moderation",
     "inbox",
     "assessment",
+    # Demo and scale-data commands: the top floor, importing the apps above.
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -12,8 +12,8 @@ from django.db.models import Count, F
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.management.commands.generate_scale import SYNTHETIC_PREFIX
-from accounts.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, WORK_DEPT
+from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
+from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, WORK_DEPT
 from accounts.models import Level, Membership, Organization, OrgKind, User
 from audit.models import AuditEvent
 from moderation.models import (

@@ -104,7 +104,7 @@ def _account(dept, code, *, name=None):
 
 
 def _platform_id(code: str, key: str) -> str:
-    from accounts.management.commands.seed_demo import platform_account_id
+    from demo.management.commands.seed_demo import platform_account_id
 
     return platform_account_id(code, key)
 

@@ -316,7 +316,7 @@ class Command(BaseCommand):
             users, users_created, grants = self._users(orgs)
             accounts_created = self._media_accounts(orgs, users)
             # Imported here for the same reason as in _media_accounts.
-            from accounts.management.commands._demo_work import seed_work
+            from demo.management.commands._demo_work import seed_work
 
             work_created = seed_work(
                 orgs=orgs, work_dept=WORK_DEPT, password=DEMO_PASSWORD
