@@ -19,8 +19,8 @@ class Context:
     def province(self):
         """The synthetic province with the most media accounts (the demo province or
         any root when there is no synthetic dataset)."""
-        from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
         from accounts.models import Organization
+        from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
 
         if self.province_path:
             return Organization.objects.get(path=self.province_path)

@@ -12,10 +12,10 @@ from django.db.models import Count, F
 from django.urls import reverse
 from django.utils import timezone
 
-from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
-from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, WORK_DEPT
 from accounts.models import Level, Membership, Organization, OrgKind, User
 from audit.models import AuditEvent
+from demo.management.commands.generate_scale import SYNTHETIC_PREFIX
+from demo.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, WORK_DEPT
 from moderation.models import (
     Dictionary,
     DirectiveTarget,
