@@ -301,6 +301,11 @@ REGISTRY_FILING_DUE_WORKING_DAYS = int(os.environ.get("REGISTRY_FILING_DUE_WORKI
 REGISTRY_MIN_OPERATORS = {"province": 2, "city": 2, "county": 1, "township": 1}
 # Working days to change an account's credentials after an operator's role ends.
 REGISTRY_ROTATION_DUE_WORKING_DAYS = 3
+# Days without a post after which an account is idle (rule 23) and goes on the
+# clean-up list (rule 31); an organization may override both for its subtree
+# (registry.ActivityPolicy, read by registry.selectors.activity_thresholds_for).
+REGISTRY_IDLE_DAYS = 15
+REGISTRY_CLEANUP_DAYS = 90
 
 LOGGING = {
     "version": 1,

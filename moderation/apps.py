@@ -11,9 +11,11 @@ class ModerationConfig(AppConfig):
         from accounts.navigation import NavItem, add_nav_item
         from accounts.scoping import Action, Domain
         from moderation.services.directives import directive_deadlines_recompute
-        from workcalendar.services import register_recomputer
+        from workcalendar.services import register_deadline_kind
 
-        register_recomputer(directive_deadlines_recompute)
+        register_deadline_kind("moderation.directive_target",
+                               recompute=directive_deadlines_recompute,
+                               label=_("Repost directive deadlines"))
 
         reviewers = frozenset({Role.DEPARTMENT_HEAD, Role.LEADER_IN_CHARGE,
                                Role.PRINCIPAL_LEADER, Role.CONFIDENTIALITY_REVIEWER})

@@ -418,6 +418,9 @@ class MatchStatus(models.TextChoices):
     MATCHED = "matched", _("Matches an approved revision")
     DIFFERS = "differs", _("Text differs from the approved revision")
     UNMATCHED = "unmatched", _("No approved revision")
+    # A repost a directive ordered: reconciled against the directive target, not
+    # against the account's own approved posts (DOMAIN.md rule 15).
+    DIRECTED_REPOST = "repost", _("Repost ordered by a directive")
 
 
 class PublishedPost(models.Model):
@@ -439,6 +442,10 @@ class PublishedPost(models.Model):
         PostRevision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     similarity = models.FloatField(default=0)
+    directive_target = models.ForeignKey(
+        "DirectiveTarget", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="reported_posts", verbose_name=_("directive target"),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_domain = "business"
@@ -464,6 +471,8 @@ class PublishedPost(models.Model):
 class FlagKind(models.TextChoices):
     UNAPPROVED_PUBLICATION = "unapproved_publication", _("Published without approval")
     TEXT_DIFFERS = "text_differs", _("Published text differs from the approved text")
+    # DOMAIN.md rule 32: a cancelled account that posts again is a finding.
+    CANCELLED_ACCOUNT_POSTED = "cancelled_account_posted", _("A cancelled account posted")
 
 
 class Flag(models.Model):

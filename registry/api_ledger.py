@@ -80,9 +80,10 @@ class LedgerRowSerializer(serializers.ModelSerializer):
         return str(obj.liaison) if obj.liaison_id else ""
 
     def get_idle_days(self, obj) -> int | None:
-        from django.utils import timezone
+        """Days since the last post, or since the opening date when it never posted."""
+        from registry.selectors import silent_days
 
-        return (timezone.now() - obj.last_post_at).days if obj.last_post_at else None
+        return silent_days(obj)
 
 
 @extend_schema(tags=["ledger"])

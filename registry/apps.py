@@ -14,6 +14,21 @@ class RegistryConfig(AppConfig):
         from registry.services.custody import rotation_open_for_membership
 
         on_membership_ended(rotation_open_for_membership)
+
+        from registry.services.deadlines import (
+            filing_deadlines_recompute,
+            rotation_deadlines_recompute,
+        )
+        from workcalendar.services import register_deadline_kind
+
+        register_deadline_kind(
+            "registry.filing", recompute=filing_deadlines_recompute,
+            label=_("Filing deadlines"),
+        )
+        register_deadline_kind(
+            "registry.rotation", recompute=rotation_deadlines_recompute,
+            label=_("Credential rotation deadlines"),
+        )
         add_nav_item(
             NavItem(
                 "registry_dashboard", _("Registry overview"), "registry:dashboard",

@@ -63,20 +63,18 @@ DEFAULT_SORT = "organization"
 
 
 def idle_days_default() -> int:
-    """Days without a post after which an account counts as idle (DOMAIN rule 23)."""
-    return int(getattr(settings, "REGISTRY_IDLE_DAYS", 15))
+    """The national default of days without a post after which an account counts as
+    idle (DOMAIN rule 23); organizations may set their own (ActivityPolicy)."""
+    return int(settings.REGISTRY_IDLE_DAYS)
 
 
-def idle_cutoff(days: int | None = None):
-    return timezone.now() - timedelta(days=int(days or idle_days_default()))
+def idle_q(days: int | None = None, *, kind: str = "idle") -> Q:
+    """Accounts expected to post that are idle (or, `kind="cleanup"`, due for the
+    clean-up list) under their organization's policy; `days` overrides the policies.
+    An account that never posted counts from its opening date."""
+    from registry.selectors import activity_stale_q
 
-
-def idle_q(days: int | None = None) -> Q:
-    """Accounts expected to post whose last post is older than `days`, or never posted."""
-    cutoff = idle_cutoff(days)
-    return Q(status__in=POSTING_STATUSES) & (
-        Q(last_post_at__lt=cutoff) | Q(last_post_at__isnull=True)
-    )
+    return activity_stale_q(kind, days=days)
 
 
 FILING_OVERDUE_HELP = _(
@@ -183,6 +181,13 @@ class LedgerFilter(django_filters.FilterSet):
             choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
         ),
     )
+    cleanup = django_filters.BooleanFilter(
+        method="filter_cleanup",
+        label=_("On the clean-up list"),
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
+    )
     idle_days = django_filters.NumberFilter(
         method="filter_noop", label=_("Idle after (days)"), min_value=1, max_value=3650
     )
@@ -237,6 +242,10 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_idle(self, queryset, name, value):
         condition = idle_q(self.form.cleaned_data.get("idle_days"))
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_cleanup(self, queryset, name, value):
+        condition = idle_q(kind="cleanup")
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_filing_overdue(self, queryset, name, value):
@@ -295,11 +304,13 @@ def accounts_in_order(ids: list[int]) -> list[MediaAccount]:
 
 
 def add_idle_days(accounts, now=None) -> None:
-    """Set `idle_days` (days since the last post, None when never posted) on each row."""
+    """Set `idle_days` on each row: days since the last post, or since the opening
+    date when the account never posted (DOMAIN rule 23)."""
+    from registry.selectors import silent_days
+
     now = now or timezone.now()
     for account in accounts:
-        last = account.last_post_at
-        account.idle_days = (now - last).days if last else None
+        account.idle_days = silent_days(account, now)
 
 
 def register_navigation() -> None:

@@ -8,6 +8,7 @@ and region code; the registry services keep them in step when an account moves.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -251,6 +252,39 @@ class FilingPolicy(models.Model):
         return f"{self.organization}: {self.due_working_days}"
 
 
+class ActivityPolicy(models.Model):
+    """Per-organization idle and clean-up thresholds (DOMAIN.md rules 23 and 31);
+    applies to the organization's subtree, the nearest ancestor's policy wins, like
+    FilingPolicy. Without one: settings.REGISTRY_IDLE_DAYS / REGISTRY_CLEANUP_DAYS
+    (the national 15 and 90 days). Read through
+    `registry.selectors.activity_thresholds_for` (one lookup, used by other apps)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="activity_policy",
+        verbose_name=_("organization"),
+    )
+    idle_days = models.PositiveSmallIntegerField(
+        _("idle after (days without a post)"), validators=[MinValueValidator(1)]
+    )
+    cleanup_days = models.PositiveSmallIntegerField(
+        _("on the clean-up list after (days without a post)"),
+        validators=[MinValueValidator(1)],
+    )
+
+    class Meta:
+        verbose_name = _("activity policy")
+        verbose_name_plural = _("activity policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cleanup_days__gte=models.F("idle_days")),
+                name="activity_policy_cleanup_after_idle",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.idle_days}/{self.cleanup_days}"
+
+
 class FilingQuerySet(ScopedQuerySet):
     def pending(self):
         return self.filter(status=FilingStatus.SUBMITTED)
@@ -446,6 +480,9 @@ class RotationTask(models.Model):
     membership_id = models.BigIntegerField(_("ended role"))
     opened_at = models.DateTimeField(_("opened at"))
     due_at = models.DateTimeField(_("due at"))
+    # Counted over a year without calendar data (DESIGN.md "Time"); recomputed with
+    # the deadline when the calendar changes (registry.services.deadlines).
+    due_provisional = models.BooleanField(default=False)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q
+from datetime import timedelta
+from typing import NamedTuple
 
-from accounts.models import Membership, Role
+from django.conf import settings
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.models import Membership, Organization, Role
 from accounts.scoping import Action, memberships_of
 from audit.models import AuditEvent
 from registry.models import (
     AccountExemption,
+    ActivityPolicy,
     CredentialCustody,
     Filing,
     FilingStatus,
@@ -49,7 +55,7 @@ def account_counts_by_platform(queryset) -> list[dict]:
     )
 
 
-CLEANUP_IDLE_DAYS = 90  # DOMAIN.md rule 31: idle longer goes on the clean-up list
+CLEANUP_IDLE_DAYS = 90  # DOMAIN.md rule 31 (national default; see ActivityPolicy)
 CLEANUP_LIST_LENGTH = 20
 
 
@@ -60,14 +66,15 @@ def registry_overview(user) -> dict:
     clean-up list."""
     from django.utils import timezone
 
-    from registry.ledger import filing_overdue_q, idle_days_default, idle_q
+    from registry.ledger import filing_overdue_q, idle_q
 
     now = timezone.now()
     accounts = MediaAccount.objects.visible_to(user, Action.VIEW)
-    idle_days = idle_days_default()
+    thresholds = activity_thresholds_of_user(user)
+    cleanup_q = idle_q(kind="cleanup")
     account_totals = accounts.order_by().aggregate(
-        idle=Count("pk", filter=idle_q(idle_days)),
-        cleanup=Count("pk", filter=idle_q(CLEANUP_IDLE_DAYS)),
+        idle=Count("pk", filter=idle_q()),
+        cleanup=Count("pk", filter=cleanup_q),
         filing_overdue=Count("pk", filter=filing_overdue_q(now)),
     )
     submitted = Q(status=FilingStatus.SUBMITTED)
@@ -87,7 +94,7 @@ def registry_overview(user) -> dict:
         .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
     )
     cleanup = list(
-        accounts.filter(idle_q(CLEANUP_IDLE_DAYS))
+        accounts.filter(cleanup_q)
         .select_related("platform", "organization")
         .order_by(F("last_post_at").asc(nulls_first=True), "id")[:CLEANUP_LIST_LENGTH]
     )
@@ -96,13 +103,22 @@ def registry_overview(user) -> dict:
         "total": sum(by_status.values()),
         "by_status": by_status,
         "by_platform": account_counts_by_platform(accounts),
-        "idle_days": idle_days,
-        "cleanup_days": CLEANUP_IDLE_DAYS,
+        "idle_days": thresholds.idle_days,
+        "cleanup_days": thresholds.cleanup_days,
         "accounts": account_totals,
         "filings": filing_totals,
         "rotations": rotation_totals,
         "cleanup": cleanup,
     }
+
+
+def activity_thresholds_of_user(user) -> ActivityThresholds:
+    """The thresholds at the top of the user's jurisdiction (shown on the dashboard;
+    the counts apply each account's own policy)."""
+    roots = sorted(
+        (m.organization for m in memberships_of(user)), key=lambda o: len(o.path)
+    )
+    return activity_thresholds_for(roots[0]) if roots else activity_defaults()
 
 
 def account_search(user, *, status="", platform="", text=""):
@@ -214,3 +230,100 @@ def rotation_tasks_visible(user, action: Action = Action.VIEW):
     return RotationTask.objects.visible_to(user, action).select_related(
         "account", "account__platform", "account__organization", "departed_user", "done_by"
     )
+
+
+# --- activity: idle and clean-up thresholds (DOMAIN.md rules 23, 31) ------------------
+class ActivityThresholds(NamedTuple):
+    idle_days: int
+    cleanup_days: int
+
+
+def activity_defaults() -> ActivityThresholds:
+    return ActivityThresholds(
+        int(settings.REGISTRY_IDLE_DAYS), int(settings.REGISTRY_CLEANUP_DAYS)
+    )
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    step = Organization.steplen
+    return [path[: i * step] for i in range(1, len(path) // step + 1)]
+
+
+def activity_thresholds_for(organization) -> ActivityThresholds:
+    """The idle and clean-up thresholds that apply to `organization`: the policy of
+    the nearest organization at or above it (registry.ActivityPolicy), else the
+    national defaults (settings). One query. Other apps (supervision sweeps) read
+    the thresholds through this function only."""
+    row = (
+        ActivityPolicy.objects.filter(organization__path__in=_ancestor_paths(organization.path))
+        .order_by("-organization__depth")
+        .values_list("idle_days", "cleanup_days")
+        .first()
+    )
+    return ActivityThresholds(*row) if row else activity_defaults()
+
+
+def activity_policy_paths() -> list[tuple[str, ActivityThresholds]]:
+    """Every policy as (organization path, thresholds), deepest first. One query; the
+    table holds one row per organization that overrides the defaults."""
+    rows = ActivityPolicy.objects.values_list(
+        "organization__path", "idle_days", "cleanup_days"
+    )
+    return sorted(
+        ((path, ActivityThresholds(i, c)) for path, i, c in rows),
+        key=lambda row: -len(row[0]),
+    )
+
+
+def _silent_since(cutoff) -> Q:
+    """No post after `cutoff`; an account that never posted counts from its opening
+    date (or, without one, from when it was recorded), never as idle from day one."""
+    cutoff_day = timezone.localtime(cutoff).date()
+    never = Q(last_post_at__isnull=True)
+    return (
+        Q(last_post_at__lt=cutoff)
+        | (never & Q(opened_on__lt=cutoff_day))
+        | (never & Q(opened_on__isnull=True, created_at__lt=cutoff))
+    )
+
+
+def activity_stale_q(kind: str = "idle", *, now=None, days: int | None = None) -> Q:
+    """Accounts expected to post (active or rectifying) that are idle (`kind="idle"`)
+    or due for clean-up (`kind="cleanup"`) under the policy of their sponsoring
+    organization (nearest ActivityPolicy up the tree, else the defaults). `days`
+    overrides every policy (a filter the user typed). One query for the policies;
+    the condition is then a plain WHERE over `org_path` and the activity columns."""
+    from registry.models import AccountStatus
+
+    now = now or timezone.now()
+    posting = Q(status__in=(AccountStatus.ACTIVE, AccountStatus.RECTIFYING))
+    if days is not None:
+        return posting & _silent_since(now - timedelta(days=int(days)))
+
+    def limit(t: ActivityThresholds) -> int:
+        return t.cleanup_days if kind == "cleanup" else t.idle_days
+
+    condition = Q(pk__in=[])
+    covered: list[str] = []
+    for path, thresholds in activity_policy_paths():
+        # Deepest first: a deeper policy wins over this one in its own subtree.
+        own = Q(org_path__startswith=path)
+        for deeper in covered:
+            if deeper.startswith(path):
+                own &= ~Q(org_path__startswith=deeper)
+        condition |= own & _silent_since(now - timedelta(days=limit(thresholds)))
+        covered.append(path)
+    rest = _silent_since(now - timedelta(days=limit(activity_defaults())))
+    for path in covered:
+        rest &= ~Q(org_path__startswith=path)
+    return posting & (condition | rest)
+
+
+def silent_days(account, now=None) -> int:
+    """Days since the account's last post, or since it opened when it never posted."""
+    now = now or timezone.now()
+    if account.last_post_at:
+        return (now - account.last_post_at).days
+    if account.opened_on:
+        return (timezone.localtime(now).date() - account.opened_on).days
+    return (now - account.created_at).days if account.created_at else 0

@@ -4,24 +4,56 @@ working-day deadlines to recompute them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 
 from audit.services import audit_record
 from workcalendar.models import CalendarYear, CalendarYearSource, DayKind, SpecialDay
 
-# Apps that store working-day deadlines register a function here (in AppConfig.ready)
-# that recomputes their open deadlines; the calendar calls them after each change.
-_RECOMPUTERS: list[Callable[[], int]] = []
+
+@dataclass(frozen=True)
+class DeadlineKind:
+    """One kind of stored working-day deadline (filings, credential rotations,
+    repost directive targets, citizen messages...). `recompute` recomputes every
+    *open* deadline of the kind from the calendar as it is now, set-based (a fixed
+    number of queries per distinct start/region, never one per row), refreshes the
+    kind's provisional mark (a deadline counted over a year without calendar data),
+    is safe to run twice, and returns how many rows changed."""
+
+    name: str
+    recompute: Callable[[], int]
+    label: str = ""
+
+
+# The one registry of deadline kinds (DESIGN.md "the deadline registry"). Apps
+# register theirs in AppConfig.ready; a calendar edit or a newly loaded year
+# recomputes all of them in one pass (`recompute_open_deadlines`).
+_KINDS: dict[str, DeadlineKind] = {}
+
+
+def register_deadline_kind(name: str, *, recompute: Callable[[], int], label: str = "") -> None:
+    """Register (or replace, on a re-run of `ready()`) how to recompute the open
+    deadlines of one kind, named `<app>.<thing>` (e.g. "registry.filing")."""
+    _KINDS[name] = DeadlineKind(name=name, recompute=recompute, label=str(label))
 
 
 def register_recomputer(fn: Callable[[], int]) -> None:
-    if fn not in _RECOMPUTERS:
-        _RECOMPUTERS.append(fn)
+    """Older spelling of `register_deadline_kind`, named after the function."""
+    register_deadline_kind(f"{fn.__module__}.{fn.__qualname__}", recompute=fn)
+
+
+def deadline_kinds() -> list[DeadlineKind]:
+    return sorted(_KINDS.values(), key=lambda kind: kind.name)
+
+
+def recompute_deadlines_by_kind() -> dict[str, int]:
+    """Recompute every registered kind; rows changed per kind."""
+    return {kind.name: kind.recompute() for kind in deadline_kinds()}
 
 
 def recompute_open_deadlines() -> int:
-    return sum(fn() for fn in _RECOMPUTERS)
+    return sum(recompute_deadlines_by_kind().values())
 
 
 def _package_days() -> tuple[dict, dict, set[int]]:

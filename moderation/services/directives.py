@@ -30,6 +30,7 @@ from moderation.models import (
 )
 from notifications.services import notify
 from registry.models import AccountStatus, MediaAccount, Platform
+from registry.services.accounts import url_on_platform
 from workcalendar.calendar import deadline_after
 
 # Platforms without a policy row get this (configurable by adding a RepostPolicy).
@@ -115,8 +116,13 @@ def directive_issue(
         errors["post"] = [_("Repost directives are for major items.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    # DOMAIN.md rule 15: the accounts *below* the issuer repost; the issuing
+    # organization's own accounts (which published the item) are not targets.
     accounts = MediaAccount.objects.filter(org_path__startswith=organization.path,
-                                           status=AccountStatus.ACTIVE)
+                                           status=AccountStatus.ACTIVE).exclude(
+                                               organization=organization)
+    if post is not None:
+        accounts = accounts.exclude(pk__in=post.target_accounts.values("pk"))
     selection = {}
     if platform_codes:
         known = set(Platform.objects.filter(code__in=platform_codes).values_list("code", flat=True))
@@ -213,13 +219,18 @@ def _notify_issued(directive_id: int) -> None:
 @transaction.atomic
 def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> DirectiveTarget:
     target = DirectiveTarget.objects.select_for_update(of=("self",)).select_related(
-        "organization").get(pk=target.pk)
+        "organization", "platform").get(pk=target.pk)
     role = require(actor, Action.CHANGE, target.organization)
     if target.confirmed_at is not None:
         raise Conflict(_("This repost has already been confirmed."), code="already_confirmed")
     if not (repost_url or "").startswith(("http://", "https://")) or len(repost_url) > 500:
         raise ValidationFailed(_("Give the URL of the repost."),
                                fields={"repost_url": [_("Enter a valid URL.")]})
+    if not url_on_platform(target.platform, repost_url):
+        message = _("This address is not on %(platform)s: give the URL of the repost on "
+                    "the account's own platform.") % {"platform": target.platform.name}
+        raise ValidationFailed(message, code="url_other_platform",
+                               fields={"repost_url": [message]})
     target.confirmed_at = timezone.now()
     target.confirmed_by = actor
     target.repost_url = repost_url

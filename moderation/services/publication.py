@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -16,6 +17,7 @@ from accounts.scoping import Action, require, roles_of
 from audit.services import audit_record
 from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import (
+    DirectiveTarget,
     Flag,
     FlagKind,
     MatchStatus,
@@ -27,7 +29,9 @@ from moderation.models import (
     SignOffSheet,
 )
 from notifications.services import notify
-from registry.models import MediaAccount
+from registry.models import AccountStatus, MediaAccount
+from registry.services.accounts import url_on_platform
+from registry.services.activity import media_account_record_posts
 
 # Texts at least this similar are taken to be the same post, edited on the platform.
 SIMILAR_ENOUGH = 80.0
@@ -73,6 +77,8 @@ def post_mark_published(*, post: Post, actor, account: MediaAccount, url: str,
     before = post.status
     post.status = PostStatus.PUBLISHED
     post.save(update_fields=["status", "updated_at"])
+    # Activity truth (DOMAIN.md rule 23): the account posted.
+    media_account_record_posts(latest={account.pk: publication.published_at})
     audit_record(actor=actor, action="moderation.post_publish", target=post,
                  organization=post.organization, role=role, before={"status": before},
                  after={"status": post.status, "account": account.pk, "url": url,
@@ -129,10 +135,16 @@ def published_post_report(*, actor, account: MediaAccount, platform_post_id: str
     if existing is not None:
         return existing, False
     status, revision, score = _match(account, text)
+    target = None
+    if status == MatchStatus.UNMATCHED:
+        target = _directed_repost(account, text, url or "")
+        if target is not None:
+            status, score = MatchStatus.DIRECTED_REPOST, 100.0
     row = PublishedPost(platform_id=account.platform_id, platform_post_id=platform_post_id,
                         account=account, org_path=account.org_path, text=text, url=url or "",
                         published_at=published_at or timezone.now(), reported_by=actor,
-                        match_status=status, matched_revision=revision, similarity=score)
+                        match_status=status, matched_revision=revision, similarity=score,
+                        directive_target=target)
     try:
         with transaction.atomic():
             row.save()
@@ -141,20 +153,73 @@ def published_post_report(*, actor, account: MediaAccount, platform_post_id: str
                                          platform_post_id=platform_post_id), False
     audit_record(actor=actor, action="moderation.published_post_report", target=row,
                  organization=account.organization, role=role,
-                 after={"match": status, "revision": revision.pk if revision else None})
-    if status != MatchStatus.MATCHED:
-        _flag(row, account, status)
+                 after={"match": status, "revision": revision.pk if revision else None,
+                        "directive_target": target.pk if target else None})
+    # Activity truth (DOMAIN.md rule 23): whatever it was, the account posted.
+    media_account_record_posts(latest={account.pk: row.published_at})
+    if account.status == AccountStatus.CANCELLED:
+        # DOMAIN.md rule 32: its own finding, whatever the text matched.
+        _flag(row, account, FlagKind.CANCELLED_ACCOUNT_POSTED)
+    elif status == MatchStatus.DIRECTED_REPOST:
+        _reconcile_repost(target, row, actor)
+    elif status != MatchStatus.MATCHED:
+        _flag(row, account, FlagKind.UNAPPROVED_PUBLICATION
+              if status == MatchStatus.UNMATCHED else FlagKind.TEXT_DIFFERS)
     return row, True
 
 
-def _flag(row: PublishedPost, account: MediaAccount, status: str) -> Flag:
-    kind = (FlagKind.UNAPPROVED_PUBLICATION if status == MatchStatus.UNMATCHED
-            else FlagKind.TEXT_DIFFERS)
-    message = (
-        _("%(account)s published a post that was never approved.")
-        if kind == FlagKind.UNAPPROVED_PUBLICATION
-        else _("%(account)s published a text that differs from the approved revision.")
-    ) % {"account": account.display_name}
+# Directives whose targets a collector report may be the repost of.
+REPOST_LOOKBACK_DAYS = 30
+_MIN_TITLE = 4
+
+
+def _directed_repost(account: MediaAccount, text: str, url: str) -> DirectiveTarget | None:
+    """The directive target this reported post is the repost of, if any (DOMAIN.md
+    rule 15): a target of this account whose confirmed repost URL is the reported
+    URL, or whose directive's source URL or title the reported text carries. One
+    query over the account's recent targets."""
+    since = timezone.now() - timedelta(days=REPOST_LOOKBACK_DAYS)
+    targets = list(
+        DirectiveTarget.objects.filter(account=account, directive__issued_at__gte=since)
+        .select_related("directive")
+        .order_by("-directive__issued_at", "-id")[:50]
+    )
+    wanted = normalize_text(text)
+    for target in targets:
+        directive = target.directive
+        if url and target.repost_url and url == target.repost_url:
+            return target
+        if directive.source_url and (directive.source_url in text or directive.source_url == url):
+            return target
+        title = normalize_text(directive.title)
+        if len(title) >= _MIN_TITLE and title in wanted:
+            return target
+    return None
+
+
+def _reconcile_repost(target: DirectiveTarget, row: PublishedPost, actor) -> None:
+    """A collector saw the repost: confirm the target with the reported URL when the
+    operator has not yet (through the one confirmation service, so its checks and
+    audit apply); nothing is flagged."""
+    if target.confirmed_at is not None or actor is None or not row.url:
+        return
+    if not url_on_platform(target.platform, row.url):
+        return
+    from moderation.services.directives import target_confirm
+
+    target_confirm(target=target, actor=actor, repost_url=row.url)
+
+
+def _flag(row: PublishedPost, account: MediaAccount, kind: str) -> Flag:
+    message = {
+        FlagKind.UNAPPROVED_PUBLICATION: _("%(account)s published a post that was never approved."),
+        FlagKind.TEXT_DIFFERS: _(
+            "%(account)s published a text that differs from the approved revision."
+        ),
+        FlagKind.CANCELLED_ACCOUNT_POSTED: _(
+            "%(account)s is cancelled in the registry but posted again on the platform."
+        ),
+    }[kind] % {"account": account.display_name}
     flag = Flag.objects.create(kind=kind, organization=account.organization,
                                org_path=account.org_path, published_post=row,
                                message=message[:300])

@@ -33,6 +33,34 @@ def _match(platform: Platform, url: str) -> str | None:
     return None
 
 
+_HOST_OF_PATTERN = re.compile(r"^\^https\?://(?P<host>.+?)/")
+
+
+def url_on_platform(platform: Platform, url: str) -> bool:
+    """Whether a web address (a post, a repost) lies on the platform's own site: its
+    host matches the host part of one of the platform's profile URL patterns. A
+    platform without patterns (an own app, other) accepts any web address."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if not host:
+        return False
+    hosts = []
+    for pattern in platform.url_patterns or []:
+        found = _HOST_OF_PATTERN.match(pattern)
+        if found:
+            hosts.append(found.group("host"))
+    if not hosts:
+        return True
+    for host_pattern in hosts:
+        try:
+            if re.fullmatch(host_pattern, host):
+                return True
+        except re.error:  # a bad pattern in the data must not break confirmation
+            continue
+    return False
+
+
 def _url_error(message, code="url_unrecognised") -> ValidationFailed:
     return ValidationFailed(message, code=code, fields={"profile_url": [message]})
 

@@ -81,9 +81,10 @@ def rotation_open_for_membership(*, membership: Membership, actor=None) -> int:
     if not accounts:
         return 0
     now = timezone.now()
-    due = deadline_after(
+    deadline = deadline_after(
         now, settings.REGISTRY_ROTATION_DUE_WORKING_DAYS, membership.organization.region_code
-    ).due_at
+    )
+    due = deadline.due_at
     existing = set(
         RotationTask.objects.filter(
             membership_id=membership.pk, account__in=accounts
@@ -91,7 +92,8 @@ def rotation_open_for_membership(*, membership: Membership, actor=None) -> int:
     )
     tasks = [
         RotationTask(
-            account=a, departed_user=user, membership_id=membership.pk, opened_at=now, due_at=due
+            account=a, departed_user=user, membership_id=membership.pk, opened_at=now, due_at=due,
+            due_provisional=deadline.provisional,
         )
         for a in accounts
         if a.pk not in existing

@@ -44,8 +44,9 @@ def dashboard(request):
     filings_url = reverse("registry:filing_list")
     links = {
         "all": reverse("registry:ledger"),
-        "idle": _ledger(idle="true", idle_days=overview["idle_days"]),
-        "cleanup": _ledger(idle="true", idle_days=overview["cleanup_days"], sort="last_post"),
+        # No `idle_days`: the ledger applies each organization's own policy.
+        "idle": _ledger(idle="true"),
+        "cleanup": _ledger(cleanup="true", sort="last_post"),
         "filing_overdue": _ledger(filing_overdue="true"),
         "pending": f"{filings_url}?{urlencode({'status': 'submitted'})}",
         "late": f"{filings_url}?{urlencode({'late': '1'})}",

@@ -32,7 +32,7 @@ from accounts.models import Organization, OrgKind
 from accounts.scoping import Action, Domain, scope_for
 from common.errors import ApplicationError, NotFound
 from common.errors import PermissionDenied as DomainPermissionDenied
-from registry import counterfeit, ledger
+from registry import counterfeit, ledger, selectors
 from registry.services import filings as filing_services
 from registry.services import ledger_export, ledger_import
 
@@ -141,7 +141,7 @@ def ledger_list(request):
             "org_options": _org_options(org_choices),
             "org_selected": selected_org,
             "org_label": org_label,
-            "idle_days": ledger.idle_days_default(),
+            "idle_days": selectors.activity_thresholds_of_user(request.user).idle_days,
             "can_export": not scope_for(
                 request.user, Action.EXPORT, Domain.BUSINESS
             ).is_empty,
