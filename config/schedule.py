@@ -25,6 +25,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "moderation.expire_approvals",
         "schedule": crontab(minute="*/5"),
     },
+    # Filings awaiting approval past their due date escalate to the supervisors one
+    # level up (分级备案; one UPDATE, one notification per organization, idempotent).
+    "registry-escalate-overdue-filings": {
+        "task": "registry.escalate_overdue_filings",
+        "schedule": crontab(minute=20),  # hourly
+    },
     # Remove ledger import stages (uploads and dry-run reports) older than two days.
     "registry-ledger-import-purge": {
         "task": "registry.ledger_import_purge",

@@ -65,6 +65,7 @@ class RegistryConfig(AppConfig):
             "filing.approved": _("Filing approved"),
             "filing.rejected": _("Filing rejected"),
             "filing.withdrawn": _("Filing withdrawn"),
+            "filing.escalated": _("Filing escalated to the level above"),
             "media_account.recorded": _("Account recorded"),
             "media_account.imported": _("Account imported"),
             "media_account.seeded": _("Account created (demo data)"),

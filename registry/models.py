@@ -92,6 +92,14 @@ class AccountStatus(models.TextChoices):
 RELEASED_STATUSES = (AccountStatus.CANCELLED, AccountStatus.NOT_OPENED)
 
 
+class AccountOrigin(models.TextChoices):
+    """How the account came into the registry."""
+
+    FILING = "filing", _("Opening filing")
+    # A supervisor recorded an existing account as it is (存量登记, ledger import).
+    STOCKTAKE = "stocktake", _("Stocktake of existing accounts")
+
+
 class MediaAccountQuerySet(ScopedQuerySet):
     def in_subtree(self, org: Organization):
         return self.filter(org_path__startswith=org.path)
@@ -137,6 +145,10 @@ class MediaAccount(models.Model):
     liaison = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="liaison_accounts", verbose_name=_("liaison"),
+    )
+    origin = models.CharField(
+        _("recorded by"), max_length=10, choices=AccountOrigin.choices,
+        default=AccountOrigin.FILING,
     )
     last_post_at = models.DateTimeField(_("last post"), null=True, blank=True)
     followers = models.PositiveIntegerField(_("followers"), default=0)
@@ -334,6 +346,21 @@ class Filing(models.Model):
     )
     leader_approved_on = models.DateField(_("leader approved on"), null=True, blank=True)
     deregistered_on = models.DateField(_("de-registered on the platform"), null=True, blank=True)
+
+    # Routing by level (分级备案, DOMAIN.md rule 1), fixed at submission: the
+    # supervisors of `decider_organization` (the supervising organization, or the
+    # nearest organization above it that has supervisors) decide; those of
+    # `escalation_organization` (the next level up) see and may decide the filing
+    # only once it is overdue (registry.services.routing).
+    decider_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("decided by supervisors of"),
+    )
+    escalation_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("escalates to"),
+    )
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
 
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filings_submitted",

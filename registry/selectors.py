@@ -143,16 +143,14 @@ def supervised_paths(user) -> list[str]:
 
 
 def filing_queue(user):
-    """Filings awaiting this supervisor's decision, oldest first."""
-    paths = supervised_paths(user)
-    if not paths:
-        return Filing.objects.none()
-    cond = Q()
-    for p in paths:
-        cond |= Q(org_path__startswith=p)
+    """Filings awaiting this supervisor's decision, oldest first: those of the
+    organizations where they hold the supervisor role, and overdue ones escalated
+    to them (DOMAIN.md rule 1), never every filing below."""
+    from registry.services.routing import decider_queue_q
+
     return (
         filings_visible(user)
-        .filter(cond, status=FilingStatus.SUBMITTED)
+        .filter(decider_queue_q(user), status=FilingStatus.SUBMITTED)
         .exclude(submitted_by=user)
         .order_by("submitted_at", "id")
     )

@@ -25,9 +25,10 @@ from accounts.scoping import (
     roles_of,
     scope_for,
 )
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_bulk
 from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.services import notify
+from registry import roles
 from registry.derive import derive_supervising
 from registry.models import (
     ALLOWED_TRANSITIONS,
@@ -45,12 +46,13 @@ from registry.models import (
     Platform,
     VerificationStatus,
 )
-from registry.services import rules
+from registry.services import routing, rules
 from registry.services.accounts import account_state
 from workcalendar.calendar import END_OF_DAY, SHANGHAI, add_working_days
 
-# "Management cannot be outsourced": operators and the department head file.
-FILER_ROLES = frozenset({Role.OPERATOR, Role.DEPARTMENT_HEAD})
+# "Management cannot be outsourced": operators and the department head file (the
+# one table of registry rights: registry.roles).
+FILER_ROLES = roles.FILER_ROLES
 CHANGEABLE_FIELDS = (
     "display_name", "profile_url", "category", "verification", "liaison", "operators",
     "organization",
@@ -91,16 +93,22 @@ def can_decide(user, filing: Filing) -> bool:
     return (
         filing.status == FilingStatus.SUBMITTED
         and user.pk != filing.submitted_by_id
-        and supervisor_role_over(user, filing.org_path)
+        and routing.is_decider(user, filing)
     )
 
 
 def _require_decider(actor: User, filing: Filing) -> None:
+    """404 outside the actor's scope; 403 unless they are a supervisor of the
+    filing's deciding organization (or of the level above once it is overdue,
+    DOMAIN.md rule 1)."""
     if not scope_for(actor, Action.VIEW).contains_path(filing.org_path):
         raise NotFound(_("Not found."))
-    if not supervisor_role_over(actor, filing.org_path):
+    if not routing.is_decider(actor, filing):
+        decider = filing.decider_organization
         raise PermissionDenied(
-            _("Only a supervisor of the supervising organization decides filings."),
+            _("Filings are decided by the supervisors of %(org)s; the level above decides "
+              "only once a filing is overdue.")
+            % {"org": decider.name if decider else filing.supervising_organization.name},
             code="not_supervisor",
         )
     if actor.pk == filing.submitted_by_id:
@@ -136,18 +144,11 @@ def filing_due_at(organization: Organization, event_date: date) -> tuple[datetim
 
 
 # --- notifications ---------------------------------------------------------------------
-def _supervisors_over(org_path: str):
-    paths = [org_path[: i * Organization.steplen] for i in range(1, len(org_path) // 4 + 1)]
-    return User.objects.filter(
-        memberships__role=Role.SUPERVISOR,
-        memberships__is_active=True,
-        memberships__organization__path__in=paths,
-        is_active=True,
-    ).distinct()
-
-
 def _notify_submitted(filing: Filing) -> None:
-    recipients = [u for u in _supervisors_over(filing.org_path) if u.pk != filing.submitted_by_id]
+    # DOMAIN.md rule 1: the deciding level only, not every supervisor above.
+    recipients = [
+        u for u in routing.filing_recipients(filing) if u.pk != filing.submitted_by_id
+    ]
     notify(
         recipients=recipients,
         organization=filing.supervising_organization,
@@ -191,7 +192,7 @@ def _notify_withdrawn(filing: Filing, actor: User) -> None:
     `_notify_submitted` told) learn it no longer awaits them."""
     recipients = [
         u
-        for u in _supervisors_over(filing.org_path)
+        for u in routing.filing_recipients(filing)
         if u.pk not in (filing.submitted_by_id, actor.pk)
     ]
     notify(
@@ -249,12 +250,15 @@ def _create_filing(
         )
     org = account.organization
     due_at, provisional = filing_due_at(org, event_date)
+    decider, escalation = routing.decision_levels(account.supervising_organization)
     filing = Filing(
         number=_next_number(org.region_code, timezone.localtime(now, SHANGHAI).year),
         kind=kind,
         account=account,
         organization=org,
         supervising_organization=account.supervising_organization,
+        decider_organization=decider,
+        escalation_organization=escalation,
         org_path=org.path,
         region_code=org.region_code,
         event_date=event_date,
@@ -388,6 +392,7 @@ def filing_submit_open(
         account=None,
     )
     rules.check_name_related(report, organization=organization, display_name=display_name)
+    rules.check_verification(report, verification=verification)
 
     account = MediaAccount(
         platform=platform,
@@ -538,6 +543,12 @@ def filing_submit_change(
             account=account,
         )
         rules.check_name_related(report, organization=target_org, display_name=name)
+    rules.check_verification(report, verification=after.get("verification", account.verification))
+    if "operators" in after or "organization" in after:
+        rules.check_operator_agreements(
+            report, organization=target_org,
+            operator_ids=after.get("operators", current["operators"]), on=timezone.localdate(),
+        )
     before = {name: current[name] for name in after}
     return _create_filing(
         actor=actor, role=role, kind=FilingKind.CHANGE, account=account, event_date=event_date,
@@ -713,6 +724,30 @@ def _release_unopened(filing: Filing, account: MediaAccount, actor: User, role: 
     )
 
 
+def approval_warnings(filing: Filing, account: MediaAccount | None = None) -> list[dict]:
+    """Warnings the supervisor sees when deciding, computed on the state of now: the
+    account is not real-name verified (rule 3); an operator lacks a confidentiality
+    agreement as outsourced staff. Recorded with the approval in the audit trail."""
+    if filing.kind not in (FilingKind.OPEN, FilingKind.CHANGE):
+        return []
+    account = account or filing.account
+    after = filing.after or {}
+    report = rules.RuleReport()
+    rules.check_verification(report, verification=after.get("verification", account.verification))
+    operator_ids = after.get("operators")
+    if operator_ids is None:
+        operator_ids = list(account.operators.values_list("pk", flat=True))
+    organization = (
+        Organization.objects.get(pk=after["organization"])
+        if "organization" in after
+        else account.organization
+    )
+    rules.check_operator_agreements(
+        report, organization=organization, operator_ids=operator_ids, on=timezone.localdate()
+    )
+    return report.warnings
+
+
 TRANSITION_AUDIT_ACTIONS = {
     FilingStatus.APPROVED: "filing.approved",
     FilingStatus.REJECTED: "filing.rejected",
@@ -753,7 +788,9 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
     )
     f.account = account
     before = _filing_state(f)
+    decision_warnings = []
     if to_status == FilingStatus.APPROVED:
+        decision_warnings = approval_warnings(f, account)
         _apply(f, account, actor, role)
     else:
         _release_unopened(f, account, actor, role)
@@ -769,7 +806,7 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
         organization=f.organization,
         role=role,
         before=before,
-        after=_filing_state(f) | {"reason": reason},
+        after=_filing_state(f) | {"reason": reason, "decision_warnings": decision_warnings},
     )
     if to_status == FilingStatus.WITHDRAWN:
         _notify_withdrawn(f, actor)
@@ -859,3 +896,106 @@ __all__ = [
     "filing_submit_suspend", "filing_submit_cancel", "filing_transition", "filing_approve",
     "filing_reject", "filing_withdraw", "can_withdraw", "exemption_grant", "exemption_revoke", "can_decide", "can_file",
 ]
+
+
+# --- opening filings in bulk (ledger import by a filer) ---------------------------------
+def _reserve_numbers(region_code: str, year: int, n: int) -> list[str]:
+    """Caller holds a transaction; `n` consecutive numbers under one row lock."""
+    FilingSequence.objects.get_or_create(region_code=region_code, year=year)
+    seq = FilingSequence.objects.select_for_update().get(region_code=region_code, year=year)
+    first = seq.last_number + 1
+    seq.last_number += n
+    seq.save(update_fields=["last_number"])
+    return [f"{region_code}-{year}-{i:04d}" for i in range(first, first + n)]
+
+
+def filings_open_many(
+    *,
+    actor: User,
+    accounts: list[MediaAccount],
+    event_dates: dict[int, date],
+    role_of: dict[int, str],
+    warnings_of: dict[int, list[dict]] | None = None,
+    note: str = "",
+) -> list[Filing]:
+    """File the opening of many pending accounts at once (a filer's ledger import):
+    the same filing `filing_submit_open` makes for one, set-based. Numbers are
+    reserved per region under one lock each, due dates computed once per
+    organization and event date, routing once per supervising organization; one
+    INSERT of filings, one of audit events, one notification per deciding
+    organization. Caller holds the transaction and checked the rules per row."""
+    if not accounts:
+        return []
+    now = timezone.now()
+    year = timezone.localtime(now, SHANGHAI).year
+    by_region: dict[str, list[MediaAccount]] = {}
+    for account in accounts:
+        by_region.setdefault(account.region_code, []).append(account)
+    numbers: dict[int, str] = {}
+    for region, group in by_region.items():
+        for account, number in zip(
+            group, _reserve_numbers(region, year, len(group)), strict=True
+        ):
+            numbers[account.pk] = number
+    dues: dict[tuple[int, date], tuple[datetime, bool]] = {}
+    levels = routing.decision_levels_many(
+        list({a.supervising_organization_id: a.supervising_organization for a in accounts}.values())
+    )
+    rows = []
+    for account in accounts:
+        event_date = event_dates[account.pk]
+        key = (account.organization_id, event_date)
+        if key not in dues:
+            dues[key] = filing_due_at(account.organization, event_date)
+        due_at, provisional = dues[key]
+        decider, escalation = levels[account.supervising_organization_id]
+        rows.append(Filing(
+            number=numbers[account.pk],
+            kind=FilingKind.OPEN,
+            account=account,
+            organization=account.organization,
+            supervising_organization=account.supervising_organization,
+            decider_organization=decider,
+            escalation_organization=escalation,
+            org_path=account.org_path,
+            region_code=account.region_code,
+            event_date=event_date,
+            note=note,
+            before=None,
+            after=account_state(account, operator_ids=[]) | {"status": AccountStatus.ACTIVE},
+            warnings=(warnings_of or {}).get(account.pk, []),
+            submitted_by=actor,
+            submitted_at=now,
+            due_at=due_at,
+            due_provisional=provisional,
+            is_late=now > due_at,
+        ))
+    Filing.objects.bulk_create(rows, batch_size=1000)
+    by_role: dict[str, list[Filing]] = {}
+    for f in rows:
+        by_role.setdefault(role_of[f.organization_id], []).append(f)
+    for role, group in by_role.items():
+        audit_record_bulk(
+            actor=actor,
+            action="filing.submitted",
+            targets=group,
+            organization_of=lambda f: f.organization,
+            after_of=_filing_state,
+            role=role,
+        )
+    by_decider: dict[int, list[Filing]] = {}
+    for f in rows:
+        by_decider.setdefault(f.decider_organization_id, []).append(f)
+    for org_id, group in by_decider.items():
+        recipients = [u for u in routing.supervisors_of_org(org_id) if u.pk != actor.pk]
+        notify(
+            recipients=recipients,
+            organization=group[0].supervising_organization,
+            kind="registry.filing_submitted",
+            message=_("%(org)s filed the opening of %(n)s accounts (%(first)s...) for your "
+                      "approval.")
+            % {"org": group[0].organization.name, "n": len(group), "first": group[0].number},
+            dedupe_key=f"registry.filing:{group[0].pk}:submitted",
+            url=reverse("registry:filing_queue"),
+        )
+    return rows

@@ -29,17 +29,20 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Role
-from accounts.scoping import Action, Domain, acting_role, roles_of, scope_for
+from accounts.scoping import Action, Domain, memberships_of, roles_of, scope_for
 from audit.services import audit_record_bulk
 from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from registry import roles as registry_roles
 from registry.derive import derive_supervising_many
 from registry.models import (
     RELEASED_STATUSES,
     AccountCategory,
+    AccountOrigin,
     AccountStatus,
     MediaAccount,
     Platform,
@@ -49,18 +52,14 @@ from registry.services.accounts import parse_profile_url
 
 MAX_BYTES = 10 * 1024 * 1024
 IMPORT_ACTION = "media_account.imported"
-# Roles that may register accounts by import. Outsourced operators may not: the
-# registry is management, which cannot be outsourced (DOMAIN.md, people).
-IMPORT_ROLES = frozenset(
-    {
-        Role.SUPERVISOR,
-        Role.OPERATOR,
-        Role.DEPARTMENT_HEAD,
-        Role.LEADER_IN_CHARGE,
-        Role.PRINCIPAL_LEADER,
-        Role.LIAISON,
-    }
-)
+# Roles that may register accounts by import, from the one table of registry rights
+# (registry.roles): a supervisor records existing accounts as they are (stocktake);
+# the sponsoring organization's filers import pending accounts with opening filings.
+# Outsourced operators, leaders and liaisons may not: the registry is management,
+# which cannot be outsourced, and every new account is filed (DOMAIN.md rules 1, 32).
+IMPORT_ROLES = registry_roles.IMPORT_ROLES
+STOCKTAKE = "stocktake"
+FILED = "filed"
 
 
 def max_rows() -> int:
@@ -635,13 +634,17 @@ def check_row(
             )
         else:
             org = matches[0]
-            if acting_role(ctx.user, Action.CHANGE, org) not in IMPORT_ROLES:
+            if import_mode(ctx.user, org) is None:
                 _error(
                     errors,
                     number,
                     "organization",
                     org_name,
-                    _("You may not register accounts for this organization."),
+                    _(
+                        "You may not register accounts for this organization: a "
+                        "supervisor above it records existing accounts, its operators "
+                        "or department head file new ones."
+                    ),
                 )
                 org = None
 
@@ -782,10 +785,28 @@ def check_row(
             continue
         dates[key] = parsed_date.isoformat()
 
+    mode = import_mode(ctx.user, org) if org is not None else None
+    if mode == FILED and values.get("status") not in (
+        None, AccountStatus.PENDING, AccountStatus.ACTIVE
+    ):
+        _error(
+            errors,
+            number,
+            "status",
+            _text(cell("status")),
+            _(
+                "An operator's import files the opening of new accounts; accounts in "
+                "other statuses are recorded by a supervisor's stocktake."
+            ),
+        )
     if errors:
         return None, errors
+    if mode == FILED:
+        # DOMAIN.md rules 1 and 32: pending until the opening filing is approved.
+        values["status"] = AccountStatus.PENDING.value
     return {
         "row": number,
+        "mode": mode,
         "organization_id": org.pk,
         "organization": org.name,
         "platform_id": platform.pk,
@@ -797,6 +818,80 @@ def check_row(
         "followers": followers,
         **dates,
     }, []
+
+
+def import_mode(user, org: Organization) -> str | None:
+    """How `user` registers accounts of `org` by import (registry.roles): a
+    supervisor at or above it records them as they are (stocktake); the
+    organization's filers import them pending with opening filings; anyone else
+    not at all. No query (the user's memberships are cached)."""
+    for m in memberships_of(user):
+        if m.role in registry_roles.IMPORT_STOCKTAKE_ROLES and org.path.startswith(
+            m.organization.path
+        ):
+            return STOCKTAKE
+    if roles_of(user, org) & registry_roles.IMPORT_FILED_ROLES:
+        return FILED
+    return None
+
+
+def import_role(user, org: Organization, mode: str) -> str:
+    """The role code the audit trail records for an import row."""
+    if mode == STOCKTAKE:
+        return Role.SUPERVISOR
+    held = roles_of(user, org) & registry_roles.IMPORT_FILED_ROLES
+    return sorted(held)[0] if held else ""
+
+
+# Statuses under which an account holds its organization's place on a platform.
+_HOLDS_PLACE = (AccountStatus.ACTIVE, AccountStatus.RECTIFYING, AccountStatus.PENDING)
+
+
+def one_per_platform_errors(rows: list[dict]) -> dict[int, str]:
+    """DOMAIN.md rule 2, per row: an organization keeps one account per platform
+    unless the supervising organization recorded an exemption. A row is an error
+    when its organization already has a live (or pending) account on the platform,
+    or an earlier row of the file gives it one. Two queries for any number of rows.
+    Returns {row number: message}."""
+    from registry.models import AccountExemption, FilingStatus
+
+    wanted = [r for r in rows if r["status"] in _HOLDS_PLACE]
+    if not wanted:
+        return {}
+    org_ids = {r["organization_id"] for r in wanted}
+    existing: dict[tuple[int, int], str] = {}
+    for org_id, platform_id, name in (
+        MediaAccount.objects.filter(organization_id__in=org_ids)
+        .filter(
+            Q(status__in=(AccountStatus.ACTIVE, AccountStatus.RECTIFYING))
+            | Q(status=AccountStatus.PENDING, filings__status=FilingStatus.SUBMITTED)
+        )
+        .values_list("organization_id", "platform_id", "display_name")
+    ):
+        existing.setdefault((org_id, platform_id), name)
+    exempt = set(
+        AccountExemption.objects.active()
+        .filter(organization_id__in=org_ids)
+        .values_list("organization_id", "platform_id")
+    )
+    errors = {}
+    for r in sorted(wanted, key=lambda r: r["row"]):
+        key = (r["organization_id"], r["platform_id"])
+        if key in exempt:
+            continue
+        if key in existing:
+            errors[r["row"]] = str(
+                _(
+                    "%(org)s already has an account on %(platform)s (%(name)s). An "
+                    "organization keeps one account per platform unless the supervising "
+                    "organization records an exemption."
+                )
+                % {"org": r["organization"], "platform": r["platform"],
+                   "name": existing[key]}
+            )
+        else:
+            existing[key] = r["display_name"]
+    return errors
 
 
 def check_table(
@@ -890,9 +985,21 @@ def check_table(
         if progress and (done % 250 == 0 or done == total):
             progress(done, total)
     registered = registered_conflicts(user, good)
+    placed = one_per_platform_errors(
+        [v for v in good if (v["platform_id"], v["platform_account_id"]) not in registered]
+    )
     for values in good:
         found = registered.get((values["platform_id"], values["platform_account_id"]))
-        if found is not None:
+        if found is None and values["row"] in placed:
+            result["errors"].append(
+                {
+                    "row": values["row"],
+                    "column": BY_KEY["platform"].header,
+                    "value": values["platform"],
+                    "message": placed[values["row"]],
+                }
+            )
+        elif found is not None:
             result["errors"].append(
                 {
                     "row": values["row"],
@@ -1082,19 +1189,24 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
         for r in rows
         if r["organization_id"] not in orgs or r["platform_id"] not in platforms
     ]
-    roles = {pk: acting_role(actor, Action.CHANGE, org) for pk, org in orgs.items()}
+    # The mode is decided again now (a role may have ended since the check).
+    modes = {pk: import_mode(actor, org) for pk, org in orgs.items()}
     changed += [
         r["row"]
         for r in rows
         if r["organization_id"] in orgs
-        and roles[r["organization_id"]] not in IMPORT_ROLES
+        and modes[r["organization_id"]] != r.get("mode")
     ]
+    roles = {
+        pk: import_role(actor, org, modes[pk]) for pk, org in orgs.items() if modes[pk]
+    }
     conflicts = registered_conflicts(actor, rows)
     changed += [
         r["row"]
         for r in rows
         if (r["platform_id"], r["platform_account_id"]) in conflicts
     ]
+    changed += list(one_per_platform_errors(rows))
     if changed:
         raise Conflict(
             _(
@@ -1123,6 +1235,9 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
             category=r["category"],
             verification=r["verification"],
             status=r["status"],
+            origin=AccountOrigin.STOCKTAKE
+            if r.get("mode") == STOCKTAKE
+            else AccountOrigin.FILING,
             followers=r["followers"],
             opened_on=date.fromisoformat(r["opened_on"])
             if r.get("opened_on")
@@ -1160,9 +1275,23 @@ def _create_all(stage: dict, rows: list[dict], actor) -> int:
             organization_of=lambda a: orgs[a.organization_id],
             after_of=lambda a: {
                 **_after(a, codes[a.platform_id]),
+                "origin": a.origin,
                 "import": stage["id"],
             },
             role=role,
+        )
+    filed = [a for a in accounts if a.origin == AccountOrigin.FILING]
+    stage["filed"] = len(filed)
+    if filed:
+        from registry.services.filings import filings_open_many
+
+        today = timezone.localdate()
+        filings_open_many(
+            actor=actor,
+            accounts=filed,
+            event_dates={a.pk: a.opened_on or today for a in filed},
+            role_of={pk: role for pk, role in roles.items()},
+            note=str(_("Imported from %(file)s") % {"file": stage["filename"]}),
         )
     return len(accounts)
 

@@ -33,6 +33,8 @@ OPERATORS_BELOW_MINIMUM = "operators_below_minimum"
 OPERATOR_NOT_MEMBER = "operator_not_member"
 OUTSOURCED_WITHOUT_AGREEMENT = "outsourced_without_agreement"
 CANCEL_EVIDENCE_MISSING = "cancel_evidence_missing"
+NOT_VERIFIED = "not_verified"
+OPERATOR_AGREEMENT_MISSING = "operator_agreement_missing"
 
 LIVE_STATUSES = (AccountStatus.ACTIVE, AccountStatus.RECTIFYING)
 OPERATOR_ROLES = (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)
@@ -218,6 +220,59 @@ def check_operators(
             _("An account of a %(level)s-level organization needs at least %(n)s operators "
               "(%(have)s named).")
             % {"level": organization.get_level_display(), "n": needed, "have": valid},
+        )
+
+
+# --- warnings at filing and at approval (DOMAIN.md rule 3; outsourced staff) ---------
+def check_verification(report: RuleReport, *, verification: str) -> None:
+    """Rule 3: accounts must be real-name verified on the platform (a warning: a new
+    account is often verified after it opens)."""
+    from registry.models import VerificationStatus
+
+    if verification != VerificationStatus.VERIFIED:
+        report.warn(
+            NOT_VERIFIED,
+            _("The account is not real-name verified on the platform (%(state)s); "
+              "government accounts must be verified.")
+            % {"state": VerificationStatus(verification).label},
+        )
+
+
+def check_operator_agreements(
+    report: RuleReport, *, organization: Organization, operator_ids: list[int], on: date
+) -> None:
+    """Operators who may run the account only as outsourced staff and have no valid
+    confidentiality agreement on file now (their outsourced role ended, or the
+    agreement is dated later): a warning at filing and at approval. One query."""
+    if not operator_ids:
+        return
+    held: dict[int, list[Membership]] = {}
+    for m in Membership.objects.active().filter(
+        organization=organization, user_id__in=operator_ids
+    ).select_related("user"):
+        held.setdefault(m.user_id, []).append(m)
+    from accounts.models import User
+
+    lacking = []
+    for user_id in dict.fromkeys(operator_ids):
+        roles = held.get(user_id, [])
+        if any(m.role == Role.OPERATOR for m in roles):
+            continue
+        outsourced = [m for m in roles if m.role == Role.OUTSOURCED_OPERATOR]
+        if outsourced and all(
+            m.agreement_document and m.agreement_signed_on and m.agreement_signed_on <= on
+            for m in outsourced
+        ):
+            continue
+        lacking.append(user_id)
+    if lacking:
+        names = [str(u) for u in User.objects.filter(pk__in=lacking).order_by("username")]
+        report.warn(
+            OPERATOR_AGREEMENT_MISSING,
+            _("These operators have no confidentiality agreement on file as outsourced "
+              "staff of %(org)s: %(names)s. Outsourced staff may run an account only "
+              "under a signed agreement.")
+            % {"org": organization.name, "names": "、".join(names)},
         )
 
 

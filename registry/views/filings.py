@@ -374,13 +374,17 @@ def _visible_filing(request, pk) -> Filing:
 @page
 def filing_detail(request, pk: int):
     filing = _visible_filing(request, pk)
+    can_decide = filing_services.can_decide(request.user, filing)
     return render(
         request,
         "registry/filing_detail.html",
         {
             "filing": filing,
             "changes": describe_changes([filing])[filing.pk],
-            "can_decide": filing_services.can_decide(request.user, filing),
+            "can_decide": can_decide,
+            "decision_warnings": filing_services.approval_warnings(filing)
+            if can_decide
+            else [],
             "can_withdraw": filing_services.can_withdraw(request.user, filing),
             "form": forms.DecisionForm(),
             "withdraw_form": forms.WithdrawForm(),

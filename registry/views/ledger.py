@@ -321,10 +321,20 @@ def import_confirm(request, stage_id: uuid.UUID):
             raise Http404 from exc
         messages.error(request, exc.message)
         return redirect("registry:ledger_import_detail", stage_id)
-    messages.success(
-        request,
-        _("%(n)d accounts were imported into the ledger.") % {"n": stage["imported"]},
-    )
+    if stage.get("filed"):
+        messages.success(
+            request,
+            _(
+                "%(n)d accounts were recorded as pending; their opening filings await "
+                "the supervising organization's approval."
+            )
+            % {"n": stage["filed"]},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(n)d accounts were imported into the ledger.") % {"n": stage["imported"]},
+        )
     return redirect("registry:ledger_import_detail", stage_id)
 
 

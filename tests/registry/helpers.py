@@ -39,6 +39,6 @@ def file_open(ns, *, name=None, code="weibo", account_id=None, actor=None, event
 
 def active_account(ns, **kwargs):
     filing = file_open(ns, **kwargs)
-    filings.filing_approve(filing=filing, actor=ns.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=filing, actor=ns.city_supervisor)
     filing.account.refresh_from_db()
     return filing.account

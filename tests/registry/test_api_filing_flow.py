@@ -18,7 +18,7 @@ def _client(user) -> Client:
 
 def test_file_approve_list_history(world):
     operator = _client(world.mine.users[Role.OPERATOR])
-    supervisor = _client(world.mine.users[Role.SUPERVISOR])
+    supervisor = _client(world.mine.city_supervisor)
 
     parsed = operator.get("/api/v1/platforms/parse-url/", {"url": "https://weibo.com/u/3210987654?from=x"})
     assert parsed.status_code == 200
@@ -89,7 +89,7 @@ def test_bad_input_answers_400_per_field(world):
 
 def test_reject_through_the_api_needs_a_reason(world):
     operator = _client(world.mine.users[Role.OPERATOR])
-    supervisor = _client(world.mine.users[Role.SUPERVISOR])
+    supervisor = _client(world.mine.city_supervisor)
     body = {
         "kind": "open", "organization": world.mine.city_dept.pk, "platform": "douyin",
         "platform_account_id": "gov_jy", "display_name": "甲一公安",

@@ -28,7 +28,7 @@ def _sign_in(page, base, user):
 
 def test_operator_files_supervisor_approves_history_shows_both(browser_page, live_server, world):  # noqa: F811
     page, base = browser_page, live_server.url
-    operator, supervisor = world.mine.users[Role.OPERATOR], world.mine.users[Role.SUPERVISOR]
+    operator, supervisor = world.mine.users[Role.OPERATOR], world.mine.city_supervisor
 
     _sign_in(page, base, operator)
     page.goto(f"{base}/registry/accounts/")

@@ -157,10 +157,10 @@ def test_account_history_shows_changes_at_a_constant_query_count(
         html = supervisor.get(url).content.decode()
     assert "Operators" in html and str(world.mine.users[Role.DEPARTMENT_HEAD]) in html
     assert "Official in office" in html
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     for category in ("institutional", "leader", "official"):  # one account, many filings
         g = _change(world, account, category=category)
-        filings.filing_approve(filing=g, actor=world.mine.users[Role.SUPERVISOR])
+        filings.filing_approve(filing=g, actor=world.mine.city_supervisor)
     with django_assert_max_num_queries(len(one.captured_queries)):
         html = supervisor.get(url).content.decode()
     assert html.count('class="change-list"') >= 5
@@ -224,7 +224,7 @@ def test_withdrawal_notifies_the_supervisors_once(world):
 
 def test_a_decision_does_not_send_the_withdrawal_notice(world):
     f = file_open(world.mine)
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     assert not Notification.objects.filter(kind="registry.filing_withdrawn").exists()
 
 

@@ -38,7 +38,7 @@ def test_open_filing_records_a_pending_account_and_numbers_the_filing(world):
 
 def test_approval_makes_the_account_active_and_tells_the_filer(world):
     f = file_open(world.mine)
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     f.refresh_from_db()
     f.account.refresh_from_db()
     assert f.status == FilingStatus.APPROVED and f.decided_by == world.mine.users[Role.SUPERVISOR]
@@ -60,9 +60,9 @@ def test_a_city_supervisor_may_approve_too(world):
 def test_reject_needs_a_reason_and_changes_nothing(world):
     f = file_open(world.mine)
     with pytest.raises(ValidationFailed) as exc:
-        filings.filing_reject(filing=f, actor=world.mine.users[Role.SUPERVISOR], reason="  ")
+        filings.filing_reject(filing=f, actor=world.mine.city_supervisor, reason="  ")
     assert exc.value.code == "reason_required" and "reason" in exc.value.fields
-    filings.filing_reject(filing=f, actor=world.mine.users[Role.SUPERVISOR], reason="名称不规范")
+    filings.filing_reject(filing=f, actor=world.mine.city_supervisor, reason="名称不规范")
     f.refresh_from_db()
     f.account.refresh_from_db()
     assert f.status == FilingStatus.REJECTED
@@ -70,7 +70,7 @@ def test_reject_needs_a_reason_and_changes_nothing(world):
     assert f.account.status == AccountStatus.NOT_OPENED
     # decided once: a second decision is a conflict
     with pytest.raises(Conflict):
-        filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+        filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     # a never-opened account is not re-opened; the opening is filed anew
     with pytest.raises(Conflict):
         filings.filing_submit_reopen(
@@ -128,7 +128,7 @@ def test_change_takes_effect_only_on_approval_and_keeps_before_after(world):
     assert f.before == {"display_name": "甲一公安"} and f.after == {"display_name": "甲一市公安"}
     account.refresh_from_db()
     assert account.display_name == "甲一公安"
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     account.refresh_from_db()
     assert account.display_name == "甲一市公安"
 
@@ -176,7 +176,7 @@ def test_suspend_then_cancel(world):
         actor=world.mine.users[Role.OPERATOR], account=account, event_date=timezone.localdate(),
         note="长期未更新",
     )
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     account.refresh_from_db()
     assert account.status == AccountStatus.SUSPENDED
     today = timezone.localdate()
@@ -186,7 +186,7 @@ def test_suspend_then_cancel(world):
         principal_leader=world.mine.users[Role.PRINCIPAL_LEADER], leader_approved_on=today,
         deregistered_on=today,
     )
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     account.refresh_from_db()
     assert account.status == AccountStatus.CANCELLED
 

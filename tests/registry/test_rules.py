@@ -42,7 +42,7 @@ def test_an_exemption_allows_a_second_account(world):
     )
     f = file_open(world.mine, name="甲一公安交警", code="weibo")
     assert f.exemption == exemption
-    filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
 
 
 def test_exemptions_are_recorded_by_supervisors_only(world):

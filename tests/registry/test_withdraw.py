@@ -28,7 +28,7 @@ def _page(user) -> Client:
 
 def test_rejected_opening_releases_the_platform_id(world):
     f = file_open(world.mine, account_id="7001")
-    filings.filing_reject(filing=f, actor=world.mine.users[Role.SUPERVISOR], reason="名称不规范")
+    filings.filing_reject(filing=f, actor=world.mine.city_supervisor, reason="名称不规范")
     f.account.refresh_from_db()
     assert f.account.status == AccountStatus.NOT_OPENED
     assert AuditEvent.objects.filter(
@@ -37,7 +37,7 @@ def test_rejected_opening_releases_the_platform_id(world):
     # the organization files the same platform account again, and it can be approved
     again = file_open(world.mine, account_id="7001", name="甲一公安发布")
     assert again.account_id != f.account_id
-    filings.filing_approve(filing=again, actor=world.mine.users[Role.SUPERVISOR])
+    filings.filing_approve(filing=again, actor=world.mine.city_supervisor)
     again.account.refresh_from_db()
     assert again.account.status == AccountStatus.ACTIVE
 
@@ -53,7 +53,7 @@ def test_filer_withdraws_an_opening(world):
     assert AuditEvent.objects.filter(action="filing.withdrawn", target_id=str(f.pk)).exists()
     # final: nobody decides a withdrawn filing, and it is not withdrawn twice
     with pytest.raises(Conflict):
-        filings.filing_approve(filing=f, actor=world.mine.users[Role.SUPERVISOR])
+        filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     with pytest.raises(Conflict):
         filings.filing_withdraw(filing=f, actor=operator)
     # the id is free again
