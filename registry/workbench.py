@@ -13,9 +13,9 @@ from django.utils.translation import ngettext
 from accounts.models import Role
 from accounts.scoping import Action
 from common.workbench import STATE_DONE, STATE_OVERDUE, Card, register, state_for
-from registry.ledger import filing_overdue_q, idle_days_default, idle_q
+from registry.ledger import filing_overdue_q, idle_q
 from registry.models import MediaAccount, RotationTask
-from registry.selectors import filing_queue
+from registry.selectors import activity_thresholds_of_user, filing_queue
 
 
 def _overdue_detail(overdue: int) -> str:
@@ -59,18 +59,20 @@ def rotations_open(user) -> list[Card]:
 
 def accounts_needing_attention(user) -> list[Card]:
     """Idle accounts and accounts whose filing is overdue, in the user's jurisdiction."""
-    days = idle_days_default()
+    # Each account under its own organization's idle policy (ActivityPolicy); the
+    # detail names the threshold at the top of the user's jurisdiction.
+    days = activity_thresholds_of_user(user).idle_days
     totals = (
         MediaAccount.objects.visible_to(user, Action.VIEW)
         .order_by()
-        .aggregate(idle=Count("pk", filter=idle_q(days)),
+        .aggregate(idle=Count("pk", filter=idle_q()),
                    filing_overdue=Count("pk", filter=filing_overdue_q()))
     )
     ledger = reverse("registry:ledger")
     return [
         Card(
             "idle_accounts", _("Idle accounts"), totals["idle"],
-            url=f"{ledger}?{urlencode({'idle': 'true', 'idle_days': days})}",
+            url=f"{ledger}?{urlencode({'idle': 'true'})}",
             state=STATE_OVERDUE if totals["idle"] else STATE_DONE,
             detail=_("no post for more than %(days)d days") % {"days": days},
         ),
