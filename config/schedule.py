@@ -31,6 +31,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.escalate_overdue_filings",
         "schedule": crontab(minute=20),  # hourly
     },
+    # Credential custody upkeep: accounts without a holder, outsourced holders and
+    # rotations past due, told to each organization and its supervising level once a
+    # day (three grouped queries; dedupe key per day).
+    "registry-custody-upkeep": {
+        "task": "registry.custody_upkeep",
+        "schedule": crontab(hour=8, minute=5),
+    },
     # Remove ledger import stages (uploads and dry-run reports) older than two days.
     "registry-ledger-import-purge": {
         "task": "registry.ledger_import_purge",

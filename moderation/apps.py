@@ -48,6 +48,7 @@ class ModerationConfig(AppConfig):
             "moderation.post_approve": _("Review step approved"),
             "moderation.post_reject": _("Post rejected"),
             "moderation.post_request_changes": _("Changes requested"),
+            "moderation.importance_raise": _("Importance raised by a reviewer"),
             "moderation.approval_expire": _("Approval expired"),
             "moderation.post_publish": _("Post published"),
             "moderation.published_post_report": _("Published post reported"),

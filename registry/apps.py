@@ -13,6 +13,10 @@ class RegistryConfig(AppConfig):
         from registry.services.custody import rotation_open_for_membership
 
         on_membership_ended(rotation_open_for_membership)
+        # After the rotation hook, which still reads the operators of the accounts.
+        from registry.services.staffing import operators_remove_for_membership
+
+        on_membership_ended(operators_remove_for_membership)
 
         from registry.services.deadlines import (
             filing_deadlines_recompute,
@@ -65,6 +69,7 @@ class RegistryConfig(AppConfig):
             "filing.rejected": _("Filing rejected"),
             "filing.withdrawn": _("Filing withdrawn"),
             "filing.escalated": _("Filing escalated to the level above"),
+            "media_account.operator_removed": _("Operator removed (role ended)"),
             "media_account.recorded": _("Account recorded"),
             "media_account.imported": _("Account imported"),
             "media_account.seeded": _("Account created (demo data)"),

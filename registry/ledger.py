@@ -191,6 +191,13 @@ class LedgerFilter(django_filters.FilterSet):
     idle_days = django_filters.NumberFilter(
         method="filter_noop", label=_("Idle after (days)"), min_value=1, max_value=3650
     )
+    understaffed = django_filters.BooleanFilter(
+        method="filter_understaffed",
+        label=_("Below the staffing minimum"),
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
+    )
     filing_overdue = django_filters.BooleanFilter(
         method="filter_filing_overdue",
         label=_("Filing overdue"),
@@ -246,6 +253,13 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_cleanup(self, queryset, name, value):
         condition = idle_q(kind="cleanup")
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_understaffed(self, queryset, name, value):
+        from registry.services.staffing import understaffed_q, with_operator_count
+
+        short = with_operator_count(MediaAccount.objects.all()).filter(understaffed_q())
+        condition = Q(pk__in=short.values("pk"))
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_filing_overdue(self, queryset, name, value):

@@ -297,6 +297,28 @@ class ActivityPolicy(models.Model):
         return f"{self.organization}: {self.idle_days}/{self.cleanup_days}"
 
 
+class StaffingPolicy(models.Model):
+    """Per-organization minimum of operators per account (DOMAIN.md rule 5);
+    applies to the organization's subtree, the nearest ancestor's policy wins. Without
+    one: settings.REGISTRY_MIN_OPERATORS by the sponsoring organization's level (2 at
+    province and city level, 1 below)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="staffing_policy",
+        verbose_name=_("organization"),
+    )
+    min_operators = models.PositiveSmallIntegerField(
+        _("minimum operators per account"), validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = _("staffing policy")
+        verbose_name_plural = _("staffing policies")
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.min_operators}"
+
+
 class FilingQuerySet(ScopedQuerySet):
     def pending(self):
         return self.filter(status=FilingStatus.SUBMITTED)

@@ -10,3 +10,13 @@ def escalate_overdue_filings() -> int:
     from registry.services.routing import filings_escalate_overdue
 
     return filings_escalate_overdue()
+
+
+@shared_task(name="registry.custody_upkeep", acks_late=True, time_limit=900)
+def custody_upkeep() -> int:
+    """Accounts without a credential holder, with an outsourced holder, or with a
+    rotation past due: tell each organization and its supervising level, once a day
+    (registry.services.staffing)."""
+    from registry.services.staffing import custody_upkeep_sweep
+
+    return custody_upkeep_sweep()

@@ -137,7 +137,19 @@ def _next_revision(post: Post, actor, account_ids: list[int]) -> PostRevision:
 
 
 def _require_drafter(actor, organization) -> str:
-    return require(actor, Action.CHANGE, organization)
+    """DOMAIN.md rule 10: only the organization's drafters (operators, outsourced
+    operators, the department head) draft and submit its posts; supervisors,
+    liaisons and reviewers do not draft for a department. 404 outside the scope,
+    403 otherwise (before any body validation)."""
+    role = require(actor, Action.CHANGE, organization)
+    held = roles_of(actor, organization) & DRAFTER_ROLES
+    if not held:
+        raise PermissionDenied(
+            _("Only the operators and the department head of %(org)s draft its posts.")
+            % {"org": organization.name},
+            code="not_a_drafter",
+        )
+    return sorted(held)[0] if role not in held else role
 
 
 def require_editor(actor, post: Post) -> str:
@@ -334,6 +346,29 @@ def notify_step(post: Post) -> None:
     )
 
 
+def _require_reviewers(post: Post, chain: list[str]) -> None:
+    """DOMAIN.md rule 10: a submission whose review needs a role nobody but the
+    post's authors holds in the organization would wait forever: refuse it, naming
+    the vacant role. One query."""
+    from accounts.models import Membership
+    from moderation.models import ReviewRole
+
+    authors = set(post.revisions.values_list("created_by_id", flat=True)) | {post.author_id}
+    holders: dict[str, set[int]] = {}
+    for role, user_id in Membership.objects.active().filter(
+        organization=post.organization, role__in=chain, user__is_active=True
+    ).values_list("role", "user_id"):
+        holders.setdefault(role, set()).add(user_id)
+    vacant = [r for r in chain if not (holders.get(r, set()) - authors)]
+    if vacant:
+        names = "、".join(str(ReviewRole(r).label) for r in vacant)
+        message = _(
+            "Nobody but the author holds the role of %(roles)s in %(org)s, so the review "
+            "could never finish. Ask the security administrator to appoint one."
+        ) % {"roles": names, "org": post.organization.name}
+        raise ValidationFailed(message, code="reviewer_vacant", fields={"importance": [message]})
+
+
 @transaction.atomic
 def post_submit(*, post: Post, actor, overrides: dict[str, str] | None = None) -> Post:
     """Submit the current revision for review. Hard pre-check hits block; each soft
@@ -374,8 +409,9 @@ def post_submit(*, post: Post, actor, overrides: dict[str, str] | None = None) -
         for k in sorted(keys)
     ]
     revision.save(update_fields=["precheck_hits", "overrides"])
-    post.review_round += 1
     chain = REVIEW_CHAIN[post.importance]
+    _require_reviewers(post, chain)
+    post.review_round += 1
     ReviewStep.objects.bulk_create([
         ReviewStep(post=post, revision=revision, round=post.review_round, order=i + 1, role=r)
         for i, r in enumerate(chain)

@@ -20,6 +20,8 @@ from audit.services import audit_record, audit_record_bulk
 from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import (
     EXPIRING_STATUSES,
+    REVIEW_CHAIN,
+    Importance,
     Post,
     PostStatus,
     ReviewStep,
@@ -68,10 +70,22 @@ def _check_reviewer(actor, post: Post, step: ReviewStep) -> str:
     already = ReviewStep.objects.filter(
         post=post, round=post.review_round, decided_by=actor
     ).exclude(pk=step.pk)
-    if already.exists():
+    if already.exists() and not sole_holder(actor, post, step.role, authors):
         raise PermissionDenied(_("One person decides one step of a review."),
                                code="one_step_per_person")
     return step.role
+
+
+def sole_holder(actor, post: Post, role: str, authors: set[int]) -> bool:
+    """Whether `actor` is the only one (besides the authors) holding `role` in the
+    post's organization: a township where one person holds two review roles may
+    then decide both steps (DOMAIN.md rule 10), recorded as such."""
+    from accounts.models import Membership
+
+    others = Membership.objects.active().filter(
+        organization=post.organization, role=role, user__is_active=True
+    ).exclude(user_id__in=authors | {actor.pk})
+    return not others.exists()
 
 
 def _signoff_number(post: Post) -> str:
@@ -115,6 +129,11 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
         raise Conflict(_("The post was edited after you opened it; review the new revision."),
                        code="stale_revision")
     role = _check_reviewer(actor, post, current)
+    # A sole holder of two review roles decides both steps (DOMAIN.md rule 10),
+    # recorded as such on the decision.
+    sole_reviewer = ReviewStep.objects.filter(
+        post=post, round=post.review_round, decided_by=actor
+    ).exclude(pk=current.pk).exists()
     if decision == Decision.APPROVE and post.approval_expired:
         raise Conflict(
             _("The scheduled publication time has passed; the approval has expired. "
@@ -149,7 +168,8 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
     audit_record(actor=actor, action=f"moderation.post_{decision}", target=post,
                  organization=post.organization, role=role, before=before,
                  after={"status": post.status, "step": current.role,
-                        "revision": post.current_revision.number, "comment": current.comment})
+                        "revision": post.current_revision.number, "comment": current.comment,
+                        "sole_reviewer_of_several_roles": sole_reviewer})
     if decision == Decision.APPROVE and post.status == PostStatus.IN_REVIEW:
         notify_step(post)
     else:
@@ -165,6 +185,56 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
                kind=f"moderation.post_{decision}", message=text, url=url, target=post,
                dedupe_key=f"post-{decision}:{post.pk}:{post.review_round}:{current.order}")
     return current
+
+
+IMPORTANCE_RANK = {Importance.GENERAL: 0, Importance.IMPORTANT: 1, Importance.MAJOR: 2}
+
+
+@transaction.atomic
+def post_raise_importance(*, post: Post, actor, importance: str) -> Post:
+    """The reviewer of the current step raises the post's importance (DOMAIN.md rule
+    10: the tier is not the author's alone): the higher tier's steps join the current
+    round in their places; steps already decided stay. Lowering is refused."""
+    post = Post.objects.select_for_update(of=("self",)).select_related(
+        "organization", "current_revision").get(pk=post.pk)
+    if post.status != PostStatus.IN_REVIEW:
+        raise Conflict(_("This post is not waiting for review."), code="not_in_review")
+    steps = list(post.steps.filter(round=post.review_round).order_by("order"))
+    current = next(s for s in steps if s.status == StepStatus.PENDING)
+    role = _check_reviewer(actor, post, current)
+    if importance not in IMPORTANCE_RANK:
+        raise ValidationFailed(_("Unknown importance."),
+                               fields={"importance": [_("Choose a listed importance.")]})
+    if IMPORTANCE_RANK[importance] <= IMPORTANCE_RANK[post.importance]:
+        message = _("A reviewer may raise a post's importance, never lower it (it is %(now)s).") % {
+            "now": Importance(post.importance).label}
+        raise ValidationFailed(message, code="importance_not_raised",
+                               fields={"importance": [message]})
+    chain = REVIEW_CHAIN[importance]
+    by_role = {s.role: s for s in steps}
+    added = [ReviewStep(post=post, revision=post.current_revision, round=post.review_round,
+                        order=100 + i, role=r)
+             for i, r in enumerate(chain) if r not in by_role]
+    # Two passes keep (post, round, order) unique while the steps move.
+    for i, existing in enumerate(steps):
+        ReviewStep.objects.filter(pk=existing.pk).update(order=200 + i)
+    ReviewStep.objects.bulk_create(added)
+    for step in [*steps, *added]:
+        by_role[step.role] = step
+    for i, r in enumerate(chain):
+        ReviewStep.objects.filter(pk=by_role[r].pk).update(order=i + 1)
+    before = {"importance": post.importance, "awaiting_role": post.awaiting_role}
+    post.importance = importance
+    post.awaiting_role = next(
+        r for r in chain if by_role[r].status == StepStatus.PENDING
+    )
+    post.save(update_fields=["importance", "awaiting_role", "updated_at"])
+    audit_record(actor=actor, action="moderation.importance_raise", target=post,
+                 organization=post.organization, role=role, before=before,
+                 after={"importance": importance, "awaiting_role": post.awaiting_role,
+                        "added_steps": [s.role for s in added]})
+    notify_step(post)
+    return post
 
 
 def post_approve(*, post: Post, actor, comment: str = "", step_role: str | None = None,

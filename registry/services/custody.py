@@ -45,6 +45,13 @@ def custody_set(
     ).exists():
         message = _("The holder must be a person of %(org)s.") % {"org": account.organization.name}
         raise ValidationFailed(message, fields={"holder": [message]})
+    if holder is not None and not Membership.objects.active().filter(
+        user=holder, organization=account.organization
+    ).exclude(role=Role.OUTSOURCED_OPERATOR).exists():
+        # DOMAIN.md rule 9: "service can be outsourced; security cannot".
+        message = _("Outsourced staff cannot hold an account's credentials; choose a "
+                    "person employed by %(org)s.") % {"org": account.organization.name}
+        raise ValidationFailed(message, code="outsourced_custody", fields={"holder": [message]})
     if last_changed_on is not None and last_changed_on > timezone.localdate():
         raise ValidationFailed(
             _("This date lies in the future."), fields={"last_changed_on": [_("This date lies in the future.")]}

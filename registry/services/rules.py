@@ -173,6 +173,20 @@ def check_name_related(
 
 # --- operators: staffing minimum, outsourced staff need an agreement (hard) -----------
 def minimum_operators(organization: Organization) -> int:
+    """The staffing minimum of an account of `organization` (rule 5): the nearest
+    StaffingPolicy at or above it, else the default of its level. One query."""
+    from registry.models import StaffingPolicy
+
+    step = Organization.steplen
+    paths = [organization.path[: i * step] for i in range(1, len(organization.path) // step + 1)]
+    policy = (
+        StaffingPolicy.objects.filter(organization__path__in=paths)
+        .order_by("-organization__depth")
+        .values_list("min_operators", flat=True)
+        .first()
+    )
+    if policy is not None:
+        return policy
     return int(settings.REGISTRY_MIN_OPERATORS.get(organization.level, 1))
 
 
