@@ -18,7 +18,9 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api_base import ScopedModelViewSet
+from accounts.lockout import captcha_answer_ok, captcha_required
 from accounts.models import Level, Membership, Organization, OrgKind, Role, User
+from accounts.passwords import change_required
 from accounts.scoping import Action, get_visible_or_404, memberships_of
 from common.errors import ApplicationError
 
@@ -27,6 +29,8 @@ from common.errors import ApplicationError
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    captcha_key = serializers.CharField(max_length=64, required=False, default="")
+    captcha_value = serializers.CharField(max_length=32, required=False, default="")
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -43,6 +47,19 @@ class ObtainTokenView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if captcha_required(values["username"]) and not captcha_answer_ok(
+            values["captcha_key"], values["captcha_value"]
+        ):
+            # SECURITY: checked before the password, like the sign-in page.
+            message = _(
+                "This username has failed to sign in from several places: answer a "
+                "captcha (GET /captcha/refresh/ gives its key and picture)."
+            )
+            return Response(
+                {"code": "captcha_required", "detail": message, "fields": {"captcha_value": [message]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         # Django's HttpRequest, so axes can count failures and lock the username.
         user = authenticate(
             request._request,
@@ -62,6 +79,17 @@ class ObtainTokenView(APIView):
                     "fields": {"password": [message]},
                 },
                 status=status.HTTP_400_BAD_REQUEST,
+            )
+        if change_required(user):
+            return Response(
+                {
+                    "code": "password_change_required",
+                    "detail": _(
+                        "Your password was reset or has expired: change it on the web "
+                        "before asking for a token."
+                    ),
+                },
+                status=status.HTTP_403_FORBIDDEN,
             )
         # A successful sign-in, as on the web: axes clears the username's failures
         # (AXES_RESET_ON_SUCCESS) and last_login is updated.

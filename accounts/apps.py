@@ -15,4 +15,14 @@ class AccountsConfig(AppConfig):
             "user.created": _("User created"),
             "membership.granted": _("Role granted"),
             "membership.ended": _("Role ended"),
+            "user.password_changed": _("Password changed"),
+            "user.password_reset": _("Password reset"),
+            "auth.signed_in": _("Signed in"),
+            "auth.sign_in_failed": _("Sign-in failed"),
+            "auth.signed_out": _("Signed out"),
+            "auth.locked_out": _("Sign-in locked"),
+            "auth.unlocked": _("Sign-in unlocked"),
         })
+        from accounts import security_events
+
+        security_events.connect()

@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.password_change, name="password_change"),
     path("orgs/", views.org_tree, name="org_tree"),
     path("orgs/<int:pk>/", views.org_detail, name="org_detail"),
     path("access/", views.membership_list, name="membership_list"),

@@ -8,6 +8,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.verify_chain",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Anchor the audit chain's head outside the database (append-only file), so a
+    # chain recomputed with database access is detected by verify_audit.
+    "audit-anchor-head": {
+        "task": "audit.anchor_head",
+        "schedule": crontab(minute="*/10"),
+    },
     # Recompute open deadlines after calendar edits (cheap no-op when nothing changed).
     "workcalendar-refresh-provisional": {
         "task": "workcalendar.refresh_years",

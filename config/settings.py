@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "treebeard",
     "axes",
+    "captcha",
     # The platform's own apps, in dependency order (nothing imports "upward").
     "common",
     "audit",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PasswordPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -175,7 +177,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "accounts.passwords.CharacterClassValidator",
+        "OPTIONS": {"min_classes": 3},
+    },
+    {"NAME": "accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"depth": 5}},
 ]
+# Password policy (accounts.passwords): days until a password must be changed (0: never).
+PASSWORD_MAX_AGE_DAYS = int(os.environ.get("PASSWORD_MAX_AGE_DAYS", "90"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -186,10 +195,16 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 
-# Lockout: 5 failed attempts for one username lock it for 15 minutes.
+# Lockout: 5 failed attempts for one username FROM ONE ADDRESS lock that pair for 15
+# minutes, so nobody can lock a person out from elsewhere. When a username fails from
+# SECURITY_CAPTCHA_AFTER_ADDRESSES or more addresses within those 15 minutes, every
+# sign-in for it must also answer a captcha (accounts.lockout).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+SECURITY_CAPTCHA_AFTER_ADDRESSES = int(os.environ.get("SECURITY_CAPTCHA_AFTER_ADDRESSES", "3"))
+CAPTCHA_LENGTH = 5
+CAPTCHA_TIMEOUT = 5  # minutes
 AXES_RESET_ON_SUCCESS = True
 # The lock lasts 15 minutes from the fifth failure; attempts during the lock do not
 # extend it (axes' default would restart the 15 minutes on each one).
@@ -288,6 +303,13 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Audit trail ---------------------------------------------------------------------
+# The chain's HMAC key: from the environment (a secret store) or a key file outside the
+# database, created on first use. The head is anchored to an append-only file.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_HMAC_KEY_FILE = os.environ.get("AUDIT_HMAC_KEY_FILE", str(VAR_DIR / "keys" / "audit-hmac.key"))
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit" / "anchors.jsonl"))
 
 # --- Working-day calendar -------------------------------------------------------------
 # Office hours used when counting working hours between two instants (Asia/Shanghai).

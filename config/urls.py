@@ -28,6 +28,7 @@ urlpatterns = [
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

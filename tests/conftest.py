@@ -13,6 +13,12 @@ from tests.factories import make_org, make_user
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path):
+    """Each test anchors the audit chain in a file of its own (its database is its own)."""
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.jsonl")
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     cache.clear()
     yield
