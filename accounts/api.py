@@ -10,13 +10,12 @@ from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import second_factor, services, tokens
 from accounts.api_base import ScopedModelViewSet
 from accounts.lockout import captcha_answer_ok, captcha_required
 from accounts.models import Level, Membership, Organization, OrgKind, Role, User
@@ -31,10 +30,17 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
     captcha_key = serializers.CharField(max_length=64, required=False, default="")
     captcha_value = serializers.CharField(max_length=32, required=False, default="")
+    otp = serializers.CharField(
+        max_length=16,
+        required=False,
+        default="",
+        help_text="The second factor (TOTP or recovery code), for roles that need one.",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
 
 
 class ObtainTokenView(APIView):
@@ -91,11 +97,39 @@ class ObtainTokenView(APIView):
                 },
                 status=status.HTTP_403_FORBIDDEN,
             )
+        if second_factor.second_factor_required(user):
+            refused = self._second_factor(user, values["otp"])
+            if refused is not None:
+                return refused
         # A successful sign-in, as on the web: axes clears the username's failures
         # (AXES_RESET_ON_SUCCESS) and last_login is updated.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        instance, token = tokens.token_issue(user=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+    @staticmethod
+    def _second_factor(user, code: str) -> Response | None:
+        """SECURITY: tokens are issued only after the second factor."""
+        if not second_factor.has_second_factor(user):
+            return Response(
+                {
+                    "code": "second_factor_enrolment_required",
+                    "detail": _(
+                        "Your role signs in with a second factor: set it up on the web "
+                        "first, then send its code as otp."
+                    ),
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        try:
+            second_factor.second_factor_verify(request=None, user=user, code=code, channel="api")
+        except ApplicationError as exc:
+            message = _("Enter the current code of your second factor (or a recovery code).")
+            return Response(
+                {"code": exc.code, "detail": message, "fields": {"otp": [message]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return None
 
 
 # --- the current user -------------------------------------------------------------------

@@ -22,6 +22,14 @@ class AccountsConfig(AppConfig):
             "auth.signed_out": _("Signed out"),
             "auth.locked_out": _("Sign-in locked"),
             "auth.unlocked": _("Sign-in unlocked"),
+            "user.deactivated": _("Sign-in deactivated"),
+            "token.issued": _("API token issued"),
+            "token.revoked": _("API token revoked"),
+            "otp.enrolled": _("Second factor set up"),
+            "otp.verified": _("Second factor used"),
+            "otp.failed": _("Second factor refused"),
+            "otp.reset": _("Second factor reset"),
+            "otp.rule_set": _("Second-factor rule changed"),
         })
         from accounts import security_events
 

@@ -204,3 +204,22 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class SecondFactorRule(models.Model):
+    """Whether the holders of a role must sign in with a second factor (TOTP).
+
+    The three administrator roles always must (MLPS 2.0 level 3); for every other role
+    a row here overrides the default of settings.SECOND_FACTOR_DEFAULT_ROLES.
+    """
+
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, unique=True)
+    required = models.BooleanField(_("second factor required"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("second-factor rule")
+        verbose_name_plural = _("second-factor rules")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.required}"

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Organization, PasswordHistory, Role, User
 from accounts.scoping import ADMIN_ROLES, Action, Domain, forget, require
@@ -339,7 +338,9 @@ def _set_password(user: User, new_password: str, *, must_change: bool) -> None:
     user.must_change_password = must_change
     user.save(update_fields=["password", "password_changed_at", "must_change_password"])
     # SECURITY: a new password ends every API token issued under the old one.
-    Token.objects.filter(user=user).delete()
+    from accounts.tokens import tokens_revoke_all
+
+    tokens_revoke_all(user=user, reason="password_changed")
     for callback in _ON_CREDENTIALS_CHANGED:
         callback(user=user)
 
@@ -386,6 +387,40 @@ def user_password_reset(*, actor: User | None, user: User, new_password: str) ->
         target=user,
         organization=org,
         role=role,
+        platform_wide=org is None,
+    )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Switch off a person's sign-in (leaving the platform); their API tokens end."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    org = home_organization(user)
+    role = ""
+    if actor is not None:
+        if org is None:
+            raise NotFound(_("Not found."))
+        role = require(actor, Action.CHANGE, org, Domain.ACCESS)
+        if actor.pk == user.pk:
+            raise ValidationFailed(
+                _("Nobody deactivates themselves."), fields={"user": [_("Choose another person.")]}
+            )
+    if not user.is_active:
+        raise Conflict(_("This sign-in is already deactivated."), code="already_inactive")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    from accounts.tokens import tokens_revoke_all
+
+    tokens_revoke_all(user=user, reason="deactivated")
+    audit_record(
+        actor=actor,
+        action="user.deactivated",
+        target=user,
+        organization=org,
+        role=role,
+        before={"is_active": True},
+        after={"is_active": False},
         platform_wide=org is None,
     )
     return user

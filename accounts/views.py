@@ -143,3 +143,63 @@ def membership_list(request):
             "violations": list(selectors.separation_violations(request.user)),
         },
     )
+
+
+def _next_url(request) -> str:
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return ""
+    return target
+
+
+@login_required
+def otp_enrol(request):
+    """Enrol an authenticator app: scan the QR code (or type the key), confirm with a
+    code, keep the recovery codes shown once."""
+    from accounts import second_factor
+
+    if request.user.is_verified() and request.method == "GET" and "again" not in request.GET:
+        return redirect(_next_url(request) or "home")
+    device = second_factor.pending_device(request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            codes = second_factor.second_factor_enrol(
+                request=request, user=request.user, code=request.POST.get("code", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return render(
+                request,
+                "accounts/otp_recovery_codes.html",
+                {"codes": codes, "next": _next_url(request) or "/"},
+            )
+    context = {
+        "qr_svg": second_factor.qr_svg(device),
+        "secret": second_factor.secret_base32(device),
+        "error": error,
+    }
+    return render(request, "accounts/otp_enrol.html", context)
+
+
+@login_required
+def otp_verify(request):
+    """The second step of signing in: a code from the app or a recovery code."""
+    from accounts import second_factor
+
+    if request.user.is_verified():
+        return redirect(_next_url(request) or "home")
+    if not second_factor.has_second_factor(request.user):
+        return redirect("accounts:otp_enrol")
+    error = ""
+    if request.method == "POST":
+        try:
+            second_factor.second_factor_verify(
+                request=request, user=request.user, code=request.POST.get("code", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect(_next_url(request) or "home")
+    return render(request, "accounts/otp_verify.html", {"error": error})

@@ -34,3 +34,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# JSON errors for the API when Django refuses a request before any view (oversized body).
+handler400 = "common.views.bad_request"

@@ -10,13 +10,13 @@ import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts import services
 from accounts.models import Role, User
 from audit.models import AuditEvent
 from common.errors import ValidationFailed
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, token_for
 
 PAGE = "/accounts/password/"
 
@@ -105,9 +105,10 @@ def test_page_shows_field_errors_in_chinese(person):
 
 def test_reset_by_the_security_administrator_forces_a_change(world, person):
     secadmin = world.mine.users[Role.SECURITY_ADMIN]
-    token = Token.objects.create(user=person)
+    token = token_for(person)
     services.user_password_reset(actor=secadmin, user=person, new_password="Temporary-Pass-1")
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert not AuthToken.objects.filter(user=person).exists()
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me/").status_code == 401
     event = AuditEvent.objects.get(action="user.password_reset")
     assert event.actor_id == secadmin.pk and event.role == Role.SECURITY_ADMIN
     client = Client()
@@ -160,7 +161,8 @@ def test_an_expired_password_forces_a_change(person, settings):
 
 
 def test_a_password_change_revokes_api_tokens(person):
-    token = Token.objects.create(user=person)
+    token = token_for(person)
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me/").status_code == 200
     change(person, PASSWORD, "Brand-New-Pass-7")
-    assert not Token.objects.filter(pk=token.pk).exists()
-    assert Client(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/v1/me/").status_code == 401
+    assert not AuthToken.objects.filter(user=person).exists()
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me/").status_code == 401
