@@ -16,10 +16,10 @@ def directives(response) -> dict[str, list[str]]:
 
 
 def test_pages_and_api_carry_a_strict_policy(world):
-    client = Client()
+    anonymous, client = Client(), Client()
     client.force_login(world.mine.users[Role.SUPERVISOR])
-    for path in ("/accounts/login/", "/", "/api/v1/me/", "/api/docs/"):
-        response = client.get(path)
+    for who, path in ((anonymous, "/accounts/login/"), (client, "/"), (client, "/api/v1/me/"), (client, "/api/docs/")):
+        response = who.get(path)
         assert response.status_code == 200, path
         policy = directives(response)
         assert policy["script-src"] == ["'self'"], path
