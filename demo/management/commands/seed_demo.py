@@ -328,6 +328,9 @@ class Command(BaseCommand):
             f"{work_created} parts of demo work created."
         )
         self._print_sign_ins(orgs)
+        from demo import security
+
+        security.seed(stdout=self.stdout)
 
     # --- organizations ---------------------------------------------------------------
 
