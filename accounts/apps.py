@@ -8,6 +8,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from audit.labels import register_action_labels
+        from common import exports
+
+        exports.register("organizations", "accounts.api.organizations_table")
 
         register_action_labels({
             "organization.created": _("Organization created"),

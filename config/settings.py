@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "audit",
     "workcalendar",
     "accounts",
+    "exportjobs",
     "notifications",
     "registry",
     "moderation",
@@ -154,6 +155,25 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 from config.schedule import CELERY_BEAT_SCHEDULE  # noqa: E402,F401
+
+# Queues by kind, so workers scale out per queue (README, "Deployment"): sweeps are
+# short and must run every minute, exports are long, ingestion is bursty. A worker
+# started with `-Q celery,sweeps,exports,ingestion` (the Procfile's) serves them all.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "moderation.sweep_reposts": {"queue": "sweeps"},
+    "moderation.notify_reposts_marked": {"queue": "sweeps"},
+    "moderation.expire_approvals": {"queue": "sweeps"},
+    "exportjobs.run": {"queue": "exports"},
+    "registry.ledger_import_check": {"queue": "ingestion"},
+}
+CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
+
+# --- Exports (common/exports.py) ------------------------------------------------------
+# Above this many rows an export runs as a Celery job (progress, download link)
+# instead of inside the web request; the file is kept this many hours.
+EXPORT_SYNC_MAX_ROWS = int(os.environ.get("EXPORT_SYNC_MAX_ROWS", "5000"))
+EXPORT_TTL_HOURS = float(os.environ.get("EXPORT_TTL_HOURS", "24"))
 
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -26,6 +26,11 @@ class ModerationConfig(AppConfig):
         add_nav_item(NavItem("flags", _("Flags"), "moderation:flag_list", Domain.BUSINESS,
                              action=Action.CHANGE, roles=frozenset({Role.SUPERVISOR}), order=33))
 
+        from common import exports
+
+        exports.register("posts", "moderation.api.posts_table")
+        exports.register("repost_targets", "moderation.api.repost_targets_table")
+
         from audit.labels import register_action_labels
 
         register_action_labels({

@@ -14,6 +14,10 @@ class RegistryConfig(AppConfig):
         from registry.services.custody import rotation_open_for_membership
 
         on_membership_ended(rotation_open_for_membership)
+        from common import exports
+
+        exports.register("ledger", "registry.services.ledger_export.build_table")
+        exports.register("filings", "registry.api.filings_table")
         add_nav_item(
             NavItem(
                 "registry_dashboard", _("Registry overview"), "registry:dashboard",
