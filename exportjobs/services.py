@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from audit.services import audit_record
+from common.db import replica_reads
 from exportjobs.models import ExportJob, ExportState
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,10 @@ def export_job_run(job_id: str) -> ExportJob | None:
         ExportJob.objects.filter(pk=job.pk).update(done=done)
 
     try:
-        with translation.override(job.language or settings.LANGUAGE_CODE):
+        with (
+            translation.override(job.language or settings.LANGUAGE_CODE),
+            replica_reads(),
+        ):
             table = exports.build(job.kind, job.user, job.params)
             name = exports.file_name(table, job.file_format)
             path = os.path.join(folder, name)

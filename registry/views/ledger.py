@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Organization, OrgKind
 from accounts.scoping import Action, Domain, scope_for
 from common import exports
+from common.db import reads_from_replica
 from common.errors import ApplicationError, NotFound, ValidationFailed
 from common.errors import PermissionDenied as DomainPermissionDenied
 from registry import counterfeit, ledger
@@ -98,6 +99,7 @@ def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
 
 @login_required
 @require_GET
+@reads_from_replica
 def ledger_list(request):
     try:
         _require_business(request.user, Action.VIEW)
