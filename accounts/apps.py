@@ -7,10 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Organizations and people")
 
     def ready(self):
+        from accounts.navigation import register_navigation
         from audit.labels import register_action_labels
         from common import exports
 
         exports.register("organizations", "accounts.api.organizations_table")
+
+        register_navigation()
 
         register_action_labels({
             "organization.created": _("Organization created"),

@@ -10,3 +10,10 @@ class AuditConfig(AppConfig):
         from common import exports
 
         exports.register("audit_events", "audit.views.events_table")
+
+        from common.navigation import NavEntry, register
+
+        register(
+            NavEntry("audit", _("Audit trail"), "audit:event_list", "system",
+                     domain="audit", order=30)
+        )

@@ -10,14 +10,13 @@ class ExportJobsConfig(AppConfig):
     verbose_name = _("Exports")
 
     def ready(self):
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Action, Domain
         from audit.labels import register_action_labels
+        from common.navigation import NavEntry, register
 
-        add_nav_item(
-            NavItem(
-                "exports", _("My exports"), "exports:list", Domain.BUSINESS,
-                action=Action.EXPORT, order=98,
+        register(
+            NavEntry(
+                "exports", _("My exports"), "exports:list", None, action="export",
+                placement="tools", order=90,
             )
         )
 
