@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
-from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -20,7 +17,7 @@ from accounts.api_base import ScopedModelViewSet
 from accounts.lockout import captcha_answer_ok, captcha_required
 from accounts.models import Level, Membership, Organization, OrgKind, Role, User
 from accounts.passwords import change_required
-from accounts.scoping import Action, get_visible_or_404, memberships_of
+from accounts.scoping import Action, Domain, get_visible_or_404, memberships_of
 from common.errors import ApplicationError
 
 
@@ -280,34 +277,12 @@ class OrganizationViewSet(ScopedModelViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request):
         """Stream the organizations in scope as CSV (constant memory)."""
-        rows = self.filter_queryset(self.get_queryset()).values_list(
-            "id", "name", "kind", "level", "region_code", "depth", "is_active"
+        from common import exports
+
+        return exports.respond(
+            request, "organizations", request.query_params,
+            request.query_params.get("file_format", "csv"), api=True,
         )
-        return csv_stream(
-            "organizations.csv",
-            [_("ID"), _("Name"), _("Kind"), _("Level"), _("Region code"), _("Depth"), _("Active")],
-            rows.iterator(chunk_size=2000),
-        )
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_stream(filename: str, header: list, rows) -> StreamingHttpResponse:
-    """A CSV response written row by row (UTF-8 with BOM so Excel reads Chinese)."""
-    writer = csv.writer(_Echo())
-
-    def generate():
-        yield "\ufeff"
-        yield writer.writerow([str(h) for h in header])
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- memberships (security administrators) --------------------------------------------
@@ -361,3 +336,24 @@ class MembershipViewSet(ScopedModelViewSet):
         return Response(MembershipSerializer(m).data)
 
 
+
+
+# --- exports (common/exports.py; registered in accounts.apps) --------------------------
+def organizations_table(user, params):
+    """The organizations export: what GET /api/v1/organizations/export/ answers."""
+    from common import exports
+    from common.exports import Column, Table
+
+    qs = exports.viewset_queryset(OrganizationViewSet, user, params)
+    rows = qs.values_list("id", "name", "kind", "level", "region_code", "depth", "is_active")
+    columns = [
+        Column(_("ID"), "number"), Column(_("Name"), width=30),
+        Column(_("Kind"), labels=dict(OrgKind.choices)),
+        Column(_("Level"), labels=dict(Level.choices)), Column(_("Region code")),
+        Column(_("Depth"), "number"), Column(_("Active"), "bool"),
+    ]
+    return Table(
+        title=_("Organizations"), columns=columns, rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT, Domain.DIRECTORY),
+    )

@@ -9,6 +9,9 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from accounts.navigation import register_navigation
         from audit.labels import register_action_labels
+        from common import exports
+
+        exports.register("organizations", "accounts.api.organizations_table")
 
         register_navigation()
 

@@ -8,6 +8,10 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         from audit.labels import register_action_labels
+        from common import exports
+
+        exports.register("audit_events", "audit.views.events_table")
+
         from common.navigation import NavEntry, register
 
         register_action_labels(

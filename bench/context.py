@@ -72,6 +72,22 @@ class Context:
                 )
         return User.objects.get(pk=user.pk)
 
+    @cached_property
+    def national(self):
+        """The supervisor over every synthetic province (demo/scale_ops.py)."""
+        from accounts.models import User
+        from demo.scale_ops import NATIONAL_USER
+
+        return User.objects.get(username=NATIONAL_USER)
+
+    @cached_property
+    def province_user(self):
+        """The supervisor over the largest synthetic province (demo/scale_ops.py)."""
+        from accounts.models import User
+        from demo.scale_ops import PROVINCE_USER
+
+        return User.objects.get(username=PROVINCE_USER)
+
     def rows(self, sql: str, params=()) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -91,6 +107,22 @@ def explain(target) -> str:
     with connection.cursor() as cursor:
         cursor.execute(prefix + sql, params)
         return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
+
+
+def explain_captured(queries: list[dict]) -> str:
+    """The plans of the SELECTs an app path sent (as captured: the SQL with its
+    parameters bound by the driver), each headed by the statement's start."""
+    prefix = "EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    parts = []
+    with connection.cursor() as cursor:
+        for q in queries:
+            sql = q["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(prefix + sql)
+            plan = "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
+            parts.append(f"-- {q['time']}s: {sql[:160]}...\n{plan}")
+    return "\n\n".join(parts)
 
 
 def machine() -> dict:

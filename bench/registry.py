@@ -35,6 +35,8 @@ class Case:
     # Compare the two answers (normalized with `normalize`) after the warm-up run.
     compare: bool = True
     expect_index: str = ""  # an index name the plan must mention (PostgreSQL only)
+    # explain="captured": the runner records the SQL the app path actually sends
+    # during its warm-up (CaptureQueriesContext) and EXPLAINs each SELECT of it.
 
 
 @dataclass(frozen=True)

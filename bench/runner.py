@@ -34,6 +34,7 @@ class Result:
 
 
 def discover() -> None:
+    import bench.bench_scale  # noqa: F401  (national scale, both scopes)
     import bench.benchmarks  # noqa: F401  (the built-in ones)
 
     autodiscover_modules("benchmarks")
@@ -84,7 +85,15 @@ def run(
     for bm in selected:
         try:
             case = bm.setup(ctx)
-            app_answer, base_answer = case.app(), case.baseline()  # warm-up
+            captured = None
+            if case.explain == "captured":
+                from django.test.utils import CaptureQueriesContext
+
+                with CaptureQueriesContext(connection) as captured:
+                    app_answer = case.app()
+            else:
+                app_answer = case.app()
+            base_answer = case.baseline()  # warm-up
         except Exception as exc:  # one broken benchmark must not hide the others
             out(f"\n{bm.name} failed: {type(exc).__name__}: {exc}")
             results.append(
@@ -94,7 +103,10 @@ def run(
         status = "ok"
         if case.compare and app_answer != base_answer:
             status = "MISMATCH"
-        plan = ctxmod.explain(case.explain) if case.explain is not None else ""
+        if captured is not None:
+            plan = ctxmod.explain_captured(captured.captured_queries)
+        else:
+            plan = ctxmod.explain(case.explain) if case.explain is not None else ""
         used = _indexes(plan)
         app_times, base_times = [], []
         for _ in range(repeat):  # interleaved, so drift hits both sides alike

@@ -8,9 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.errors import ApplicationError
+from common.paging import CachedCountPaginator
 
 
 class Pagination(PageNumberPagination):
+    # Large totals are counted once a minute, not on every page (common/paging.py).
+    django_paginator_class = CachedCountPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -1,8 +1,24 @@
-"""Database adaptation shared by every app."""
+"""Database adaptation shared by every app, and the read-replica router.
+
+Reads that may go to a read replica (a second database alias, `replica`).
+
+`DATABASE_REPLICA_URL` adds the alias; `READ_REPLICA_ENABLED` (default: on when the
+alias exists) lets the router use it. Only code that opts in reads from the replica:
+dashboards, lists and exports run inside `replica_reads()` (or are decorated with
+`@reads_from_replica`), so a page that has just written never reads its own write
+from a replica that lags. Inside a transaction every read stays on the primary.
+Writes always go to `default`, and migrations run there only.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import wraps
+
+from django.conf import settings
+from django.db import connections
 
 
 def register_utc_datetime_adapter() -> None:
@@ -25,3 +41,57 @@ def register_utc_datetime_adapter() -> None:
         return original(value)
 
     register_adapter(datetime, adapt)
+
+
+
+
+
+REPLICA = "replica"
+_use_replica: ContextVar[bool] = ContextVar("use_replica", default=False)
+
+
+def replica_available() -> bool:
+    return REPLICA in settings.DATABASES and bool(
+        getattr(settings, "READ_REPLICA_ENABLED", False)
+    )
+
+
+@contextmanager
+def replica_reads():
+    token = _use_replica.set(True)
+    try:
+        yield
+    finally:
+        _use_replica.reset(token)
+
+
+def reads_from_replica(view):
+    """Decorate a read-only view (list, dashboard, export) so its reads may go to
+    the replica."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        with replica_reads():
+            return view(*args, **kwargs)
+
+    return wrapped
+
+
+class ReplicaRouter:
+    def db_for_read(self, model, **hints):
+        if (
+            _use_replica.get()
+            and replica_available()
+            and not connections["default"].in_atomic_block
+        ):
+            return REPLICA
+        return None
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True  # the same data on both aliases
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == "default"

@@ -41,3 +41,43 @@ class RejectNulMiddleware:
                     for key, values in request.POST.lists()
                 )
         return False
+
+
+class SessionRefreshMiddleware:
+    """Keep the idle timeout without writing the session on every request.
+
+    With SESSION_SAVE_EVERY_REQUEST off, a session is saved only when it changes, and
+    its expiry is SESSION_COOKIE_AGE after that save. For a signed-in user this
+    stamps the session at most once every SESSION_REFRESH_SECONDS (60): that change
+    saves it and pushes the expiry on. An idle user is thus signed out between
+    SESSION_COOKIE_AGE and SESSION_COOKIE_AGE + 60 s after their last request; other
+    requests read the session (from the cache with Redis) and write nothing.
+    """
+
+    KEY = "_refreshed"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import time
+
+        from django.conf import settings
+
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(time.time())
+            every = int(getattr(settings, "SESSION_REFRESH_SECONDS", 60))
+            if now - int(session.get(self.KEY, 0)) >= every:
+                session[self.KEY] = now
+        return self.get_response(request)
+
+
+def stamp_session_on_login(sender, request, user, **kwargs):
+    """Sign-in saves the session anyway: stamp it then, so the first page after
+    sign-in does not write it again."""
+    import time
+
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SessionRefreshMiddleware.KEY] = int(time.time())

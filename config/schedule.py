@@ -55,4 +55,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.ledger_import_purge",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Export jobs: remove files past their expiry (and jobs stuck for two days).
+    "exportjobs-purge": {
+        "task": "exportjobs.purge",
+        "schedule": crontab(minute=20),  # hourly
+    },
 }

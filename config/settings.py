@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "audit",
     "workcalendar",
     "accounts",
+    "exportjobs",
     "notifications",
     "registry",
     "moderation",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "accounts.middleware.PasswordPolicyMiddleware",
+    "common.middleware.SessionRefreshMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -123,6 +125,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A read replica (streaming replication) for dashboards, lists and exports: reads
+# opt in with common.db.replica_reads(); see README "Deployment".
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+READ_REPLICA_ENABLED = env_bool("READ_REPLICA_ENABLED", bool(DATABASE_REPLICA_URL))
+DATABASE_ROUTERS = ["common.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache -----------------------------------------------------------------
@@ -168,6 +178,28 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 from config.schedule import CELERY_BEAT_SCHEDULE  # noqa: E402,F401
 
+# Queues by kind, so workers scale out per queue (README, "Deployment"): sweeps are
+# short and must run every minute, exports are long, ingestion is bursty. A worker
+# started with `-Q celery,sweeps,exports,ingestion` (the Procfile's) serves them all.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "moderation.sweep_reposts": {"queue": "sweeps"},
+    "moderation.notify_reposts_marked": {"queue": "sweeps"},
+    "moderation.expire_approvals": {"queue": "sweeps"},
+    "exportjobs.run": {"queue": "exports"},
+    "registry.ledger_import_check": {"queue": "ingestion"},
+}
+CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
+
+# --- Exports (common/exports.py) ------------------------------------------------------
+# Above this many rows an export runs as a Celery job (progress, download link)
+# instead of inside the web request; the file is kept this many hours.
+EXPORT_SYNC_MAX_ROWS = int(os.environ.get("EXPORT_SYNC_MAX_ROWS", "5000"))
+EXPORT_TTL_HOURS = float(os.environ.get("EXPORT_TTL_HOURS", "24"))
+# Totals of at least this many rows are cached this many seconds (common/paging.py).
+COUNT_CACHE_MIN_ROWS = int(os.environ.get("COUNT_CACHE_MIN_ROWS", "10000"))
+COUNT_CACHE_SECONDS = int(os.environ.get("COUNT_CACHE_SECONDS", "60"))
+
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -202,7 +234,13 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Sessions end after 30 idle minutes: every request pushes the expiry forward.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The session row is written only when it changes; SessionRefreshMiddleware touches
+# a signed-in session at most once a minute, which saves it and moves its expiry
+# SESSION_COOKIE_AGE on (the idle timeout, to within that minute). Sessions stay in
+# the database (one primary-key read per request), so ending a session by deleting
+# its row takes effect at once on every web node.
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 

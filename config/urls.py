@@ -24,6 +24,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("exports/", include("exportjobs.urls")),
     path("notifications/", include("notifications.urls")),
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),

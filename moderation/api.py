@@ -10,10 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.api import csv_stream
 from accounts.api_base import ScopedModelViewSet
 from accounts.models import Organization, Role
 from accounts.scoping import Action, memberships_of, scope_for
+from common import exports
 from common.errors import NotFound, ValidationFailed
 from moderation import prechecks, selectors
 from moderation import serializers as s
@@ -99,14 +99,8 @@ class PostViewSet(ScopedModelViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request):
         """The posts you may export (same filters as the list), as CSV."""
-        rows = self.get_queryset().values_list(
-            "id", "organization__name", "kind", "title", "importance", "status",
-            "author__username", "current_revision__number", "scheduled_at", "submitted_at",
-            "approved_at", "created_at")
-        return csv_stream("posts.csv", [
-            _("ID"), _("Organization"), _("Kind"), _("Title"), _("Importance"), _("Status"),
-            _("Author"), _("Revision"), _("Scheduled publication"), _("Submitted"),
-            _("Approved"), _("Created")], rows.iterator(chunk_size=2000))
+        return exports.respond(request, "posts", request.query_params,
+                               request.query_params.get("file_format", "csv"), api=True)
 
     @action(detail=False, methods=["get"])
     def queue(self, request):
@@ -389,15 +383,9 @@ class DirectiveTargetViewSet(ScopedModelViewSet):
     @action(detail=False, methods=["get"])
     def export(self, request):
         """Repost completion, one row per target you may export (same filters as the
-        list), as CSV."""
-        rows = self.get_queryset().values_list(
-            "id", "directive_id", "directive__title", "organization__name",
-            "account__display_name", "platform__code", "due_at", "confirmed_at",
-            "repost_url", "overdue_at")
-        return csv_stream("repost-targets.csv", [
-            _("ID"), _("Directive"), _("Title"), _("Organization"), _("Account"),
-            _("Platform"), _("Due"), _("Confirmed"), _("Repost URL"), _("Marked overdue")],
-            rows.iterator(chunk_size=2000))
+        list), as CSV (or ?file_format=xlsx); a large one answers 202 with a job."""
+        return exports.respond(request, "repost_targets", request.query_params,
+                               request.query_params.get("file_format", "csv"), api=True)
 
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
@@ -486,3 +474,55 @@ class RepostPolicyViewSet(ScopedModelViewSet):
                                       "amount": directives.FALLBACK[1],
                                       "warn_before_minutes": directives.FALLBACK[2]},
                          "policies": s.RepostPolicySerializer(rows, many=True).data})
+
+
+# --- exports (common/exports.py; registered in moderation.apps) ------------------------
+def posts_table(user, params) -> exports.Table:
+    """The posts export: what GET /api/v1/posts/export/ answers for `user`."""
+    from common.exports import Column, Table
+    from moderation.models import Importance, PostKind, PostStatus
+
+    qs = exports.viewset_queryset(PostViewSet, user, params)
+    rows = qs.values_list(
+        "id", "organization__name", "kind", "title", "importance", "status",
+        "author__username", "current_revision__number", "scheduled_at", "submitted_at",
+        "approved_at", "created_at")
+    when = "datetime"
+    columns = [
+        Column(_("ID"), "number"), Column(_("Organization"), width=30),
+        Column(_("Kind"), labels=dict(PostKind.choices)), Column(_("Title"), width=40),
+        Column(_("Importance"), labels=dict(Importance.choices)),
+        Column(_("Status"), labels=dict(PostStatus.choices)), Column(_("Author")),
+        Column(_("Revision"), "number"), Column(_("Scheduled publication"), when),
+        Column(_("Submitted"), when), Column(_("Approved"), when), Column(_("Created"), when),
+    ]
+    return Table(
+        title=_("Posts"), columns=columns, rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def repost_targets_table(user, params) -> exports.Table:
+    """Repost completion: what GET /api/v1/directive-targets/export/ answers."""
+    from common.exports import Column, Table
+
+    qs = exports.viewset_queryset(DirectiveTargetViewSet, user, params)
+    rows = qs.values_list(
+        "id", "directive_id", "directive__title", "organization__name",
+        "account__display_name", "platform__name", "due_at", "confirmed_at",
+        "repost_url", "overdue_at")
+    when = "datetime"
+    columns = [
+        Column(_("ID"), "number"), Column(_("Directive"), "number"),
+        Column(_("Title"), width=40), Column(_("Organization"), width=30),
+        Column(_("Account"), width=24), Column(_("Platform")), Column(_("Due"), when),
+        Column(_("Confirmed"), when), Column(_("Repost URL"), width=40),
+        Column(_("Marked overdue"), when), Column(_("Completed"), "bool"),
+    ]
+    return Table(
+        title=_("Repost completion"), columns=columns,
+        rows=([*row, row[7] is not None] for row in rows.iterator(chunk_size=2000)),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )

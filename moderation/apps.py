@@ -37,6 +37,11 @@ class ModerationConfig(AppConfig):
 
         register_cards()
 
+        from common import exports
+
+        exports.register("posts", "moderation.api.posts_table")
+        exports.register("repost_targets", "moderation.api.repost_targets_table")
+
         from audit.labels import register_action_labels
 
         register_action_labels({

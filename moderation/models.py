@@ -675,6 +675,10 @@ class DirectiveTarget(models.Model):
                          condition=Q(confirmed_at__isnull=True, warned_at__isnull=True,
                                      overdue_at__isnull=True)),
             models.Index(fields=["org_path"], name="target_path_idx", opclasses=PATH_OPS),
+            # The targets list's default order and the completion board (by directive,
+            # grouped by organization).
+            models.Index(fields=["due_at", "id"], name="target_due_order_idx"),
+            models.Index(fields=["directive", "organization"], name="target_board_idx"),
             models.Index(fields=["overdue_at"], name="target_overdue_idx"),
             models.Index(fields=["warned_at"], name="target_warned_idx"),
         ]

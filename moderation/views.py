@@ -20,6 +20,7 @@ from accounts.scoping import (
     roles_of,
     scope_for,
 )
+from common.db import reads_from_replica
 from common.errors import ApplicationError
 from moderation import selectors
 from moderation.forms import DirectiveForm, PostForm
@@ -253,9 +254,10 @@ def queue(request):
 
 
 @login_required
+@reads_from_replica
 def directive_list(request):
     _require_business_view(request.user)
-    page = Paginator(selectors.directive_list(request.user), 30).get_page(request.GET.get("page"))
+    page = selectors.directive_page(request.user, request.GET.get("page"))
     targets = selectors.my_targets(request.user).filter(confirmed_at__isnull=True)[:50]
     return render(request, "moderation/directive_list.html", {
         "page": page, "targets": targets,

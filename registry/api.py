@@ -10,10 +10,10 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api import csv_stream
 from accounts.api_base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from accounts.models import Organization, User
 from accounts.scoping import Action, get_visible_or_404
+from common import exports
 from common.errors import ValidationFailed
 from registry import selectors
 from registry.changes import describe_changes
@@ -248,16 +248,11 @@ class FilingViewSet(ScopedModelViewSet):
 
     @action(detail=False, methods=["get"])
     def export(self, request):
-        rows = self.filter_queryset(self.get_queryset()).values_list(
-            "id", "number", "kind", "status", "account_id", "account__display_name",
-            "organization__name", "event_date", "submitted_at", "due_at", "is_late", "decided_at",
-        )
-        return csv_stream(
-            "filings.csv",
-            [_("ID"), _("Filing number"), _("Kind"), _("Status"), _("Account ID"), _("Account"),
-             _("Sponsoring organization"), _("Date of the event"), _("Filed"), _("Due"),
-             _("Late"), _("Decided")],
-            rows.iterator(chunk_size=2000),
+        """Filings you may export (same filters as the list), as CSV (or
+        ?file_format=xlsx); a large one answers 202 with a job."""
+        return exports.respond(
+            request, "filings", request.query_params,
+            request.query_params.get("file_format", "csv"), api=True,
         )
 
     @extend_schema(request=FilingSubmitSerializer, responses={201: FilingSerializer})
@@ -512,3 +507,33 @@ class RotationTaskViewSet(ScopedModelViewSet):
             actor=request.user, task=self.get_object(), changed_on=data.validated_data["changed_on"]
         )
         return Response(RotationTaskSerializer(task).data)
+
+
+# --- exports (common/exports.py; registered in registry.apps) --------------------------
+def filings_table(user, params) -> exports.Table:
+    """The filings export: what GET /api/v1/filings/export/ answers for `user`."""
+    from accounts.scoping import Action
+    from common.exports import Column, Table
+    from registry.models import FilingKind, FilingStatus
+
+    qs = exports.viewset_queryset(FilingViewSet, user, params)
+    rows = qs.values_list(
+        "id", "number", "kind", "status", "account_id", "account__display_name",
+        "organization__name", "event_date", "submitted_at", "due_at", "is_late",
+        "decided_at",
+    )
+    columns = [
+        Column(_("ID"), "number"), Column(_("Filing number"), width=20),
+        Column(_("Kind"), labels=dict(FilingKind.choices)),
+        Column(_("Status"), labels=dict(FilingStatus.choices)),
+        Column(_("Account ID"), "number"), Column(_("Account"), width=24),
+        Column(_("Sponsoring organization"), width=30),
+        Column(_("Date of the event"), "date"), Column(_("Filed"), "datetime"),
+        Column(_("Due"), "datetime"), Column(_("Late"), "bool"),
+        Column(_("Decided"), "datetime"),
+    ]
+    return Table(
+        title=_("Filings"), columns=columns, rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )

@@ -123,7 +123,11 @@ class LedgerViewSet(ScopedReadOnlyViewSet):
                 OpenApiTypes.STR,
                 enum=["xlsx", "csv"],
                 default="xlsx",
-                description="XLSX (default) or CSV (UTF-8 with BOM).",
+                description=(
+                    "XLSX (default) or CSV (UTF-8 with BOM). Above "
+                    "EXPORT_SYNC_MAX_ROWS rows (default 5,000) the answer is 202 "
+                    "with an export job (status_url, then download_url)."
+                ),
             )
         ],
         responses={
@@ -134,14 +138,12 @@ class LedgerViewSet(ScopedReadOnlyViewSet):
     def export(self, request):
         """The filtered ledger as a file (about 30 columns). Needs the export right:
         outsourced operators get 403."""
-        from registry.views.ledger import export_response
+        from common import exports
 
         file_format = request.query_params.get("file_format", "xlsx")
-        if file_format not in ("xlsx", "csv"):
-            message = "file_format must be xlsx or csv."
-            raise ValidationFailed(message, fields={"file_format": [message]})
-        queryset = self.filter_queryset(self.get_queryset())
-        return export_response(queryset, file_format)
+        return exports.respond(
+            request, "ledger", request.query_params, file_format, api=True
+        )
 
 
 router.register("ledger", LedgerViewSet, basename="ledger")

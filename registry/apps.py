@@ -32,6 +32,10 @@ class RegistryConfig(AppConfig):
             "registry.rotation", recompute=rotation_deadlines_recompute,
             label=_("Credential rotation deadlines"),
         )
+        from common import exports
+
+        exports.register("ledger", "registry.services.ledger_export.build_table")
+        exports.register("filings", "registry.api.filings_table")
         register(
             NavEntry("registry_dashboard", _("Registry overview"), "registry:dashboard",
                      "registry", roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=10),

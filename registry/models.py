@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -185,6 +186,18 @@ class MediaAccount(models.Model):
                          opclasses=["varchar_pattern_ops", ""]),
             models.Index(fields=["organization", "platform", "status"], name="account_org_platform_idx"),
             models.Index(fields=["status", "last_post_at"], name="account_status_lastpost_idx"),
+            # The ledger's sorts, each with id as tie-breaker (issue 9): read in order,
+            # filtered by the scope, stopped at the page. org_path is COLLATE "C" on
+            # PostgreSQL (migration 0006), so a plain btree serves both the prefix
+            # (LIKE 'path%') and ORDER BY org_path.
+            models.Index(fields=["org_path", "id"], name="account_path_order_idx"),
+            models.Index(fields=["followers", "id"], name="account_followers_idx"),
+            models.Index(fields=["display_name", "id"], name="account_name_idx"),
+            models.Index(fields=["last_post_at", "id"], name="account_lastpost_idx"),
+            # The search box: platform id exactly (any case) or by prefix.
+            models.Index(Upper("platform_account_id"), name="account_pid_upper_idx"),
+            models.Index(fields=["platform_account_id"], name="account_pid_prefix_idx",
+                         opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
@@ -420,6 +433,8 @@ class Filing(models.Model):
                 opclasses=["varchar_pattern_ops", "varchar_pattern_ops", ""],
             ),
             models.Index(fields=["account", "submitted_at"], name="filing_account_idx"),
+            # The filings list's default order (newest first).
+            models.Index(fields=["submitted_at", "id"], name="filing_submitted_idx"),
             # The ledger's "filing overdue" filter hashes the accounts with a late filing
             # (registry.ledger.filing_overdue_q): a few percent of all filings, read from
             # this small index instead of a scan of every filing (bench/RESULTS.md).

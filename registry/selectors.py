@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Membership, Organization, Role
 from accounts.scoping import Action, memberships_of
@@ -59,7 +60,34 @@ CLEANUP_IDLE_DAYS = 90  # DOMAIN.md rule 31 (national default; see ActivityPolic
 CLEANUP_LIST_LENGTH = 20
 
 
+OVERVIEW_CACHE_SECONDS = 60
+
+
 def registry_overview(user) -> dict:
+    """The registry dashboard of the user's jurisdiction, cached for a minute per
+    scope when the jurisdiction is large (common/paging.py's threshold, 10,000
+    accounts): a national overview reads every account and filing, a province's
+    tens of thousands; users of the same scope share one computation a minute.
+    Small jurisdictions are computed on every view (exact at once)."""
+    from django.core.cache import cache
+
+    from accounts.scoping import scope_for
+
+    scope = scope_for(user, Action.VIEW)
+    key = "overview:" + hashlib.sha1(
+        repr((scope.subtree_paths, scope.own_paths, translation.get_language()))
+        .encode()
+    ).hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    data = _registry_overview(user)
+    if data["total"] >= int(getattr(settings, "COUNT_CACHE_MIN_ROWS", 10_000)):
+        cache.set(key, data, OVERVIEW_CACHE_SECONDS)
+    return data
+
+
+def _registry_overview(user) -> dict:
     """The registry dashboard of the user's jurisdiction (what they may view). A
     fixed number of queries whatever the number of accounts: two GROUP BYs, one
     aggregate each over accounts, filings and rotation tasks, and the head of the

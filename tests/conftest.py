@@ -82,6 +82,15 @@ def pytest_configure(config):
     from django.test import Client
 
     Client.force_login = _force_login_with_second_factor(Client.force_login)
+    # A read-replica alias on the same server (a test mirror of default), so the
+    # router (common/db.py) is tested; off unless a test sets READ_REPLICA_ENABLED.
+    from django.conf import settings as dj_settings
+
+    if "replica" not in dj_settings.DATABASES:
+        replica = dict(dj_settings.DATABASES["default"])
+        replica["TEST"] = {**replica.get("TEST", {}), "MIRROR": "default"}
+        dj_settings.DATABASES["replica"] = replica
+
     # Argon2 is deliberately slow; tests that check hashing restore it explicitly
     # (tests/accounts/test_auth.py). Everything else signs in with a fast hasher.
     from django.conf import settings
@@ -91,6 +100,10 @@ def pytest_configure(config):
     # administrators' second factor is mandatory whatever this says, and
     # tests/accounts/test_second_factor.py checks the production default (supervisors).
     settings.SECOND_FACTOR_DEFAULT_ROLES = []
+    # A session is touched once a minute (common.middleware.SessionRefreshMiddleware);
+    # on a loaded machine a test's setup can take a minute, which would add that write
+    # to a query count. Tests of the idle timeout set 60 themselves.
+    settings.SESSION_REFRESH_SECONDS = 3600
     # One cache per test process: the development file cache under var/ is shared with
     # `make run` and with other test runs, whose clear() would make tests flaky.
     settings.CACHES = {
@@ -110,6 +123,10 @@ def pytest_collection_modifyitems(config, items):
             marker is not None and marker.kwargs.get("transaction")
         )
         if transactional:
+            extra = {}
+            if marker is not None and marker.kwargs.get("databases"):
+                extra["databases"] = marker.kwargs["databases"]
             item.add_marker(
-                pytest.mark.django_db(transaction=True, serialized_rollback=True), append=False
+                pytest.mark.django_db(transaction=True, serialized_rollback=True, **extra),
+                append=False,
             )

@@ -2,26 +2,25 @@
 
 Rows come from one `values_list(...).iterator()` with organization, platform,
 supervising organization and liaison joined in SQL; operators' names come from one
-query per chunk of rows. Nothing holds more than a chunk in memory: CSV streams to
-the client, XLSX is written by XlsxWriter in `constant_memory` mode to a temporary
-file that is then streamed and removed.
+query per chunk of rows. Nothing holds more than a chunk in memory; the writing itself
+(labels, local times, formula neutralising, CSV/XLSX) is common/exports.py's.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from itertools import islice
 
-from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Level, OrgKind
+from common import exports
+from common.exports import Column, Table
 from registry.ledger import POSTING_STATUSES, idle_days_default
 from registry.models import (
     AccountCategory,
@@ -89,55 +88,39 @@ def _operators_of(ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
-def _local_formatter():
-    tz = timezone.get_current_timezone()
-
-    def local(value):
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    return local
-
-
-def _converters() -> list:
-    """Per column: (index in the values_list row, converter or None), or the name of a
-    computed value. Built once per export, so each cell costs one call at most."""
+def _column(header, src) -> Column:
     labels = {
-        "organization__level": dict(Level.choices),
-        "organization__kind": dict(OrgKind.choices),
-        "category": dict(AccountCategory.choices),
-        "verification": dict(VerificationStatus.choices),
-        "status": dict(AccountStatus.choices),
+        "organization__level": Level.choices,
+        "organization__kind": OrgKind.choices,
+        "category": AccountCategory.choices,
+        "verification": VerificationStatus.choices,
+        "status": AccountStatus.choices,
     }
-    yes, no = _("Yes"), _("No")
-    local = _local_formatter()
-    plan = []
-    for _header, src in COLUMNS:
-        if src.startswith("="):
-            plan.append(src)
-            continue
-        if src in labels:
-            table = {code: str(label) for code, label in labels[src].items()}
-            convert = lambda v, t=table: t.get(v, v)  # noqa: E731
-        elif src == "supervising_overridden":
-            convert = lambda v: yes if v else no  # noqa: E731
-        elif src in ("last_post_at", "created_at", "updated_at"):
-            convert = local
-        elif src == "opened_on":
-            convert = lambda v: v.isoformat() if v else ""  # noqa: E731
-        else:
-            convert = lambda v: "" if v is None else v  # noqa: E731
-        plan.append((_INDEX[src], convert))
-    return plan
+    if src in labels:
+        return Column(header, labels=dict(labels[src]))
+    if src in ("id", "followers", "organization_id", "supervising_organization_id"):
+        return Column(header, "number")
+    if src in ("last_post_at", "created_at", "updated_at"):
+        return Column(header, "datetime", width=20)
+    if src in ("=seq", "=operator_count", "=idle_days"):
+        return Column(header, "number")
+    if src in ("display_name", "organization__name", "supervising_organization__name"):
+        return Column(header, width=30)
+    return Column(header)
+
+
+def columns() -> list[Column]:
+    return [_column(h, src) for h, src in COLUMNS]
 
 
 def ledger_rows(queryset) -> Iterator[list]:
-    """Export rows (lists of str/int) of `queryset` in its order, a chunk at a time."""
-    yes, no = _("Yes"), _("No")
+    """Raw export rows of `queryset` in its order, a chunk at a time (the writer in
+    common/exports.py turns codes into labels, times into local time, and so on)."""
     posting = {str(s) for s in POSTING_STATUSES}
     idle_after = idle_days_default()
     now = timezone.now()
-    plan = _converters()
     ix = _INDEX
+    plan = [src if src.startswith("=") else ix[src] for _h, src in COLUMNS]
     i_id, i_last, i_status = ix["id"], ix["last_post_at"], ix["status"]
     i_lname, i_luser = ix["liaison__display_name"], ix["liaison__username"]
     source = queryset.values_list(*_FIELDS, *_EXTRA).iterator(chunk_size=CHUNK)
@@ -152,89 +135,77 @@ def ledger_rows(queryset) -> Iterator[list]:
             names = operators.get(row[i_id], ())
             last = row[i_last]
             idle_days = (now - last).days if last else None
-            idle = row[i_status] in posting and (
-                idle_days is None or idle_days > idle_after
-            )
             computed = {
                 "=seq": seq,
                 "=operators": "、".join(names),
                 "=operator_count": len(names),
                 "=liaison": row[i_lname] or row[i_luser] or "",
-                "=idle_days": "" if idle_days is None else idle_days,
-                "=idle": yes if idle else no,
+                "=idle_days": idle_days,
+                "=idle": row[i_status] in posting
+                and (idle_days is None or idle_days > idle_after),
             }
             yield [
-                computed[step] if step.__class__ is str else step[1](row[step[0]])
-                for step in plan
+                computed[step] if step.__class__ is str else row[step] for step in plan
             ]
         del chunk
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_safe(value):
-    # SECURITY: a cell starting with = + - @ runs as a formula in spreadsheet programs.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def csv_chunks(queryset) -> Iterator[str]:
-    """The CSV text (UTF-8 BOM first, so Excel reads Chinese) in pieces."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow(headers())
-    buffer = []
-    for row in ledger_rows(queryset):
-        buffer.append(writer.writerow([_csv_safe(v) for v in row]))
-        if len(buffer) >= 500:
-            yield "".join(buffer)
-            buffer = []
-    if buffer:
-        yield "".join(buffer)
-
-
-def write_xlsx(queryset, path: str) -> int:
-    """Write the ledger to `path` (XLSX) in constant memory; returns the row count."""
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        path,
-        {
-            "constant_memory": True,
-            "tmpdir": _tmpdir(),
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,  # SECURITY: no formula injection from names
-            "strings_to_urls": False,
-        },
+def ledger_table(queryset, organization: str = "") -> Table:
+    """The ledger export as a table for the one writer (common/exports.py)."""
+    return Table(
+        title=_("Media account ledger"),
+        columns=columns(),
+        rows=ledger_rows(queryset),
+        count=queryset.order_by().count,
+        organization=organization,
     )
-    sheet = workbook.add_worksheet(_("Ledger")[:31])
-    bold = workbook.add_format({"bold": True, "bg_color": "#EEF1F5"})
-    sheet.write_row(0, 0, headers(), bold)
-    sheet.freeze_panes(1, 0)
-    count = 0
-    for count, row in enumerate(ledger_rows(queryset), start=1):
-        sheet.write_row(count, 0, row)
-    workbook.close()
-    return count
-
-
-def _tmpdir() -> str:
-    path = os.path.join(settings.VAR_DIR, "tmp")
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def xlsx_tempfile(queryset) -> str:
     """Write the XLSX to a new temporary file and return its path (caller removes it)."""
-    handle, path = tempfile.mkstemp(prefix="ledger-", suffix=".xlsx", dir=_tmpdir())
+    handle, path = tempfile.mkstemp(
+        prefix="ledger-", suffix=".xlsx", dir=exports.tmp_dir()
+    )
     os.close(handle)
     try:
-        write_xlsx(queryset, path)
+        exports.write_xlsx(ledger_table(queryset), path)
     except BaseException:
         os.unlink(path)
         raise
     return path
+
+
+def require_export(user) -> None:
+    """404 when the user sees no business data, 403 when they see it but may not
+    export."""
+    from accounts.scoping import Action, Domain, scope_for
+    from common.errors import NotFound, PermissionDenied
+
+    if scope_for(user, Action.EXPORT, Domain.BUSINESS).is_empty:
+        if scope_for(user, Action.VIEW, Domain.BUSINESS).is_empty:
+            raise NotFound(gettext("Not found."))
+        raise PermissionDenied(gettext("You may not export from here."))
+
+
+def build_table(user, params) -> Table:
+    """The ledger export of `user` with the ledger's filters (registered as the
+    "ledger" export kind, so a job rebuilds it the same way in the worker)."""
+    from accounts.models import Organization
+    from accounts.scoping import Action, Domain
+    from common.errors import ValidationFailed
+    from registry.ledger import ledger_filter
+
+    require_export(user)
+    filterset = ledger_filter(user, params, Action.EXPORT)
+    if not filterset.is_valid():
+        raise ValidationFailed(
+            gettext("The filter is not valid."),
+            fields={k: list(v) for k, v in filterset.errors.items()},
+        )
+    queryset = filterset.qs  # an invisible ?org= answers 404 here
+    org = None
+    org_id = filterset.form.cleaned_data.get("org")
+    if org_id:
+        org = Organization.objects.filter(pk=int(org_id)).first()
+    label = exports.scope_label(user, Action.EXPORT, Domain.BUSINESS, org)
+    return ledger_table(queryset, organization=label)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.scoping import Action, scope_for
+from common.db import reads_from_replica
 from registry import selectors
 from registry.models import AccountStatus
 from registry.views import page
@@ -19,6 +20,7 @@ def _ledger(**params) -> str:
 
 
 @page
+@reads_from_replica
 def dashboard(request):
     if scope_for(request.user, Action.VIEW).is_empty:
         raise Http404

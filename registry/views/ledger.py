@@ -6,7 +6,6 @@ registry.services.ledger_import.
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from django.conf import settings
@@ -15,14 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Q
 from django.http import (
-    FileResponse,
     Http404,
     HttpResponse,
     JsonResponse,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -30,11 +26,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization, OrgKind
 from accounts.scoping import Action, Domain, scope_for
-from common.errors import ApplicationError, NotFound
+from common import exports
+from common.db import reads_from_replica
+from common.errors import ApplicationError, NotFound, ValidationFailed
 from common.errors import PermissionDenied as DomainPermissionDenied
 from registry import counterfeit, ledger, selectors
 from registry.services import filings as filing_services
-from registry.services import ledger_export, ledger_import
+from registry.services import ledger_import
 
 ORG_CHOICES_LIMIT = 400
 
@@ -101,6 +99,7 @@ def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
 
 @login_required
 @require_GET
+@reads_from_replica
 def ledger_list(request):
     try:
         _require_business(request.user, Action.VIEW)
@@ -161,43 +160,21 @@ def _can_import(user) -> bool:
 @login_required
 @require_GET
 def ledger_export_view(request, file_format: str):
-    try:
-        _require_business(request.user, Action.EXPORT)
-    except ApplicationError as exc:
-        return _render_error(request, exc)
-    filterset = ledger.ledger_filter(
-        request.user, request.GET, Action.EXPORT, request=request
-    )
-    if not filterset.is_valid():
-        return render(
-            request,
-            "registry/ledger_error.html",
-            {"message": _("The filter is not valid."), "errors": filterset.errors},
-            status=400,
-        )
-    return export_response(filterset.qs, file_format)
-
-
-def export_response(queryset, file_format: str):
-    """The CSV (streamed) or XLSX (temporary file, streamed, removed) of `queryset`."""
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if file_format == "csv":
-        response = StreamingHttpResponse(
-            ledger_export.csv_chunks(queryset), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="ledger-{stamp}.csv"'
-        return response
-    if file_format != "xlsx":
+    """The filtered ledger as CSV/XLSX (common/exports.py): the file itself up to
+    EXPORT_SYNC_MAX_ROWS rows, else a job with progress and a download link."""
+    if file_format not in exports.FORMATS:
         raise Http404
-    path = ledger_export.xlsx_tempfile(queryset)
-    handle = open(path, "rb")  # noqa: SIM115  (FileResponse closes it)
-    os.unlink(path)  # POSIX: the open handle keeps the data until it is closed
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"ledger-{stamp}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    try:
+        return exports.respond(request, "ledger", request.GET, file_format)
+    except ApplicationError as exc:
+        if isinstance(exc, ValidationFailed):
+            return render(
+                request,
+                "registry/ledger_error.html",
+                {"message": exc.message, "errors": exc.fields},
+                status=400,
+            )
+        return _render_error(request, exc)
 
 
 # --- import ---------------------------------------------------------------------------
@@ -395,7 +372,12 @@ def counterfeit_export(request, result_id: str):
     data = cache.get(f"counterfeit:{request.user.pk}:{result_id}")
     if data is None:
         raise Http404
-    from accounts.api import csv_stream
+    return exports.response(counterfeit_table(request.user, data), "csv")
+
+
+def counterfeit_table(user, data) -> exports.Table:
+    """The findings of one check (kept in the cache for the user) as an export."""
+    from common.exports import Column, Table
 
     header = [
         _("Line"),
@@ -410,12 +392,12 @@ def counterfeit_export(request, result_id: str):
         _("Organization"),
     ]
     kinds = counterfeit_kind_labels()
-    rows = (
+    rows = [
         [
             d["line"],
             d["name"],
             d["url"],
-            kinds.get(d["kind"], d["kind"]),
+            d["kind"],
             d["likeness"],
             " ".join(d["reasons"]),
             (d["account"] or {}).get("name", ""),
@@ -424,8 +406,17 @@ def counterfeit_export(request, result_id: str):
             d["organization"],
         ]
         for d in data
+    ]
+    columns = [Column(h) for h in header]
+    columns[0] = Column(header[0], "number")
+    columns[3] = Column(header[3], labels=kinds)
+    return Table(
+        title=_("Counterfeit check"),
+        columns=columns,
+        rows=rows,
+        count=lambda: len(rows),
+        organization=exports.scope_label(user, Action.EXPORT, Domain.BUSINESS),
     )
-    return csv_stream("counterfeit-findings.csv", header, rows)
 
 
 def counterfeit_kind_labels() -> dict[str, str]:

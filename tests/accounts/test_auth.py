@@ -213,10 +213,40 @@ def test_success_resets_the_failure_count(person, channel):
 # --- idle sessions -------------------------------------------------------------------------
 def test_session_settings():
     assert project_settings.SESSION_COOKIE_AGE == 30 * 60
-    assert project_settings.SESSION_SAVE_EVERY_REQUEST is True
+    # Not saved on every request: SessionRefreshMiddleware touches it once a minute.
+    assert project_settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert "common.middleware.SessionRefreshMiddleware" in project_settings.MIDDLEWARE
 
 
-def test_session_expires_after_thirty_idle_minutes(person):
+@pytest.fixture
+def refresh_every_minute(settings):
+    settings.SESSION_REFRESH_SECONDS = 60  # the production value (tests default: 3600)
+
+
+def test_session_is_written_at_most_once_a_minute(person, refresh_every_minute):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def session_writes(client):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/").status_code == 200
+        return [
+            q["sql"] for q in queries
+            if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+        ]
+
+    client = Client()
+    with time_machine.travel(T0, tick=False) as clock:
+        assert web_login(client, person.username, PASSWORD).status_code == 302
+        assert session_writes(client) == []  # sign-in stamped it already
+        clock.shift(timedelta(seconds=30))
+        assert session_writes(client) == []  # within the minute: read, not written
+        clock.shift(timedelta(seconds=31))
+        assert len(session_writes(client)) == 1  # a minute on: touched once
+        assert client.session.get_expiry_date() == T0 + timedelta(seconds=61, minutes=30)
+
+
+def test_session_expires_after_thirty_idle_minutes(person, refresh_every_minute):
     client = Client()
     with time_machine.travel(T0, tick=False) as clock:
         assert web_login(client, person.username, PASSWORD).status_code == 302
@@ -229,7 +259,7 @@ def test_session_expires_after_thirty_idle_minutes(person):
         assert response["Location"].startswith(LOGIN_URL)
 
 
-def test_session_lives_on_with_activity_every_twenty_minutes(person):
+def test_session_lives_on_with_activity_every_twenty_minutes(person, refresh_every_minute):
     client = Client()
     with time_machine.travel(T0, tick=False) as clock:
         assert web_login(client, person.username, PASSWORD).status_code == 302

@@ -144,3 +144,25 @@ def test_completion_table_separates_confirmed_late_from_open_overdue(setup, clie
     assert by_org[ns.county_dept.name]["overdue"] == "1"
     assert ">Confirmed late</th>" in html and ">Open and overdue</th>" in html
     assert ">Late</th>" not in html and ">Overdue</th>" not in html
+
+
+def test_directive_page_counts_match_the_list_in_a_fixed_number_of_queries(setup, world):
+    """directive_page (ids first, issue 9) answers the list's counts for the page."""
+    ns = setup
+    users = [ns.users[Role.OPERATOR], ns.county_operator, ns.users[Role.SUPERVISOR],
+             ns.city_supervisor]
+    for user in users:
+        expected = {d.pk: (d.targets_seen, d.confirmed, d.open_overdue)
+                    for d in selectors.directive_list(user)}
+        page = selectors.directive_page(user, 1)
+        assert {d.pk: (d.targets_seen, d.confirmed, d.open_overdue)
+                for d in page} == expected, user
+        assert [d.pk for d in page] == sorted(expected, reverse=True)
+    supervisor = ns.users[Role.SUPERVISOR]
+    with CaptureQueriesContext(connection) as few:
+        list(selectors.directive_page(supervisor, 1))
+    for i in range(5):
+        issue(ns, title=f"转发：第{i}号")
+    with CaptureQueriesContext(connection) as more:
+        assert len(selectors.directive_page(supervisor, 1).object_list) == 7
+    assert len(more) == len(few)

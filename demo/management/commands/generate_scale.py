@@ -215,10 +215,30 @@ class Command(BaseCommand):
             action="store_true",
             help="delete an earlier synthetic dataset first",
         )
+        parser.add_argument(
+            "--no-operations",
+            action="store_true",
+            help="organizations and accounts only (no operators, filings, posts, "
+            "directives; see demo/scale_ops.py)",
+        )
+        parser.add_argument(
+            "--operations-only",
+            action="store_true",
+            help="add the operational volumes to an existing synthetic dataset",
+        )
 
     def handle(self, *args, accounts: int, seed: int, clear: bool, **options):
+        from demo import scale_ops
+
         if accounts < 1:
             raise CommandError("--accounts must be at least 1.")
+        if options.get("operations_only"):
+            scale_ops.clear()
+            scale_ops.generate(
+                stdout=self.stdout, accounts=accounts, seed=seed,
+                synthetic_prefix=SYNTHETIC_PREFIX,
+            )
+            return
         started = time.perf_counter()
         with transaction.atomic():
             existing = synthetic_roots()
@@ -228,6 +248,7 @@ class Command(BaseCommand):
                     f"{SYNTHETIC_PREFIX}…); pass --clear to replace it."
                 )
             if existing:
+                scale_ops.clear()
                 removed = clear_synthetic(existing)
                 self.stdout.write(
                     f"Cleared the synthetic dataset: {removed[0]} media accounts, "
@@ -265,6 +286,11 @@ class Command(BaseCommand):
                 f"{t2 - t1:.1f} s, accounts {t3 - t2:.1f} s, vacuum analyze {t4 - t3:.1f} s)."
             )
         )
+        if not options.get("no_operations"):
+            scale_ops.generate(
+                stdout=self.stdout, accounts=accounts, seed=seed,
+                synthetic_prefix=SYNTHETIC_PREFIX,
+            )
 
     def _account_rows(
         self, rng: random.Random, nodes: list[Node], offices: dict[str, str], total: int

@@ -1,0 +1,358 @@
+"""National-scale benchmarks (issue 9): every page case at both scopes.
+
+Needs `generate_scale --accounts 200000` with its operational volumes
+(demo/scale_ops.py): the sign-ins `syn-national` (supervisor over all 31 synthetic
+provinces) and `syn-province` (supervisor over the largest). Each case times the
+app's own data path (the selector / filter / pager the view calls, scoping
+included) against the floor, the best hand-written SQL for the same rows (ids-first
+where the app pages ids, one range per root, UNION ALL where an ordered page spans
+several roots). The plan recorded is the EXPLAIN of the SQL the app actually sent
+(captured during the warm-up), not a rebuilt query.
+
+HTTP through gunicorn over loopback with a real session cookie, and the load test,
+are in bench/http_load.py (they need a running server, so not in this runner).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from bench.registry import Case, benchmark
+
+SCOPES = ("province", "national")
+PAGE = 50
+
+
+def _user(ctx, scope):
+    return ctx.province_user if scope == "province" else ctx.national
+
+
+def _roots(ctx, scope) -> list[str]:
+    from accounts.scoping import Action, scope_for
+
+    return list(scope_for(_user(ctx, scope), Action.VIEW).roots())
+
+
+def _ledger_app(ctx, scope, params, number=1):
+    from accounts.scoping import forget
+    from registry import ledger
+
+    def app():
+        user = _user(ctx, scope)
+        forget(user)  # a request loads the memberships again
+        filterset = ledger.ledger_filter(user, dict(params, sort=params.get("sort", ledger.DEFAULT_SORT)))
+        assert filterset.is_valid(), filterset.errors
+        page, accounts = ledger.ledger_page(filterset.qs, number)
+        return (page.paginator.count, [a.pk for a in accounts])
+
+    return app
+
+
+_ORDER = {
+    "organization": ("org_path", "id"),
+    "-followers": ("followers DESC", "id DESC"),
+    "name": ("display_name", "id"),
+}
+
+
+def _ledger_floor(ctx, scope, where: str, params: list, sort: str, number=1):
+    """count (sum of one count per root) + ids of the page (UNION ALL of per-root
+    ordered scans, merged) + the rows of those ids with what a row shows + their
+    operators: the same four reads the page needs, written by hand."""
+    roots = _roots(ctx, scope)
+    order = ", ".join(_ORDER[sort])
+    bare = ", ".join(c.split()[0] for c in _ORDER[sort])
+    offset = (number - 1) * PAGE
+    branch = (
+        f"(SELECT {bare} FROM registry_mediaaccount WHERE org_path LIKE %s{where} "
+        f"ORDER BY {order} LIMIT {offset + PAGE})"
+    )
+    count_sql = " UNION ALL ".join(
+        f"SELECT count(*) FROM registry_mediaaccount WHERE org_path LIKE %s{where}"
+        for _r in roots
+    )
+    ids_sql = (
+        "SELECT id FROM ("
+        + " UNION ALL ".join(branch for _r in roots)
+        + f") u ORDER BY {order} LIMIT {PAGE} OFFSET {offset}"
+    )
+    args = []
+    for r in roots:
+        args += [r + "%", *params]
+    rows_sql = (
+        "SELECT a.*, p.name, o.name, s.name, u.username FROM registry_mediaaccount a "
+        "JOIN registry_platform p ON p.id = a.platform_id JOIN accounts_organization o "
+        "ON o.id = a.organization_id JOIN accounts_organization s ON s.id = "
+        "a.supervising_organization_id LEFT JOIN accounts_user u ON u.id = "
+        "a.liaison_id WHERE a.id = ANY(%s)"
+    )
+    ops_sql = (
+        "SELECT o.mediaaccount_id, u.* FROM registry_mediaaccount_operators o JOIN "
+        "accounts_user u ON u.id = o.user_id WHERE o.mediaaccount_id = ANY(%s)"
+    )
+
+    def floor():
+        with connection.cursor() as c:
+            c.execute(f"SELECT sum(count) FROM ({count_sql}) s", args)
+            total = int(c.fetchone()[0] or 0)
+            c.execute(ids_sql, args)
+            ids = [r[0] for r in c.fetchall()]
+            c.execute(rows_sql, [ids])
+            c.fetchall()
+            c.execute(ops_sql, [ids])
+            c.fetchall()
+        return (total, ids)
+
+    return floor
+
+
+LEDGER_CASES = {
+    # name: (params, floor where, floor params, sort, page)
+    "default": ({}, "", [], "organization", 1),
+    "page100": ({}, "", [], "organization", 100),
+    "filtered": (
+        {"platform": "weibo", "status": "active"},
+        " AND platform_id = (SELECT id FROM registry_platform WHERE code = 'weibo') "
+        "AND status = 'active'",
+        [],
+        "organization",
+        1,
+    ),
+    "followers": ({"sort": "-followers"}, "", [], "-followers", 1),
+    "search": (
+        {"q": "卫生健康", "sort": "name"},
+        " AND (UPPER(display_name::text) LIKE UPPER(%s) OR UPPER("
+        "platform_account_id::text) = UPPER(%s) OR platform_account_id::text LIKE %s)",
+        ["%卫生健康%", "卫生健康", "卫生健康%"],
+        "name",
+        1,
+    ),
+}
+
+
+def _register_ledger(case: str, scope: str):
+    params, where, fparams, sort, number = LEDGER_CASES[case]
+    budget = 60 if scope == "province" else 100
+
+    @benchmark(
+        f"scale_ledger_{case}_{scope}",
+        budget_ms=budget,
+        max_ratio=2.0,
+        description=f"Ledger page data ({case}) for a {scope} supervisor: count, "
+        "ids-first page, rows, operators.",
+    )
+    def setup(ctx):
+        p = dict(params)
+        if sort != "organization" or "sort" in p:
+            p.setdefault("sort", sort)
+        return Case(
+            app=_ledger_app(ctx, scope, p, number),
+            baseline=_ledger_floor(ctx, scope, where, fparams, sort, number),
+            explain="captured",
+        )
+
+
+for _case in LEDGER_CASES:
+    for _scope in SCOPES:
+        _register_ledger(_case, _scope)
+
+
+def _register_dashboard(scope: str, cold: bool):
+    @benchmark(
+        f"scale_overview{'_cold' if cold else ''}_{scope}",
+        budget_ms=60 if scope == "province" else 150,
+        max_ratio=2.0,
+        description=f"Registry overview dashboard for a {scope} supervisor"
+        + (" computed every time (no cache)." if cold else " (cached a minute per scope)."),
+    )
+    def setup(ctx):
+        from accounts.scoping import forget
+        from registry import selectors
+
+        registry_overview = (
+            selectors._registry_overview if cold else selectors.registry_overview
+        )
+
+        def app():
+            user = _user(ctx, scope)
+            forget(user)
+            data = registry_overview(user)
+            return (data["total"], data["accounts"]["idle"], data["filings"]["pending"])
+
+        roots = _roots(ctx, scope)
+        pred = " OR ".join(["org_path LIKE %s"] * len(roots))
+        args = [r + "%" for r in roots]
+        idle = (
+            "status IN ('active', 'rectifying') AND (last_post_at IS NULL OR "
+            "last_post_at < now() - interval '15 days')"
+        )
+
+        def floor():
+            # The same totals in one pass over the accounts and one over the filings
+            # (what a hand-written report would send; no roll-up table exists).
+            with connection.cursor() as c:
+                c.execute(
+                    f"SELECT count(*), count(*) FILTER (WHERE {idle}) FROM "
+                    f"registry_mediaaccount WHERE {pred}",
+                    args,
+                )
+                total, n_idle = c.fetchone()
+                c.execute(
+                    "SELECT status, platform_id, count(*) FROM registry_mediaaccount "
+                    f"WHERE {pred} GROUP BY 1, 2",
+                    args,
+                )
+                c.fetchall()
+                c.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'submitted') FROM "
+                    f"registry_filing WHERE {pred}",
+                    args,
+                )
+                pending = c.fetchone()[0]
+            return (total, n_idle, pending)
+
+        return Case(app=app, baseline=floor, explain="captured")
+
+
+for _scope in SCOPES:
+    _register_dashboard(_scope, cold=False)
+    _register_dashboard(_scope, cold=True)
+
+
+def _big_directive(ctx):
+    from moderation.models import RepostDirective
+
+    return RepostDirective.objects.filter(title="合成转发任务01").get()
+
+
+def _register_directives(scope: str):
+    @benchmark(
+        f"scale_directive_list_{scope}",
+        budget_ms=100,
+        max_ratio=2.0,
+        description=f"Directive list page data (first 30, with progress) for a {scope} "
+        "supervisor.",
+    )
+    def list_setup(ctx):
+        from accounts.scoping import forget
+        from moderation import selectors
+
+        def app():
+            user = _user(ctx, scope)
+            forget(user)
+            page = selectors.directive_page(user, 1)
+            return sorted((d.pk, d.targets_seen, d.confirmed) for d in page)
+
+        roots = _roots(ctx, scope)
+        pred = " OR ".join(["d.org_path LIKE %s"] * len(roots))
+        tpred = " OR ".join(["t.org_path LIKE %s"] * len(roots))
+        args = [r + "%" for r in roots]
+
+        def floor():
+            with connection.cursor() as c:
+                c.execute(
+                    "SELECT d.id, count(t.id), count(t.confirmed_at) FROM "
+                    "moderation_repostdirective d LEFT JOIN moderation_directivetarget t "
+                    f"ON t.directive_id = d.id AND ({tpred}) WHERE ({pred}) GROUP BY d.id "
+                    "ORDER BY d.id DESC LIMIT 30",
+                    args + args,
+                )
+                return sorted(c.fetchall())
+
+        return Case(app=app, baseline=floor, explain="captured")
+
+    @benchmark(
+        f"scale_completion_board_{scope}",
+        budget_ms=100,
+        max_ratio=2.0,
+        description=f"Completion board of a 5,000-target directive for a {scope} "
+        "supervisor.",
+    )
+    def board_setup(ctx):
+        from accounts.scoping import forget
+        from moderation import selectors
+
+        directive = _big_directive(ctx)
+
+        def app():
+            user = _user(ctx, scope)
+            forget(user)
+            data = selectors.directive_progress(directive, user)
+            return (data["total"], data["confirmed"], len(data["organizations"]))
+
+        def floor():
+            with connection.cursor() as c:
+                c.execute(
+                    "SELECT count(*), count(confirmed_at), count(DISTINCT "
+                    "organization_id) FROM moderation_directivetarget WHERE "
+                    "directive_id = %s",
+                    [directive.pk],
+                )
+                return tuple(c.fetchone())
+
+        return Case(app=app, baseline=floor, explain="captured")
+
+
+for _scope in SCOPES:
+    _register_directives(_scope)
+
+
+@benchmark(
+    "scale_sweep_5000_same_minute",
+    budget_ms=2000,
+    max_ratio=3.0,
+    description="Repost sweep when 5,000 Weibo targets fall due in the same minute, "
+    "notifications included (rolled back).",
+)
+def sweep_same_minute(ctx):
+    """The sweep (marking) and its follow-up (notifications) for the 5,000 targets of
+    the generated Weibo directive, all due in the same minute; floor: the raw
+    UPDATE and the INSERT ... SELECT of the notifications."""
+    from bench.bench_moderation import _OPERATORS, _SUPERVISORS, rolled_back
+    from moderation.services.directives import reposts_notify_marked, reposts_sweep
+
+    directive = _big_directive(ctx)
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT min(due_at) FROM moderation_directivetarget WHERE directive_id = %s",
+            [directive.pk],
+        )
+        due = c.fetchone()[0]
+    now = due + timedelta(seconds=30)
+
+    def app():
+        result = reposts_sweep(now)
+        sent = reposts_notify_marked(stamp=now.isoformat())
+        return (result["overdue"], sent is not None)
+
+    def floor():
+        with connection.cursor() as c:
+            c.execute(
+                "UPDATE moderation_directivetarget SET overdue_at = %s WHERE due_at < %s "
+                "AND confirmed_at IS NULL AND overdue_at IS NULL",
+                [now, now],
+            )
+            overdue = c.rowcount
+            for kind, who in (("overdue", _OPERATORS), ("supervisor", _SUPERVISORS)):
+                c.execute(
+                    "INSERT INTO notifications_notification (recipient_id, "
+                    "organization_id, kind, message, url, target_type, target_id, "
+                    "dedupe_key, created_at) SELECT u.id, %(org)s, %(kind)s, %(kind)s, "
+                    "'', '', '', %(key)s, now() FROM accounts_user u WHERE u.is_active "
+                    f"AND u.id IN ({who.format(marked='t.overdue_at = %(now)s')}) "
+                    "ON CONFLICT DO NOTHING",
+                    {"org": directive.organization_id, "kind": kind, "now": now,
+                     "key": f"floor:{kind}:{now.isoformat()}"},
+                )
+        return (overdue, True)
+
+    assert timezone.is_aware(now)
+    return Case(
+        app=rolled_back(app), baseline=rolled_back(floor), explain="captured",
+        compare=True,
+    )
+
+

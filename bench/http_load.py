@@ -1,0 +1,274 @@
+"""HTTP benchmarks through gunicorn over loopback, with a real session cookie.
+
+    .venv/bin/python -m bench.http_load [--workers W] [--threads T] [--clients 30]
+        [--seconds 20] [--no-record]
+
+Starts gunicorn with config/gunicorn.py (GUNICORN_WORKERS / GUNICORN_THREADS from the
+options) on a free loopback port against DATABASE_URL (the national dataset of
+generate_scale with its operational volumes), signs in through the login form as
+`syn-province` and `syn-national` (demo/scale_ops.py), then
+
+1. times each page sequentially (median and p95 of N requests per page and scope:
+   the server time plus loopback, one client, nothing else in flight);
+2. runs the load test: C concurrent clients (threads, each with its own connection,
+   all with the province supervisor's session) requesting the province ledger page
+   for S seconds; prints requests/s, p50, p95, p99 and the number of errors.
+
+Results go into bench/RESULTS.md (section "HTTP through gunicorn") with the machine's
+load average. Only the standard library is used (urllib, threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookies
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PASSWORD = "Bench-Password-2026"  # demo/scale_ops.BENCH_PASSWORD (synthetic only)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        GUNICORN_THREADS=str(threads),
+        GUNICORN_LOGLEVEL="warning",
+        DJANGO_DEBUG="0",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
+    )
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--config",
+         "config/gunicorn.py", "--access-logfile", "/dev/null"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return proc
+        except Exception:
+            time.sleep(0.5)
+    stop(proc)
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class Session:
+    """One signed-in browser: cookies kept by hand (production settings mark them
+    Secure, which a cookie jar would not send over plain loopback HTTP)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.cookies: dict[str, str] = {}
+        self.opener = urllib.request.build_opener(_NoRedirect)
+
+    def _open(self, path: str, data: bytes | None = None, headers=None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = self.cookie_header()
+        req = urllib.request.Request(self.base + path, data, headers=headers)
+        try:
+            response = self.opener.open(req, timeout=60)
+        except urllib.error.HTTPError as e:
+            response = e
+        jar = http.cookies.SimpleCookie()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            jar.load(value)
+        self.cookies.update({k: m.value for k, m in jar.items()})
+        return response
+
+    def login(self, username: str) -> None:
+        page = self._open("/accounts/login/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode(
+            {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
+        ).encode()
+        response = self._open(
+            "/accounts/login/", body, {"Referer": self.base + "/accounts/login/"}
+        )
+        if response.status != 302 or "sessionid" not in self.cookies:
+            raise SystemExit(f"sign-in as {username} failed ({response.status})")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def get(self, path: str) -> tuple[int, float, int]:
+        t = time.perf_counter()
+        response = self._open(path)
+        size = len(response.read())
+        return response.status, (time.perf_counter() - t) * 1000, size
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+PAGES = [
+    ("ledger default", "/registry/ledger/"),
+    ("ledger page 100", "/registry/ledger/?page=100"),
+    ("ledger filtered", "/registry/ledger/?platform=weibo&status=active"),
+    ("ledger by followers", "/registry/ledger/?sort=-followers"),
+    ("ledger name search", "/registry/ledger/?q=%E5%8D%AB%E7%94%9F%E5%81%A5%E5%BA%B7&sort=name"),
+    ("ledger API", "/api/v1/ledger/"),
+    ("overview", "/registry/overview/"),
+    ("directive list", "/moderation/directives/"),
+]
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def sequential(sessions, n: int) -> list[tuple]:
+    rows = []
+    for label, path in PAGES:
+        for scope, session in sessions.items():
+            session.get(path)  # warm
+            times, codes, size = [], set(), 0
+            for _ in range(n):
+                code, ms, size = session.get(path)
+                times.append(ms)
+                codes.add(code)
+            rows.append((label, scope, statistics.median(times), pct(times, 95), size,
+                         sorted(codes)))
+            print(f"{label:22} {scope:9} median {statistics.median(times):7.1f} ms  "
+                  f"p95 {pct(times, 95):7.1f} ms  {size // 1024} KB  {sorted(codes)}",
+                  flush=True)
+    return rows
+
+
+def load(base: str, cookie: str, path: str, clients: int, seconds: float) -> dict:
+    times: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.time() + seconds
+
+    def client():
+        opener = urllib.request.build_opener()
+        opener.addheaders = [("Cookie", cookie)]
+        while time.time() < stop_at:
+            t = time.perf_counter()
+            try:
+                with opener.open(base + path, timeout=60) as r:
+                    r.read()
+                    ok = r.status == 200
+            except Exception:
+                ok = False
+            ms = (time.perf_counter() - t) * 1000
+            with lock:
+                times.append(ms)
+                if not ok:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - started
+    return {
+        "requests": len(times),
+        "rps": len(times) / elapsed,
+        "p50": pct(times, 50),
+        "p95": pct(times, 95),
+        "p99": pct(times, 99),
+        "errors": errors[0],
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "1")))
+    parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--label", default="")
+    args = parser.parse_args(argv)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    load_before = os.getloadavg()[0]
+    proc = start_gunicorn(port, args.workers, args.threads)
+    try:
+        sessions = {"province": Session(base), "national": Session(base)}
+        sessions["province"].login("syn-province")
+        sessions["national"].login("syn-national")
+        rows = [] if args.no_pages else sequential(sessions, args.repeat)
+        result = load(base, sessions["province"].cookie_header(), "/registry/ledger/",
+                      args.clients, args.seconds)
+        print(f"load: {args.clients} clients, {args.seconds:g} s, workers {args.workers} "
+              f"threads {args.threads}: {result['requests']} requests, "
+              f"{result['rps']:.1f}/s, p50 {result['p50']:.0f} ms, p95 "
+              f"{result['p95']:.0f} ms, p99 {result['p99']:.0f} ms, errors "
+              f"{result['errors']}", flush=True)
+    finally:
+        stop(proc)
+    if not args.no_record:
+        record(rows, result, args, load_before)
+    return 0
+
+
+def record(rows, result, args, load_before) -> None:
+    lines = [
+        f"### HTTP through gunicorn {date.today().isoformat()}"
+        + (f" · {args.label}" if args.label else ""),
+        "",
+        f"- `python -m bench.http_load --workers {args.workers} --threads {args.threads} "
+        f"--clients {args.clients} --seconds {args.seconds:g}`; {os.cpu_count()} CPUs, "
+        f"load average (1 min) before {load_before:.1f}, after {os.getloadavg()[0]:.1f}",
+        "",
+    ]
+    if rows:
+        lines += ["| page | scope | median ms | p95 ms | size KB | status |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4] // 1024} | "
+                  f"{','.join(map(str, r[5]))} |" for r in rows]
+        lines.append("")
+    lines.append(
+        f"Load, province ledger page: {args.clients} clients for {args.seconds:g} s: "
+        f"{result['requests']} requests ({result['rps']:.1f}/s), p50 {result['p50']:.0f} "
+        f"ms, **p95 {result['p95']:.0f} ms**, p99 {result['p99']:.0f} ms, errors "
+        f"{result['errors']}."
+    )
+    text = RESULTS.read_text()
+    RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n")
+    print(f"Recorded in {RESULTS}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
