@@ -30,4 +30,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.ledger_import_purge",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Citizen messages: mark due soon, breached (once), escalations to the liaison and
+    # the supervisor, sign-for overdue, 3-month-unanswered, overdue issue slips; the
+    # follow-up task notifies (set-based, idempotent; see inbox.services.timers).
+    "inbox-sweep": {
+        "task": "inbox.sweep",
+        "schedule": crontab(),  # every minute
+    },
 }

@@ -1,0 +1,16 @@
+"""API routes of the inbox (mounted under /api/v1/)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from inbox import api, endpoints
+
+router = SimpleRouter()
+router.register("inbox/messages", api.MessageViewSet, basename="inbox-message")
+router.register("inbox/replies", api.ReplyViewSet, basename="inbox-reply")
+router.register("inbox/sla-policies", api.SlaPolicyViewSet, basename="inbox-sla-policy")
+
+urlpatterns = [
+    path("inbox/collect/", endpoints.collect, name="inbox-collect"),
+    *router.urls,
+]
