@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from accounts.api import csv_stream
@@ -19,6 +19,9 @@ from inbox import selectors
 from inbox.models import (
     Category,
     Channel,
+    DutyAssignment,
+    DutyLog,
+    IssueSlip,
     Message,
     Reply,
     Satisfaction,
@@ -464,3 +467,168 @@ class SlaPolicyViewSet(ScopedModelViewSet):
         policy = timers.sla_policy_save(actor=request.user, organization=org, **data)
         return Response(SlaPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
+
+
+# --- issue slips, duty, metrics -------------------------------------------------------------
+class IssueSlipSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = IssueSlip
+        fields = ["id", "organization", "responsible_organization", "message", "importance",
+                  "kind", "title", "body", "due_at", "answer", "answered_at", "overdue_at",
+                  "result_published_url", "issued_by", "issued_at"]
+
+
+class IssueSlipInput(serializers.Serializer):
+    organization = serializers.IntegerField()
+    responsible_organization = serializers.IntegerField()
+    importance = serializers.ChoiceField(choices=[("general", "general"),
+                                                  ("important", "important"),
+                                                  ("urgent", "urgent")], default="general")
+    kind = serializers.CharField(max_length=60)
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=5000)
+    due_working_days = serializers.IntegerField(min_value=1, max_value=30, default=5)
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=5000)
+
+
+class UrlSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+
+
+class IssueSlipViewSet(ScopedModelViewSet):
+    """Issue slips (问题通报单): issued by a supervising organization's scope to an
+    organization below it, answered by that organization."""
+
+    queryset = IssueSlip.objects.all()
+    serializer_class = IssueSlipSerializer
+    change_actions = frozenset({"publish"})
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-issued_at", "-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(IssueSlipSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(IssueSlipSerializer(self.get_object()).data)
+
+    def create(self, request):
+        from inbox.services import slips
+
+        named = request.data.get("organization") if hasattr(request.data, "get") else None
+        org = _visible_org(request.user, named if str(named).isdigit() else 0)
+        if not self.user_scope(Action.CHANGE).contains(org):
+            raise PermissionDenied(_("You may not do this in this organization."))
+        data = _data(IssueSlipInput, request)
+        target = Organization.objects.filter(pk=data["responsible_organization"]).first()
+        if target is None:
+            raise ValidationFailed(_("Please correct the marked fields."), fields={
+                "responsible_organization": [_("Unknown organization.")]})
+        slip = slips.slip_issue(actor=request.user, organization=org, responsible=target,
+                                title=data["title"], body=data["body"], kind=data["kind"],
+                                importance=data["importance"],
+                                due_working_days=data["due_working_days"])
+        return Response(IssueSlipSerializer(slip).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        """The responsible organization answers (its own CHANGE right is checked by
+        the service)."""
+        from inbox.services import slips
+
+        slip = self.get_object()
+        data = _data(AnswerSerializer, request)
+        return Response(IssueSlipSerializer(slips.slip_answer(
+            slip=slip, actor=request.user, answer=data["answer"])).data)
+
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        from inbox.services import slips
+
+        slip = self.get_object()
+        data = _data(UrlSerializer, request)
+        return Response(IssueSlipSerializer(slips.slip_publish(
+            slip=slip, actor=request.user, url=data["url"])).data)
+
+
+class DutyAssignmentViewSet(ScopedModelViewSet):
+    queryset = DutyAssignment.objects.all()
+
+    class Out(serializers.ModelSerializer):
+        class Meta:
+            model = DutyAssignment
+            fields = ["id", "organization", "date", "user", "note"]
+
+    serializer_class = Out
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-date", "id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.Out(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(self.Out(self.get_object()).data)
+
+
+class DutyLogViewSet(ScopedModelViewSet):
+    queryset = DutyLog.objects.all()
+
+    class Out(serializers.ModelSerializer):
+        class Meta:
+            model = DutyLog
+            fields = ["id", "organization", "date", "figures", "notes", "signed_off_by",
+                      "signed_off_at"]
+
+    serializer_class = Out
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-date", "id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.Out(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(self.Out(self.get_object()).data)
+
+
+def _period_params(params):
+    from datetime import date
+
+    from django.utils import timezone
+
+    try:
+        start = date.fromisoformat(params.get("from", ""))
+    except ValueError:
+        start = timezone.localdate().replace(day=1)
+    try:
+        end = date.fromisoformat(params.get("to", ""))
+    except ValueError:
+        end = timezone.localdate()
+    return (start, end) if start <= end else (end, start)
+
+
+@api_view(["GET"])
+def metrics_view(request):
+    """`GET /api/v1/inbox/metrics/?organization=<id>&from=YYYY-MM-DD&to=YYYY-MM-DD`:
+    the figures of the organization's subtree and of each child's (12345-style)."""
+    from inbox import metrics
+
+    scope = scope_for(request.user, Action.VIEW)
+    if scope.is_empty:
+        raise NotFound(_("Not found."))
+    named = request.query_params.get("organization", "")
+    if named.isdigit():
+        org = _visible_org(request.user, int(named))
+    else:
+        org = Organization.objects.filter(path__in=scope.roots()).order_by("path").first()
+    start, end = _period_params(request.query_params)
+    return Response({"organization": org.pk, "from": start, "to": end,
+                     "total": metrics.metrics_for(org, start, end),
+                     "children": metrics.metrics_by_child(org, start, end)})

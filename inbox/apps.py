@@ -24,6 +24,11 @@ class InboxConfig(AppConfig):
         add_nav_item(NavItem("inbox_sla", _("SLA overview"), "inbox:sla_overview",
                              Domain.BUSINESS, order=42,
                              roles=frozenset({Role.SUPERVISOR, Role.AUDITOR})))
+        add_nav_item(NavItem("inbox_slips", _("Issue slips"), "inbox:slips", Domain.BUSINESS,
+                             order=43))
+        add_nav_item(NavItem("inbox_duty", _("Duty"), "inbox:duty", Domain.BUSINESS,
+                             order=44, roles=frozenset({Role.OPERATOR, Role.LIAISON,
+                                                        Role.DEPARTMENT_HEAD})))
 
         from audit.labels import register_action_labels
 

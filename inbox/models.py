@@ -346,6 +346,12 @@ class Message(models.Model):
                          opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["organization", "-received_at"],
                          name="inbox_msg_org_recv_idx"),
+            # The handler's inbox ("my organization", unanswered), newest first: the
+            # page and its total read this index only.
+            models.Index(fields=["organization", "-received_at", "-id"],
+                         name="inbox_msg_org_open_idx",
+                         condition=Q(status__in=["new", "accepted", "in_progress",
+                                                 "waiting"])),
             models.Index(fields=["origin_path"], name="inbox_msg_origin_idx",
                          opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["organization", "status", "-received_at"],

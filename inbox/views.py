@@ -312,3 +312,145 @@ def rate(request, token):
         "open": message.status == Status.REPLIED})
 
 
+
+
+def _change_orgs(user) -> list[Organization]:
+    scope = scope_for(user, Action.CHANGE)
+    return sorted({m.organization for m in memberships_of(user)
+                   if scope.contains(m.organization)}, key=lambda o: o.path)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_import(request):
+    """Import from CSV/XLSX: a dry run first, then the confirmation."""
+    from inbox.services import imports
+
+    orgs = _change_orgs(request.user)
+    if not orgs:
+        raise Http404
+    report = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("stage"):
+                n = imports.import_confirm(user=request.user, stage=request.POST["stage"])
+                messages.success(request, _("%(n)d messages imported.") % {"n": n})
+                return redirect("inbox:inbox")
+            org = next((o for o in orgs if str(o.pk) == request.POST.get("organization")),
+                       orgs[0])
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ApplicationError(_("Choose a CSV or XLSX file."))
+            report = imports.import_check(user=request.user, organization=org,
+                                          filename=upload.name,
+                                          data=upload.read(imports.MAX_BYTES + 1))
+        except ApplicationError as exc:
+            detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
+            messages.error(request, f"{exc.message} {detail}".strip())
+    return render(request, "inbox/import.html", {"orgs": orgs, "report": report,
+                                                 "headers": imports.HEADERS})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def slip_list(request):
+    """Issue slips sent by or to my organizations; issue, answer, publish."""
+    from inbox.models import IssueSlip
+    from inbox.services import slips
+
+    _require_business_view(request.user)
+    user = request.user
+    if request.method == "POST":
+        try:
+            step = request.POST.get("step")
+            if step == "issue":
+                orgs = _change_orgs(user)
+                org = next((o for o in orgs if str(o.pk) == request.POST.get("organization")),
+                           None)
+                target = Organization.objects.filter(
+                    pk=request.POST.get("responsible") or 0).first()
+                if org is None or target is None:
+                    raise ApplicationError(_("Choose the organizations."))
+                slips.slip_issue(actor=user, organization=org, responsible=target,
+                                 title=request.POST.get("title", ""),
+                                 body=request.POST.get("body", ""),
+                                 kind=request.POST.get("kind", ""),
+                                 importance=request.POST.get("importance", "general"),
+                                 due_working_days=int(request.POST.get("days") or 0))
+            else:
+                slip = get_visible_or_404(IssueSlip.objects, user, Action.VIEW,
+                                          pk=request.POST.get("slip") or 0)
+                if step == "answer":
+                    slips.slip_answer(slip=slip, actor=user,
+                                      answer=request.POST.get("answer", ""))
+                elif step == "publish":
+                    slips.slip_publish(slip=slip, actor=user, url=request.POST.get("url", ""))
+            messages.success(request, _("Done."))
+            return redirect("inbox:slips")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "message", exc)))
+    qs = IssueSlip.objects.visible_to(user).select_related(
+        "organization", "responsible_organization").order_by("-issued_at", "-id")
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    orgs = _change_orgs(user)
+    targets = []
+    if orgs:
+        targets = list(Organization.objects.filter(path__startswith=orgs[0].path)
+                       .exclude(pk=orgs[0].pk).order_by("depth", "path")[:300])
+    own = {m.organization_id for m in memberships_of(user)}
+    return render(request, "inbox/slips.html", {
+        "page": page, "orgs": orgs, "targets": targets, "own": own,
+        "importances": IssueSlip.Importance.choices, "now": timezone.now()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def duty(request):
+    """The duty roster of my organization for two weeks, and a day's duty log."""
+    from inbox.models import DutyAssignment, DutyLog
+    from inbox.services import slips
+    from workcalendar.calendar import _Window
+
+    _require_business_view(request.user)
+    orgs = sorted({m.organization for m in memberships_of(request.user)},
+                  key=lambda o: o.path)
+    if not orgs:
+        raise Http404
+    org = next((o for o in orgs if str(o.pk) == request.GET.get("org")), orgs[0])
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    if request.method == "POST":
+        try:
+            if request.POST.get("step") == "assign":
+                person = org.memberships.filter(user_id=request.POST.get("user") or 0,
+                                                is_active=True).first()
+                if person is None:
+                    raise ApplicationError(_("Choose a person of the organization."))
+                slips.duty_assign(actor=request.user, organization=org,
+                                  day=date.fromisoformat(request.POST.get("date", "")),
+                                  user=person.user)
+            else:
+                slips.duty_log_save(actor=request.user, organization=org, day=day,
+                                    notes=request.POST.get("notes", ""),
+                                    sign_off=request.POST.get("step") == "sign_off")
+            messages.success(request, _("Done."))
+            return redirect(f"{request.path}?org={org.pk}&day={day.isoformat()}")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "message", exc)))
+    days = [day + timedelta(days=n) for n in range(14)]
+    calendar = _Window(days[0], days[-1], org.region_code)  # one read for the fortnight
+    roster: dict = {d: [] for d in days}
+    for row in DutyAssignment.objects.filter(organization=org, date__in=days).select_related(
+            "user"):
+        roster[row.date].append(row.user)
+    log = DutyLog.objects.filter(organization=org, date=day).select_related(
+        "signed_off_by").first()
+    figures = log.figures if log and log.signed_off_at else slips.duty_figures(org, day)
+    people = [m.user for m in org.memberships.filter(is_active=True).select_related("user")]
+    return render(request, "inbox/duty.html", {
+        "org": org, "orgs": orgs, "day": day, "log": log, "figures": figures,
+        "roster": [(d, roster[d], calendar.is_working(d)) for d in days],
+        "people": people,
+        "can_change": scope_for(request.user, Action.CHANGE).contains(org)})

@@ -154,8 +154,8 @@ def test_role_gated_sla_policy_create_and_overview(world, role):
 
 
 def test_sla_policy_for_an_org_recomputes_its_open_messages(world, django_capture_on_commit_callbacks):
-    from tests.inbox.test_deadlines import end_of, local
     from tests.inbox.factories import account_for, receive
+    from tests.inbox.test_deadlines import end_of, local
 
     mine = world.mine
     account = account_for(mine.city_dept, supervising=mine.city)
