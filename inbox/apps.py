@@ -8,27 +8,26 @@ class InboxConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Role
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Domain
+        from common.navigation import NavEntry, register
         from inbox.services.timers import message_deadlines_recompute
         from workcalendar.services import register_recomputer
 
         register_recomputer(message_deadlines_recompute)
 
-        add_nav_item(NavItem("inbox", _("Messages"), "inbox:inbox", Domain.BUSINESS,
-                             order=40))
-        add_nav_item(NavItem("inbox_routing", _("Routing board"), "inbox:routing",
-                             Domain.BUSINESS, order=41,
-                             roles=frozenset({Role.LIAISON, Role.SUPERVISOR,
-                                              Role.DEPARTMENT_HEAD})))
-        add_nav_item(NavItem("inbox_sla", _("SLA overview"), "inbox:sla_overview",
-                             Domain.BUSINESS, order=42,
-                             roles=frozenset({Role.SUPERVISOR, Role.AUDITOR})))
-        add_nav_item(NavItem("inbox_slips", _("Issue slips"), "inbox:slips", Domain.BUSINESS,
-                             order=43))
-        add_nav_item(NavItem("inbox_duty", _("Duty"), "inbox:duty", Domain.BUSINESS,
-                             order=44, roles=frozenset({Role.OPERATOR, Role.LIAISON,
-                                                        Role.DEPARTMENT_HEAD})))
+        handlers = frozenset({Role.OPERATOR, Role.LIAISON, Role.DEPARTMENT_HEAD})
+        register(
+            NavEntry("inbox", _("Messages"), "inbox:inbox", "messages", order=10),
+            NavEntry("inbox_new", _("Enter a message"), "inbox:message_new", "messages",
+                     action="change", order=15),
+            NavEntry("inbox_routing", _("Routing board"), "inbox:routing", "messages",
+                     roles=frozenset({Role.LIAISON, Role.SUPERVISOR, Role.DEPARTMENT_HEAD}),
+                     order=20),
+            NavEntry("inbox_slips", _("Issue slips"), "inbox:slips", "messages", order=30),
+            NavEntry("inbox_duty", _("Duty"), "inbox:duty", "messages", roles=handlers,
+                     order=40),
+            NavEntry("inbox_sla", _("SLA overview"), "inbox:sla_overview", "oversight",
+                     roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=50),
+        )
 
         from audit.labels import register_action_labels
 
