@@ -60,4 +60,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exportjobs.purge",
         "schedule": crontab(minute=20),  # hourly
     },
+    # Citizen messages: mark due soon, breached (once), escalations to the liaison and
+    # the supervisor, sign-for overdue, 3-month-unanswered, overdue issue slips; the
+    # follow-up task notifies (set-based, idempotent; see inbox.services.timers).
+    "inbox-sweep": {
+        "task": "inbox.sweep",
+        "schedule": crontab(),  # every minute
+    },
 }

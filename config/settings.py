@@ -411,6 +411,24 @@ REGISTRY_ROTATION_DUE_WORKING_DAYS = 3
 REGISTRY_IDLE_DAYS = 15
 REGISTRY_CLEANUP_DAYS = 90
 
+# --- Inbox (citizen messages) ---------------------------------------------------------
+# Fernet keys (comma-separated, urlsafe base64 of 32 bytes; the first encrypts) for the
+# WeChat tokens and AES keys the inbox stores. Development derives one from the secret
+# key; production sets INBOX_FERNET_KEYS (never stored in the database).
+INBOX_FERNET_KEYS = [
+    k.strip() for k in os.environ.get("INBOX_FERNET_KEYS", "").split(",") if k.strip()
+] or [__import__("base64").urlsafe_b64encode(
+    __import__("hashlib").sha256(("inbox-fernet:" + SECRET_KEY).encode()).digest()
+).decode()]
+# Collector batches: at most this many messages per request.
+INBOX_BATCH_MAX = 500
+# Largest payload (bytes) a collector or WeChat may send.
+INBOX_PAYLOAD_MAX_BYTES = 2 * 1024 * 1024
+# Breached messages escalate to the supervisor this many hours after the liaison.
+INBOX_ESCALATE_SUPERVISOR_AFTER_HOURS = 24
+# Satisfaction below this rate (percent) names the organization in the metrics.
+INBOX_SATISFACTION_FLOOR = 85
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

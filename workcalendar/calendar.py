@@ -161,3 +161,37 @@ def unknown_years(years: list[int]) -> list[int]:
     )
     return [y for y in years if y not in known]
 
+
+
+def add_working_seconds(start: datetime, seconds: int, region_code: str = "") -> datetime:
+    """The instant when `seconds` of office hours on working days have passed after
+    `start` (for moving a deadline by a paused working time). When the time runs
+    out exactly at the end of a working day's office hours, the result is that day's
+    23:59:59: the rest of the day still counts as that working day, like the end of
+    a working-day deadline."""
+    if seconds <= 0:
+        return start
+    a = to_local(start)
+    spans = _office_hours()
+    # Office hours per working day bound the walk: seconds / daily hours working days.
+    daily = sum((datetime.combine(a.date(), e) - datetime.combine(a.date(), b)).seconds
+                for b, e in spans) or 1
+    window = _window_for(a.date(), seconds // daily + 2, region_code)
+    left, day = float(seconds), a.date()
+    while True:
+        if day > window.end:
+            window = _window_for(day, int(left // daily) + 2, region_code)
+        if window.is_working(day):
+            for begin, finish in spans:
+                lo = max(a, datetime.combine(day, begin, tzinfo=SHANGHAI))
+                hi = datetime.combine(day, finish, tzinfo=SHANGHAI)
+                if hi <= lo:
+                    continue
+                available = (hi - lo).total_seconds()
+                if available >= left:
+                    moment = lo + timedelta(seconds=left)
+                    if moment == datetime.combine(day, spans[-1][1], tzinfo=SHANGHAI):
+                        return datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI)
+                    return moment
+                left -= available
+        day += timedelta(days=1)

@@ -321,6 +321,7 @@ class Command(BaseCommand):
             work_created = seed_work(
                 orgs=orgs, work_dept=WORK_DEPT, password=DEMO_PASSWORD
             )
+        __import__("demo.inbox").inbox.seed(stdout=self.stdout)  # citizen messages
         self.stdout.write(
             f"Demo data: {orgs_created} organizations, {users_created} users, "
             f"{grants} roles, {accounts_created} media accounts created "

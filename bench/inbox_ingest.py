@@ -1,0 +1,222 @@
+"""Ingestion over loopback through gunicorn as configured (config/gunicorn.py):
+
+- collector singles: messages/s of `POST /api/v1/inbox/collect/` with one message
+  each, against a bare Django JSON view (`/bench/bare-json/`, same stack, no work)
+  in the same run; the issue asks for at least 40% of the bare rate;
+- collector batches of 500: messages/s (at least 5,000/s asked);
+- the WeChat callback (safe mode, signed as the platform signs): latency per
+  request, median and 95th percentile (under 50 ms asked).
+
+    DATABASE_URL=... .venv/bin/python -m bench.inbox_ingest [--seconds 10] [--clients 4]
+
+It starts gunicorn on a free port with DJANGO_SETTINGS_MODULE=bench.inbox_settings
+(the project's settings plus one bare view), makes a collector and a WeChat endpoint
+for an account of the first organization that has one, and prints a table (also
+appended to bench/RESULTS.md unless --no-record). Messages it creates are marked with
+the citizen handle `bench-ingest` and removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+MARK = "bench-ingest"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _setup():
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.inbox_settings")
+    django.setup()
+    from accounts.models import Organization, Role
+    from inbox.services import ingest, wechat
+    from registry.models import MediaAccount
+
+    account = (MediaAccount.objects.filter(platform__code__startswith="wechat")
+               .select_related("organization").order_by("id").first())
+    if account is None:
+        raise SystemExit("No WeChat account: seed the demo or generate a dataset first.")
+    root = Organization.objects.get(path=account.org_path[:Organization.steplen])
+
+    from accounts import services
+
+    user = services.user_create(actor=None, organization=root,
+                                username=f"bench-ingest-{uuid.uuid4().hex[:8]}",
+                                password=uuid.uuid4().hex)
+    services.membership_grant(actor=None, user=user, organization=root,
+                              role=Role.SUPERVISOR)
+    from accounts.models import User
+
+    user = User.objects.get(pk=user.pk)
+    _c, token = ingest.collector_create(actor=user, organization=root, name="bench")
+    aes = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    endpoint = wechat.wechat_endpoint_save(actor=user, account=account, app_id="wxbench",
+                                           token="benchtoken", aes_key=aes, mode="safe")
+    return account, token, endpoint, aes
+
+
+def _post(conn, path, body, headers):
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    return response.status, data
+
+
+def _load(port, seconds, clients, make_request):
+    """Each client thread keeps one connection and sends until time is up; returns
+    (requests done, latencies in ms, statuses seen)."""
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+    done, latencies, statuses = [0], [], {}
+
+    def worker(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        k = 0
+        while time.monotonic() < stop:
+            path, body, headers = make_request(n, k)
+            t = time.perf_counter()
+            status, _data = _post(conn, path, body, headers)
+            ms = (time.perf_counter() - t) * 1000
+            with lock:
+                done[0] += 1
+                latencies.append(ms)
+                statuses[status] = statuses.get(status, 0) + 1
+            k += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return done[0], latencies, statuses
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    account, token, endpoint, aes = _setup()
+    port = _free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.inbox_settings",
+           "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py",
+                               "config.wsgi:application"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(1.0)
+        run_id = uuid.uuid4().hex[:8]
+        auth = {"Authorization": f"Collector {token}", "Content-Type": "application/json"}
+
+        def bare(n, k):
+            return "/bench/bare-json/", b'{"a": 1}', {"Content-Type": "application/json"}
+
+        def item(n, k, j=0):
+            return {"account": account.pk, "channel": "weibo_comment",
+                    "platform_message_id": f"{run_id}-{n}-{k}-{j}",
+                    "text": "请问办理居住证需要多久？", "citizen": MARK,
+                    "received_at": "2025-03-03T09:30:00+08:00"}
+
+        def single(n, k):
+            return "/api/v1/inbox/collect/", json.dumps(item(n, k)).encode(), auth
+
+        def batch(n, k):
+            body = {"messages": [item(n, k, j) for j in range(500)]}
+            return "/api/v1/inbox/collect/", json.dumps(body).encode(), auth
+
+        from wechatpy.crypto import WeChatCrypto
+        from wechatpy.utils import WeChatSigner
+
+        crypto = WeChatCrypto("benchtoken", aes, "wxbench")
+
+        def callback(n, k):
+            ts, nonce = str(int(time.time())), f"{n}{k}"
+            xml = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName>"
+                   f"<![CDATA[o{run_id}{n}]]></FromUserName><CreateTime>{ts}</CreateTime>"
+                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[请问怎么办理？]]>"
+                   f"</Content><MsgId>{abs(hash((run_id, n, k))) % 10**17}</MsgId></xml>")
+            from xml.etree import ElementTree
+
+            env_xml = ElementTree.fromstring(crypto.encrypt_message(xml, nonce, ts))
+            signer = WeChatSigner()
+            signer.add_data("benchtoken", ts, nonce)
+            query = urlencode({"signature": signer.signature, "timestamp": ts,
+                               "nonce": nonce, "encrypt_type": "aes",
+                               "msg_signature": env_xml.find("MsgSignature").text})
+            body = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA["
+                    f"{env_xml.find('Encrypt').text}]]></Encrypt></xml>").encode()
+            return f"/inbox/wechat/{endpoint.slug}/?{query}", body, {"Content-Type": "text/xml"}
+
+        results = {}
+        _load(port, 2, args.clients, bare)  # warm-up
+        results["bare"] = _load(port, args.seconds, args.clients, bare)
+        results["single"] = _load(port, args.seconds, args.clients, single)
+        results["batch"] = _load(port, args.seconds, args.clients, batch)
+        results["wechat"] = _load(port, args.seconds, 1, callback)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bare_rate = results["bare"][0] / args.seconds
+    single_rate = results["single"][0] / args.seconds
+    batch_rate = results["batch"][0] * 500 / args.seconds
+    lat = sorted(results["wechat"][1])
+    p50 = statistics.median(lat) if lat else float("nan")
+    p95 = lat[int(len(lat) * 0.95) - 1] if lat else float("nan")
+    load = os.getloadavg()
+    rows = [
+        ("bare Django JSON view", f"{bare_rate:.0f} req/s", "", str(results["bare"][2])),
+        ("collector, single messages", f"{single_rate:.0f} msg/s",
+         f"{100 * single_rate / bare_rate:.0f}% of bare (>= 40%)", str(results["single"][2])),
+        ("collector, batches of 500", f"{batch_rate:.0f} msg/s", ">= 5,000/s",
+         str(results["batch"][2])),
+        ("WeChat callback (safe mode), 1 client", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms",
+         "< 50 ms", str(results["wechat"][2])),
+    ]
+    lines = ["| measure | result | target | statuses |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+              f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, gunicorn "
+              f"{os.environ.get('GUNICORN_WORKERS', '2')} workers, {args.clients} clients, "
+              f"{args.seconds:.0f} s per measure")
+    print(header)
+    print("\n".join(lines))
+    from inbox.models import Message
+
+    Message.objects.filter(citizen_handle=MARK).delete()
+    if not args.no_record:
+        with open(ROOT / "bench" / "RESULTS.md", "a") as out:
+            out.write(f"\n### Inbox ingestion over loopback ({header})\n\n"
+                      + "\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""API routes of the inbox (mounted under /api/v1/)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from inbox import api, endpoints
+
+router = SimpleRouter()
+router.register("inbox/messages", api.MessageViewSet, basename="inbox-message")
+router.register("inbox/replies", api.ReplyViewSet, basename="inbox-reply")
+router.register("inbox/sla-policies", api.SlaPolicyViewSet, basename="inbox-sla-policy")
+router.register("inbox/issue-slips", api.IssueSlipViewSet, basename="inbox-issue-slip")
+router.register("inbox/duty-roster", api.DutyAssignmentViewSet, basename="inbox-duty")
+router.register("inbox/duty-logs", api.DutyLogViewSet, basename="inbox-duty-log")
+
+urlpatterns = [
+    path("inbox/collect/", endpoints.collect, name="inbox-collect"),
+    path("inbox/metrics/", api.metrics_view, name="inbox-metrics"),
+    *router.urls,
+]

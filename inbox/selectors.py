@@ -1,0 +1,53 @@
+"""Reads of the inbox: scoped querysets for the pages and the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.scoping import Action, memberships_of, scope_for
+from inbox.models import OPEN_STATUSES, UNANSWERED_STATUSES, Message
+
+VIEWS = ("mine", "org", "due_soon", "breached", "all")
+DUE_SOON = timedelta(hours=24)
+
+
+def messages_for(user, action: Action = Action.VIEW):
+    return Message.objects.visible_to(user, action)
+
+
+def inbox_messages(user, *, view: str = "org", params=None):
+    """The handler's inbox: `mine` (I handle), `org` (my organizations handle),
+    `due_soon` (due within 24 hours), `breached`, `all` (everything visible,
+    answered too). Filters: status, channel, category, q (text), organization."""
+    params = params or {}
+    qs = messages_for(user)
+    now = timezone.now()
+    if view == "mine":
+        qs = qs.filter(handler=user, status__in=UNANSWERED_STATUSES)
+    elif view == "org":
+        # The organizations where the user holds a role that sees business data:
+        # inside the scope by definition, so no path filter is needed (the page and
+        # its total then read one partial index).
+        scope = scope_for(user, Action.VIEW)
+        own = {m.organization_id for m in memberships_of(user) if scope.contains(m.organization)}
+        qs = Message.objects.filter(organization_id__in=own, status__in=UNANSWERED_STATUSES)
+    elif view == "due_soon":
+        qs = qs.filter(due_at__isnull=False, due_at__gte=now, due_at__lt=now + DUE_SOON)
+    elif view == "breached":
+        qs = qs.filter(breached_at__isnull=False, status__in=OPEN_STATUSES)
+    if params.get("status"):
+        qs = qs.filter(status=params["status"])
+    if params.get("channel"):
+        qs = qs.filter(channel=params["channel"])
+    if params.get("category"):
+        qs = qs.filter(Q(category=params["category"]) | Q(
+            category="", suggested_category=params["category"]))
+    if params.get("q"):
+        qs = qs.filter(text__icontains=params["q"][:100])
+    if str(params.get("organization", "")).isdigit():
+        qs = qs.filter(organization_id=int(params["organization"]))
+    order = "due_at" if view in ("due_soon", "breached") else "-received_at"
+    return qs.select_related("organization", "handler").order_by(order, "-id")

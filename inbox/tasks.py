@@ -1,0 +1,79 @@
+"""Celery tasks of the inbox (periodic ones declared in config/schedule.py). Tasks
+take plain values, re-read what they need and are safe to run twice."""
+
+from celery import shared_task
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+
+
+@shared_task(name="inbox.sweep", acks_late=True, time_limit=50, soft_time_limit=45,
+             ignore_result=True)
+def sweep() -> dict:
+    """Mark due-soon, breached, escalated, unsigned and stale messages (the
+    follow-up notifies). Safe to run twice, also at once."""
+    from inbox.services.timers import inbox_sweep
+
+    return inbox_sweep()
+
+
+@shared_task(name="inbox.sweep_follow_up", acks_late=True, time_limit=240,
+             soft_time_limit=200, ignore_result=True)
+def sweep_follow_up(stamp: str) -> int:
+    from inbox.services.timers import sweep_notify
+
+    return sweep_notify(stamp=stamp)
+
+
+@shared_task(name="inbox.process_raw_payload", acks_late=True, time_limit=120,
+             soft_time_limit=100, ignore_result=True)
+def process_raw_payload(raw_id: int) -> str:
+    """Turn a stored WeChat callback into a message (the callback answered at
+    once). Returns quietly when the payload is gone or already processed."""
+    from inbox.services.wechat import wechat_payload_process
+
+    return wechat_payload_process(raw_id=raw_id)
+
+
+@shared_task(name="inbox.reapply_terms", acks_late=True, time_limit=600,
+             soft_time_limit=540, ignore_result=True)
+def reapply_terms(org_id: int) -> int:
+    from accounts.models import Organization
+    from inbox.services.timers import sla_terms_reapply
+
+    org = Organization.objects.filter(pk=org_id).first()
+    if org is None:
+        return 0
+    return sla_terms_reapply(organization=org)
+
+
+@shared_task(name="inbox.notify_transferred", acks_late=True, ignore_result=True)
+def notify_transferred(message_id: int, org_id: int) -> int:
+    from inbox.services.handling import notify_roles
+
+    return notify_roles(message_id=message_id, organization_id=org_id,
+                        roles=[Role.LIAISON, Role.DEPARTMENT_HEAD],
+                        kind="inbox.transferred",
+                        text=_("A message was transferred to your organization: sign for it."),
+                        dedupe=f"inbox-transferred:{message_id}:{org_id}")
+
+
+@shared_task(name="inbox.notify_problem_case", acks_late=True, ignore_result=True)
+def notify_problem_case(message_id: int, org_id: int) -> int:
+    from inbox.services.handling import notify_roles
+
+    return notify_roles(message_id=message_id, organization_id=org_id,
+                        roles=[Role.SUPERVISOR], kind="inbox.problem_case",
+                        text=_("A message was transferred or reopened three times: "
+                               "it is escalated to you as a problem case."),
+                        dedupe=f"inbox-problem:{message_id}")
+
+
+@shared_task(name="inbox.notify_reply_pending", acks_late=True, ignore_result=True)
+def notify_reply_pending(message_id: int, org_id: int, reply_id: int) -> int:
+    from inbox.services.handling import notify_roles
+
+    return notify_roles(message_id=message_id, organization_id=org_id,
+                        roles=[Role.DEPARTMENT_HEAD], kind="inbox.reply_pending",
+                        text=_("A reply to a citizen awaits your approval."),
+                        dedupe=f"inbox-reply:{reply_id}")

@@ -1,0 +1,20 @@
+"""Pages of the inbox (mounted under /inbox/)."""
+
+from django.urls import path
+
+from inbox import endpoints, views
+
+app_name = "inbox"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("new/", views.message_new, name="message_new"),
+    path("import/", views.message_import, name="import"),
+    path("slips/", views.slip_list, name="slips"),
+    path("duty/", views.duty, name="duty"),
+    path("routing/", views.routing, name="routing"),
+    path("sla/", views.sla_overview, name="sla_overview"),
+    path("<int:pk>/", views.message_detail, name="message_detail"),
+    path("rate/<uuid:token>/", views.rate, name="rate"),
+    path("wechat/<uuid:slug>/", endpoints.wechat_callback, name="wechat_callback"),
+]

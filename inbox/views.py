@@ -1,0 +1,456 @@
+"""Pages of the inbox: the handler's inbox, the message page (timeline, reply box,
+every step), the liaison's routing board, the supervisor's SLA overview with
+drill-down, manual entry, import, and the citizen's rating page. Thin: parse, call
+a service or selector, render."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Organization, Role
+from accounts.scoping import (
+    Action,
+    get_visible_or_404,
+    memberships_of,
+    roles_of,
+    scope_for,
+)
+from common.errors import ApplicationError
+from inbox import metrics, selectors
+from inbox.models import (
+    Category,
+    Channel,
+    Message,
+    Reply,
+    Satisfaction,
+    Status,
+)
+from inbox.privacy import may_reveal, shown
+from inbox.services import handling, ingest
+
+
+def _require_business_view(user) -> None:
+    if scope_for(user, Action.VIEW).is_empty:
+        raise Http404
+
+
+class _Masked:
+    """A message row as a page shows it: personal numbers masked unless the user
+    handles it."""
+
+    def __init__(self, message, reveal: bool):
+        self.m = message
+        self.text = message.text if reveal else shown(None, message.text, 0)
+        self.citizen = message.citizen_handle if reveal else shown(
+            None, message.citizen_handle, 0)
+
+    def __getattr__(self, name):
+        return getattr(self.m, name)
+
+
+def _masked_rows(user, rows):
+    reveal: dict[int, bool] = {}
+    out = []
+    for m in rows:
+        if m.organization_id not in reveal:
+            reveal[m.organization_id] = may_reveal(user, m.organization_id)
+        out.append(_Masked(m, reveal[m.organization_id]))
+    return out
+
+
+@login_required
+def inbox(request):
+    _require_business_view(request.user)
+    view = request.GET.get("view", "org")
+    if view not in selectors.VIEWS:
+        view = "org"
+    params = {k: request.GET.get(k, "") for k in ("status", "channel", "category", "q")}
+    qs = selectors.inbox_messages(request.user, view=view, params=params)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    page.object_list = _masked_rows(request.user, page.object_list)
+    query = urlencode({"view": view, **{k: v for k, v in params.items() if v}})
+    return render(request, "inbox/inbox.html", {
+        "page": page, "view": view, "params": params, "query": query,
+        "views": [("mine", _("Mine")), ("org", _("My organization")),
+                  ("due_soon", _("Due soon")), ("breached", _("Breached")),
+                  ("all", _("All"))],
+        "statuses": Status.choices, "channels": Channel.choices,
+        "categories": Category.choices,
+        "can_enter": not scope_for(request.user, Action.CHANGE).is_empty,
+        "can_export": not scope_for(request.user, Action.EXPORT).is_empty,
+    })
+
+
+def _transfer_targets(message: Message):
+    """Organizations of the supervising organization's tree (nearest levels first),
+    for the transfer form."""
+    sup = message.supervising_organization
+    return list(Organization.objects.filter(path__startswith=sup.path, is_active=True)
+                .exclude(pk=message.organization_id).order_by("depth", "path")[:300])
+
+
+def _act(request, message: Message) -> None:
+    """Run the step the form names; errors become page messages."""
+    step, data, user = request.POST.get("step", ""), request.POST, request.user
+    reply = None
+    if data.get("reply"):
+        reply = get_visible_or_404(Reply.objects, user, Action.VIEW, pk=data["reply"],
+                                   message=message)
+    if step == "classify":
+        handling.message_classify(message=message, category=data.get("category", ""),
+                                  actor=user)
+    elif step == "accept":
+        handling.message_accept(message=message, actor=user)
+    elif step == "sign_for":
+        handling.message_sign_for(message=message, actor=user)
+    elif step == "transfer":
+        target = Organization.objects.filter(pk=data.get("to_organization") or 0).first()
+        if target is None:
+            raise ApplicationError(_("Choose the organization to transfer to."),
+                                   code="outside_tree")
+        handling.message_transfer(message=message, to_organization=target, actor=user,
+                                  note=data.get("note", ""))
+    elif step == "return":
+        handling.message_return(message=message, actor=user, reason=data.get("reason", ""))
+    elif step == "pause":
+        handling.message_pause(message=message, actor=user, note=data.get("note", ""))
+    elif step == "resume":
+        handling.message_resume(message=message, actor=user)
+    elif step == "extend":
+        days = data.get("days", "")
+        handling.message_extend(message=message, actor=user,
+                                days=int(days) if days.isdigit() else 0,
+                                interim_text=data.get("interim_text", ""))
+    elif step == "reply":
+        handling.reply_submit(message=message, actor=user, text=data.get("text", ""),
+                              kind=data.get("kind", Reply.Kind.ANSWER))
+    elif step == "approve" and reply:
+        handling.reply_approve(reply=reply, actor=user)
+    elif step == "reject" and reply:
+        handling.reply_reject(reply=reply, actor=user, reason=data.get("reason", ""))
+    elif step == "publish" and reply:
+        handling.reply_publish(reply=reply, actor=user,
+                               route=data.get("route", Reply.Route.PLATFORM))
+    elif step == "rate":
+        handling.message_rate(message=message, rating=data.get("rating", ""), actor=user)
+    elif step == "resolve":
+        handling.message_resolve(message=message, actor=user)
+    else:
+        raise ApplicationError(_("Unknown step."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_detail(request, pk: int):
+    user = request.user
+    action = Action.CHANGE if request.method == "POST" else Action.VIEW
+    message = get_visible_or_404(Message.objects.select_related(
+        "organization", "origin_organization", "supervising_organization", "handler",
+        "account__platform"), user, action, pk=pk)
+    if request.method == "POST":
+        try:
+            _act(request, message)
+            messages.success(request, _("Done."))
+            return redirect("inbox:message_detail", pk)
+        except ApplicationError as exc:
+            detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
+            messages.error(request, f"{exc.message} {detail}".strip())
+    reveal = may_reveal(user, message.organization_id)
+    held = roles_of(user, message.organization)
+    events = list(message.events.select_related("actor", "from_organization",
+                                                "to_organization"))
+    replies = list(message.replies.select_related("author", "approved_by"))
+    can_change = scope_for(user, Action.CHANGE).contains(message.organization)
+    return render(request, "inbox/message_detail.html", {
+        "message": message,
+        "text": message.text if reveal else shown(None, message.text, 0),
+        "original_text": message.original_text if reveal else shown(
+            None, message.original_text, 0),
+        "citizen": message.citizen_handle if reveal else shown(
+            None, message.citizen_handle, 0),
+        "events": events, "replies": replies,
+        "attachments": list(message.attachments.all()),
+        "can_change": can_change,
+        "is_approver": bool(held & handling.APPROVER_ROLES),
+        "is_liaison": Role.LIAISON in held,
+        "categories": Category.choices, "ratings": Satisfaction.choices,
+        "routes": Reply.Route.choices, "reply_kinds": Reply.Kind.choices,
+        "targets": _transfer_targets(message) if can_change else [],
+        "window_warning": handling.wechat_window_warning(message),
+        "now": timezone.now(),
+        "rating_url": request.build_absolute_uri(
+            f"/inbox/rate/{message.rating_token}/"),
+    })
+
+
+@login_required
+def routing(request):
+    """The liaison's routing board: what waits to be accepted, signed for or routed
+    in my organizations, returned transfers, and problem cases."""
+    _require_business_view(request.user)
+    own = {m.organization_id for m in memberships_of(request.user)}
+    base = selectors.messages_for(request.user).filter(organization_id__in=own).select_related(
+        "organization", "handler")
+    lanes = [
+        ("new", _("New, not accepted"), base.filter(status=Status.NEW,
+                                                    sign_for_due_at__isnull=True)),
+        ("sign_for", _("Transferred to us, to sign for"),
+         base.filter(sign_for_due_at__isnull=False, signed_for_at__isnull=True)),
+        ("breached", _("Breached"), base.filter(breached_at__isnull=False,
+                                                due_at__isnull=False)),
+        ("problem", _("Problem cases"), selectors.messages_for(request.user).filter(
+            problem_case_at__isnull=False, status__in=[s for s in Status.values
+                                                       if s != Status.RESOLVED])
+         .select_related("organization", "handler")),
+    ]
+    rendered = []
+    for key, label, qs in lanes:
+        rows = list(qs.order_by("due_at", "received_at")[:50])
+        rendered.append({"key": key, "label": label, "rows": _masked_rows(request.user, rows),
+                         "total": qs.count()})
+    return render(request, "inbox/routing.html", {"lanes": rendered})
+
+
+def _period(request) -> tuple[date, date]:
+    today = timezone.localdate()
+    try:
+        start = date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        start = today.replace(day=1)
+    try:
+        end = date.fromisoformat(request.GET.get("to", ""))
+    except ValueError:
+        end = today
+    if end < start:
+        start, end = end, start
+    return start, min(end, start + timedelta(days=400))
+
+
+@login_required
+def sla_overview(request):
+    """The supervisor's overview: the figures of an organization's subtree for a
+    period, and each child's, each a link one level down."""
+    _require_business_view(request.user)
+    scope = scope_for(request.user, Action.VIEW)
+    roots = list(Organization.objects.filter(path__in=scope.roots()).order_by("path"))
+    if request.GET.get("org", "").isdigit():
+        org = Organization.objects.filter(pk=int(request.GET["org"])).first()
+        if org is None or not scope.contains(org):
+            raise Http404
+    elif roots:
+        org = roots[0]
+    else:
+        raise Http404
+    start, end = _period(request)
+    total = metrics.metrics_for(org, start, end)
+    children = metrics.metrics_by_child(org, start, end)
+    parent = org.get_parent() if org.depth > 1 else None
+    if parent is not None and not scope.contains(parent):
+        parent = None
+    return render(request, "inbox/sla_overview.html", {
+        "org": org, "parent": parent, "total": total, "children": children,
+        "start": start, "end": end, "roots": roots,
+        "floor": metrics.settings.INBOX_SATISFACTION_FLOOR,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_new(request):
+    """Manual entry (a hotline hand-over, a letter)."""
+    orgs = sorted({m.organization for m in memberships_of(request.user)
+                   if scope_for(request.user, Action.CHANGE).contains(m.organization)},
+                  key=lambda o: o.path)
+    if not orgs:
+        raise Http404
+    values = {"channel": Channel.HOTLINE, "text": "", "citizen": "",
+              "organization": str(orgs[0].pk)}
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in values}
+        org = next((o for o in orgs if str(o.pk) == values["organization"]), None)
+        try:
+            if org is None:
+                raise ApplicationError(_("Choose your organization."))
+            message = ingest.message_create_manual(
+                actor=request.user, organization=org, channel=values["channel"],
+                text=values["text"], citizen_handle=values["citizen"][:120])
+            messages.success(request, _("Message recorded."))
+            return redirect("inbox:message_detail", message.pk)
+        except ApplicationError as exc:
+            detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
+            messages.error(request, f"{exc.message} {detail}".strip())
+    return render(request, "inbox/message_new.html", {
+        "orgs": orgs, "channels": Channel.choices, "values": values})
+
+
+@require_http_methods(["GET", "POST"])
+def rate(request, token):
+    """The citizen's rating link (no sign-in: the link's random token is the key)."""
+    message = get_object_or_404(Message.objects.select_related("organization"),
+                                rating_token=token)
+    done = False
+    if request.method == "POST":
+        try:
+            handling.message_rate(message=message, rating=request.POST.get("rating", ""))
+            done = True
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+    reply = message.replies.filter(state=Reply.State.PUBLISHED).exclude(
+        kind=Reply.Kind.INTERIM).last()
+    return render(request, "inbox/rate.html", {
+        "message": message, "reply": reply, "ratings": Satisfaction.choices, "done": done,
+        "open": message.status == Status.REPLIED})
+
+
+
+
+def _change_orgs(user) -> list[Organization]:
+    scope = scope_for(user, Action.CHANGE)
+    return sorted({m.organization for m in memberships_of(user)
+                   if scope.contains(m.organization)}, key=lambda o: o.path)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_import(request):
+    """Import from CSV/XLSX: a dry run first, then the confirmation."""
+    from inbox.services import imports
+
+    orgs = _change_orgs(request.user)
+    if not orgs:
+        raise Http404
+    report = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("stage"):
+                n = imports.import_confirm(user=request.user, stage=request.POST["stage"])
+                messages.success(request, _("%(n)d messages imported.") % {"n": n})
+                return redirect("inbox:inbox")
+            org = next((o for o in orgs if str(o.pk) == request.POST.get("organization")),
+                       orgs[0])
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ApplicationError(_("Choose a CSV or XLSX file."))
+            report = imports.import_check(user=request.user, organization=org,
+                                          filename=upload.name,
+                                          data=upload.read(imports.MAX_BYTES + 1))
+        except ApplicationError as exc:
+            detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
+            messages.error(request, f"{exc.message} {detail}".strip())
+    return render(request, "inbox/import.html", {"orgs": orgs, "report": report,
+                                                 "headers": imports.HEADERS})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def slip_list(request):
+    """Issue slips sent by or to my organizations; issue, answer, publish."""
+    from inbox.models import IssueSlip
+    from inbox.services import slips
+
+    _require_business_view(request.user)
+    user = request.user
+    if request.method == "POST":
+        try:
+            step = request.POST.get("step")
+            if step == "issue":
+                orgs = _change_orgs(user)
+                org = next((o for o in orgs if str(o.pk) == request.POST.get("organization")),
+                           None)
+                target = Organization.objects.filter(
+                    pk=request.POST.get("responsible") or 0).first()
+                if org is None or target is None:
+                    raise ApplicationError(_("Choose the organizations."))
+                slips.slip_issue(actor=user, organization=org, responsible=target,
+                                 title=request.POST.get("title", ""),
+                                 body=request.POST.get("body", ""),
+                                 kind=request.POST.get("kind", ""),
+                                 importance=request.POST.get("importance", "general"),
+                                 due_working_days=int(request.POST.get("days") or 0))
+            else:
+                slip = get_visible_or_404(IssueSlip.objects, user, Action.VIEW,
+                                          pk=request.POST.get("slip") or 0)
+                if step == "answer":
+                    slips.slip_answer(slip=slip, actor=user,
+                                      answer=request.POST.get("answer", ""))
+                elif step == "publish":
+                    slips.slip_publish(slip=slip, actor=user, url=request.POST.get("url", ""))
+            messages.success(request, _("Done."))
+            return redirect("inbox:slips")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "message", exc)))
+    qs = IssueSlip.objects.visible_to(user).select_related(
+        "organization", "responsible_organization").order_by("-issued_at", "-id")
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    orgs = _change_orgs(user)
+    targets = []
+    if orgs:
+        targets = list(Organization.objects.filter(path__startswith=orgs[0].path)
+                       .exclude(pk=orgs[0].pk).order_by("depth", "path")[:300])
+    own = {m.organization_id for m in memberships_of(user)}
+    return render(request, "inbox/slips.html", {
+        "page": page, "orgs": orgs, "targets": targets, "own": own,
+        "importances": IssueSlip.Importance.choices, "now": timezone.now()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def duty(request):
+    """The duty roster of my organization for two weeks, and a day's duty log."""
+    from inbox.models import DutyAssignment, DutyLog
+    from inbox.services import slips
+    from workcalendar.calendar import _Window
+
+    _require_business_view(request.user)
+    orgs = sorted({m.organization for m in memberships_of(request.user)},
+                  key=lambda o: o.path)
+    if not orgs:
+        raise Http404
+    org = next((o for o in orgs if str(o.pk) == request.GET.get("org")), orgs[0])
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    if request.method == "POST":
+        try:
+            if request.POST.get("step") == "assign":
+                person = org.memberships.filter(user_id=request.POST.get("user") or 0,
+                                                is_active=True).first()
+                if person is None:
+                    raise ApplicationError(_("Choose a person of the organization."))
+                slips.duty_assign(actor=request.user, organization=org,
+                                  day=date.fromisoformat(request.POST.get("date", "")),
+                                  user=person.user)
+            else:
+                slips.duty_log_save(actor=request.user, organization=org, day=day,
+                                    notes=request.POST.get("notes", ""),
+                                    sign_off=request.POST.get("step") == "sign_off")
+            messages.success(request, _("Done."))
+            return redirect(f"{request.path}?org={org.pk}&day={day.isoformat()}")
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, str(getattr(exc, "message", exc)))
+    days = [day + timedelta(days=n) for n in range(14)]
+    calendar = _Window(days[0], days[-1], org.region_code)  # one read for the fortnight
+    roster: dict = {d: [] for d in days}
+    for row in DutyAssignment.objects.filter(organization=org, date__in=days).select_related(
+            "user"):
+        roster[row.date].append(row.user)
+    log = DutyLog.objects.filter(organization=org, date=day).select_related(
+        "signed_off_by").first()
+    figures = log.figures if log and log.signed_off_at else slips.duty_figures(org, day)
+    people = [m.user for m in org.memberships.filter(is_active=True).select_related("user")]
+    return render(request, "inbox/duty.html", {
+        "org": org, "orgs": orgs, "day": day, "log": log, "figures": figures,
+        "roster": [(d, roster[d], calendar.is_working(d)) for d in days],
+        "people": people,
+        "can_change": scope_for(request.user, Action.CHANGE).contains(org)})

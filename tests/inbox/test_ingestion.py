@@ -1,0 +1,206 @@
+"""Ingestion: the collector endpoint (single, batch, duplicates, bad input) and the
+WeChat server callback in plain and safe (AES) mode, as the platform documents it."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.utils import WeChatSigner
+
+from accounts.models import Role
+from inbox.models import Attachment, Channel, Message, RawPayload
+from inbox.services import ingest, wechat
+from tests.inbox.factories import account_for
+
+URL = "/api/v1/inbox/collect/"
+
+
+@pytest.fixture
+def collector(world):
+    mine = world.mine
+    account = account_for(mine.city_dept, supervising=mine.city)
+    _c, token = ingest.collector_create(actor=mine.users[Role.SUPERVISOR],
+                                        organization=mine.province, name="微博采集器")
+    client = Client(HTTP_AUTHORIZATION=f"Collector {token}")
+    return mine, account, client
+
+
+def item(account, pmid="wb-1", **extra):
+    return {"account": account.pk, "channel": Channel.WEIBO_COMMENT,
+            "platform_message_id": pmid, "text": "请问新生儿落户需要哪些材料？",
+            "received_at": "2025-03-03T09:30:00+08:00", "citizen": "网友乙", **extra}
+
+
+def post(client, body):
+    return client.post(URL, data=json.dumps(body, ensure_ascii=False),
+                       content_type="application/json")
+
+
+def test_single_message_and_its_duplicate(collector):
+    _mine, account, client = collector
+    first = post(client, item(account, attachments=[{"kind": "image",
+                                                     "url": "https://wx.example/1.jpg"}]))
+    assert first.status_code == 201, first.content
+    assert first.json()["created"] == 1
+    again = post(client, item(account))
+    assert again.status_code == 200 and again.json() == {"created": 0, "duplicates": 1,
+                                                         "ids": []}
+    assert Message.objects.count() == 1
+    message = Message.objects.get()
+    assert message.original_text == message.text == "请问新生儿落户需要哪些材料？"
+    assert message.raw_payload.state == RawPayload.State.PROCESSED
+    assert Attachment.objects.filter(message=message).count() == 1
+    assert RawPayload.objects.filter(state=RawPayload.State.DUPLICATE).count() == 1
+
+
+def test_batch_with_a_repeat_inside(collector):
+    _mine, account, client = collector
+    body = {"messages": [item(account, "b1"), item(account, "b2"), item(account, "b1")]}
+    response = post(client, body)
+    assert response.status_code == 201
+    assert response.json()["created"] == 2 and response.json()["duplicates"] == 1
+    assert post(client, body).json()["created"] == 0
+    assert Message.objects.count() == 2
+
+
+def test_bad_input_answers_400_names_the_field_and_keeps_the_payload(collector):
+    _mine, account, client = collector
+    bad = {"messages": [item(account, "ok"), item(account, "", text="")]}
+    response = post(client, bad)
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert "messages[1].platform_message_id" in fields and "messages[1].text" in fields
+    assert Message.objects.count() == 0  # nothing of the batch was stored
+    kept = RawPayload.objects.get(state=RawPayload.State.REJECTED)
+    assert "messages[1].text" in kept.error
+    too_many = {"messages": [item(account, f"n{i}") for i in range(501)]}
+    assert post(client, too_many).status_code == 400
+    assert client.post(URL, data="{not json", content_type="application/json"
+                       ).status_code == 400
+    assert post(client, item(account, received_at="yesterday")).status_code == 400
+
+
+def test_collector_token_and_scope(world, collector):
+    _mine, account, client = collector
+    assert Client().post(URL, data="{}", content_type="application/json").status_code == 401
+    assert Client(HTTP_AUTHORIZATION="Collector nope").post(
+        URL, data="{}", content_type="application/json").status_code == 401
+    foreign = account_for(world.other.city_dept)
+    response = post(client, item(foreign))
+    assert response.status_code == 400 and "account" in response.json()["fields"]
+    assert Message.objects.count() == 0
+
+
+# --- WeChat -----------------------------------------------------------------------------
+TOKEN = "govmediatoken"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters
+APP_ID = "wx5823bf96d3bd56c7"
+# The text message of the platform's documentation (接收普通消息 / 文本消息).
+DOC_XML = """<xml>
+  <ToUserName><![CDATA[toUser]]></ToUserName>
+  <FromUserName><![CDATA[oFromUser123]]></FromUserName>
+  <CreateTime>1741000000</CreateTime>
+  <MsgType><![CDATA[text]]></MsgType>
+  <Content><![CDATA[请问公积金提取需要多久？]]></Content>
+  <MsgId>23456789012345678</MsgId>
+</xml>"""
+
+
+def _signature(timestamp, nonce):
+    signer = WeChatSigner()
+    signer.add_data(TOKEN, timestamp, nonce)
+    return signer.signature
+
+
+@pytest.fixture
+def endpoint(world):
+    mine = world.mine
+    account = account_for(mine.city_dept, "wechat_service", supervising=mine.city)
+
+    def make(mode):
+        return wechat.wechat_endpoint_save(actor=mine.users[Role.OPERATOR], account=account,
+                                           app_id=APP_ID, token=TOKEN, aes_key=AES_KEY,
+                                           mode=mode)
+
+    return make
+
+
+def _plain_request(xml, *, bad=False):
+    timestamp, nonce = str(int(time.time())), "1320562132"
+    sig = _signature(timestamp, nonce)
+    query = {"signature": "0" * 40 if bad else sig, "timestamp": timestamp, "nonce": nonce,
+             "openid": "oFromUser123"}
+    return urlencode(query), xml.encode()
+
+
+def _safe_request(xml):
+    """The safe-mode body as the platform sends it: the message encrypted into
+    <Encrypt>, msg_signature over token, timestamp, nonce and the ciphertext."""
+    timestamp, nonce = str(int(time.time())), "1320562132"
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    envelope = crypto.encrypt_message(xml, nonce, timestamp)
+    from xml.etree import ElementTree
+
+    tree = ElementTree.fromstring(envelope)
+    encrypted = tree.find("Encrypt").text
+    msg_signature = tree.find("MsgSignature").text
+    body = (f"<xml><ToUserName><![CDATA[toUser]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+    query = {"signature": _signature(timestamp, nonce), "timestamp": timestamp,
+             "nonce": nonce, "openid": "oFromUser123", "encrypt_type": "aes",
+             "msg_signature": msg_signature}
+    return urlencode(query), body.encode()
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+def test_wechat_callback_becomes_one_message_even_twice(
+        endpoint, mode, eager_celery, django_capture_on_commit_callbacks):
+    ep = endpoint(mode)
+    url = f"/inbox/wechat/{ep.slug}/"
+    build = _plain_request if mode == "plain" else _safe_request
+    for _n in range(2):  # WeChat retries: the same message twice
+        query, body = build(DOC_XML)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post(f"{url}?{query}", data=body, content_type="text/xml")
+        assert response.status_code == 200 and response.content == b"success"
+    message = Message.objects.get()
+    assert message.channel == Channel.WECHAT
+    assert message.platform_message_id == "23456789012345678"
+    assert message.original_text == "请问公积金提取需要多久？"
+    assert message.citizen_openid == "oFromUser123"
+    assert message.wechat_window_closes_at is not None
+    assert RawPayload.objects.filter(source="wechat").count() == 2
+
+
+def test_wechat_bad_signature_is_403_and_stores_nothing(endpoint):
+    ep = endpoint("plain")
+    query, body = _plain_request(DOC_XML, bad=True)
+    response = Client().post(f"/inbox/wechat/{ep.slug}/?{query}", data=body,
+                             content_type="text/xml")
+    assert response.status_code == 403
+    assert RawPayload.objects.count() == 0 and Message.objects.count() == 0
+
+
+def test_wechat_url_check_and_malformed_xml(endpoint):
+    ep = endpoint("plain")
+    query, _body = _plain_request("")
+    check = Client().get(f"/inbox/wechat/{ep.slug}/?{query}&echostr=hello123")
+    assert check.status_code == 200 and check.content == b"hello123"
+    query, _body = _plain_request("")
+    response = Client().post(f"/inbox/wechat/{ep.slug}/?{query}", data=b"<xml><oops",
+                             content_type="text/xml")
+    assert response.status_code == 400
+    assert RawPayload.objects.get().state == RawPayload.State.REJECTED
+
+
+def test_the_secrets_are_stored_encrypted(endpoint):
+    ep = endpoint("safe")
+    assert TOKEN not in ep.token_encrypted and AES_KEY not in ep.aes_key_encrypted
+    from inbox import crypto
+
+    assert crypto.decrypt(ep.token_encrypted) == TOKEN
