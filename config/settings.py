@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "registry",
     "moderation",
     "inbox",
+    # Supervision reads every app below it (activity, findings, sweeps, inspections,
+    # rectification, events, dashboard); assessment scores what supervision observes.
+    "supervision",
     "assessment",
     # Demo and scale-data commands: the top floor, importing the apps above.
     "demo",
@@ -301,6 +304,23 @@ REGISTRY_FILING_DUE_WORKING_DAYS = int(os.environ.get("REGISTRY_FILING_DUE_WORKI
 REGISTRY_MIN_OPERATORS = {"province": 2, "city": 2, "county": 1, "township": 1}
 # Working days to change an account's credentials after an operator's role ends.
 REGISTRY_ROTATION_DUE_WORKING_DAYS = 3
+
+# --- Supervision ----------------------------------------------------------------------
+# Idle accounts (DOMAIN.md rules 23, 28, 31): idle after this many days without a post,
+# warned this many days in, on the clean-up list after this many. The one place these
+# defaults live (supervision.policy reads them; per-organization policies override).
+SUPERVISION_IDLE_DAYS = int(os.environ.get("SUPERVISION_IDLE_DAYS", "15"))
+SUPERVISION_IDLE_WARN_DAYS = int(os.environ.get("SUPERVISION_IDLE_WARN_DAYS", "12"))
+SUPERVISION_CLEANUP_DAYS = int(os.environ.get("SUPERVISION_CLEANUP_DAYS", "90"))
+# Rectification orders are due this many days after issue (rule 34).
+SUPERVISION_RECTIFICATION_DAYS = int(os.environ.get("SUPERVISION_RECTIFICATION_DAYS", "10"))
+# Inspection window: the days before the check time an account must have posted in.
+SUPERVISION_INSPECTION_WINDOW_DAYS = 14
+# A day-over-day follower rise above both limits is flagged for review (rule 7).
+SUPERVISION_FOLLOWER_JUMP_RATIO = 0.5
+SUPERVISION_FOLLOWER_JUMP_MIN = 5000
+# Monthly partitions of the activity and metric tables created ahead by the job.
+SUPERVISION_PARTITION_MONTHS_AHEAD = 3
 
 LOGGING = {
     "version": 1,
