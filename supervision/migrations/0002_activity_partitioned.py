@@ -81,9 +81,8 @@ class Migration(migrations.Migration):
         ),
     ]
 
+    # The models first (state only), then the tables: RunPython then sees the models.
     operations = [
-        migrations.SeparateDatabaseAndState(
-            state_operations=state_operations,
-            database_operations=[migrations.RunPython(create_tables, drop_tables)],
-        ),
+        migrations.SeparateDatabaseAndState(state_operations=state_operations),
+        migrations.RunPython(create_tables, drop_tables),
     ]
