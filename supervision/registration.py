@@ -8,57 +8,50 @@ from django.utils.translation import gettext_lazy as _
 
 def register() -> None:
     from accounts.models import Role
-    from accounts.navigation import NavItem, add_nav_item
-    from accounts.scoping import Domain
     from audit.labels import register_action_labels
+    from common.navigation import NavEntry
+    from common.navigation import register as register_nav
 
     watchers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
-    add_nav_item(
-        NavItem(
+    # The oversight menu (监督考核): what supervision observes and follows up.
+    register_nav(
+        NavEntry(
             "supervision_dashboard",
-            _("Supervision"),
+            _("Supervision dashboard"),
             "supervision:dashboard",
-            Domain.BUSINESS,
+            "oversight",
             roles=watchers,
-            order=15,
-        )
-    )
-    add_nav_item(
-        NavItem(
+            order=10,
+        ),
+        NavEntry(
             "supervision_findings",
             _("Findings"),
             "supervision:finding_list",
-            Domain.BUSINESS,
-            order=16,
-        )
-    )
-    add_nav_item(
-        NavItem(
+            "oversight",
+            order=20,
+        ),
+        NavEntry(
             "supervision_orders",
-            _("Rectification"),
+            _("Rectification orders"),
             "supervision:order_list",
-            Domain.BUSINESS,
-            order=17,
-        )
-    )
-    add_nav_item(
-        NavItem(
+            "oversight",
+            order=30,
+        ),
+        NavEntry(
             "supervision_inspections",
             _("Inspections"),
             "supervision:inspection_list",
-            Domain.BUSINESS,
+            "oversight",
             roles=watchers,
-            order=18,
-        )
-    )
-    add_nav_item(
-        NavItem(
+            order=40,
+        ),
+        NavEntry(
             "supervision_events",
             _("Public-opinion events"),
             "supervision:event_list",
-            Domain.BUSINESS,
-            order=18,
-        )
+            "oversight",
+            order=50,
+        ),
     )
     register_action_labels(
         {
