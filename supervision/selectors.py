@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,7 +142,36 @@ def _figures(row: OrgDailyStat | None) -> dict:
     return figures
 
 
-def dashboard_root(user, organization_id: int | None) -> Organization:
+def _sum(rows: list[OrgDailyStat]) -> dict | None:
+    """The figures of several subtrees together (a user with several roots)."""
+    if not rows:
+        return None
+    if len(rows) == 1:
+        return _figures(rows[0])
+    figures = dict.fromkeys(ROLLUP_FIELDS, 0)
+    figures.update(
+        by_platform={}, by_kind={}, computed_at=min(r.computed_at for r in rows)
+    )
+    for row in rows:
+        for name in ROLLUP_FIELDS:
+            figures[name] += getattr(row, name)
+        for code, counts in row.by_platform.items():
+            per = figures["by_platform"].setdefault(code, {})
+            for status, n in counts.items():
+                per[status] = per.get(status, 0) + n
+        for kind, n in row.by_kind.items():
+            figures["by_kind"][kind] = figures["by_kind"].get(kind, 0) + n
+    return figures
+
+
+def dashboard(user, organization_id: int | None = None) -> dict:
+    """The figures of an organization's subtree (by default the user's whole scope:
+    one subtree, or several summed, e.g. every province for a national office), the
+    organizations one level down (or the scope's roots) with the same figures, 12
+    months of trend, the last inspection's pass rate and the open events. A fixed
+    number of queries (memberships, roots or the organization, breadcrumb, the
+    roots' rows over 12 months, children, children's rows, inspection, events),
+    whatever the number of accounts, posts and findings."""
     scope = scope_for(user, Action.VIEW)
     if scope.is_empty:
         raise NotFound(_("Not found."))
@@ -149,76 +179,76 @@ def dashboard_root(user, organization_id: int | None) -> Organization:
         org = Organization.objects.filter(pk=organization_id).first()
         if org is None or not scope.contains(org):
             raise NotFound(_("Not found."))
-        return org
-    root = scope.roots()[0]
-    return Organization.objects.get(path=root)
-
-
-def dashboard(user, organization_id: int | None = None) -> dict:
-    """The figures of the organization's subtree (the user's scope by default), the
-    organizations one level down with the same figures, 12 months of trend, the last
-    inspection's pass rate and the open events. Seven queries (memberships, root,
-    breadcrumb, root row + trend, children, children's rows, inspection, events),
-    whatever the number of accounts, posts and findings."""
-    org = dashboard_root(user, organization_id)
-    scope = scope_for(user, Action.VIEW)
+        roots = [org]
+    else:
+        roots = list(
+            Organization.objects.filter(path__in=scope.roots()).order_by("path")
+        )
+        org = roots[0] if len(roots) == 1 else None
     today = timezone.localdate()
-    chain = [org.path[:i] for i in range(STEP, len(org.path) + 1, STEP)]
-    breadcrumb = [
-        o
-        for o in Organization.objects.filter(path__in=chain).order_by("depth")
-        if scope.contains(o)
-    ]
+    breadcrumb = []
+    if org is not None:
+        chain = [org.path[:i] for i in range(STEP, len(org.path) + 1, STEP)]
+        breadcrumb = [
+            o
+            for o in Organization.objects.filter(path__in=chain).order_by("depth")
+            if scope.contains(o)
+        ]
     months = _month_ends(today)
-    rows = {
-        r.day: r for r in OrgDailyStat.objects.filter(path=org.path, day__gte=months[0])
-    }
-    # The latest row of each month (the roll-up may not have run on a month's last day).
+    by_day: dict[date, list[OrgDailyStat]] = {}
+    for row in OrgDailyStat.objects.filter(
+        path__in=[r.path for r in roots], day__gte=months[0]
+    ):
+        by_day.setdefault(row.day, []).append(row)
+    # The latest day of each month the roll-up ran on (not necessarily its last day).
     trend = []
     for end in months:
-        candidates = [
-            d for d in rows if d <= end and d.replace(day=1) == end.replace(day=1)
+        days = [
+            d for d in by_day if d <= end and d.replace(day=1) == end.replace(day=1)
         ]
-        row = rows[max(candidates)] if candidates else None
         trend.append(
-            {"month": end.strftime("%Y-%m"), "figures": _figures(row) if row else None}
+            {
+                "month": end.strftime("%Y-%m"),
+                "figures": _sum(by_day[max(days)]) if days else None,
+            }
         )
-    current = rows.get(today) or (rows[max(rows)] if rows else None)
-    children = list(
-        Organization.objects.filter(path__startswith=org.path, depth=org.depth + 1)
-        .order_by("path")
-        .only("id", "name", "path", "depth", "level", "kind")
-    )
-    child_day = current.day if current else today
-    child_rows = {
-        r.path: r
-        for r in OrgDailyStat.objects.filter(
-            path__in=[c.path for c in children], day=child_day
+    current_day = today if today in by_day else (max(by_day) if by_day else None)
+    current = _sum(by_day[current_day]) if current_day else None
+    if org is not None:
+        children = list(
+            Organization.objects.filter(path__startswith=org.path, depth=org.depth + 1)
+            .order_by("path")
+            .only("id", "name", "path", "depth", "level", "kind")
         )
-    }
+        child_rows = {
+            r.path: r
+            for r in OrgDailyStat.objects.filter(
+                path__in=[c.path for c in children], day=current_day or today
+            )
+        }
+    else:
+        children = roots
+        child_rows = {r.path: r for r in by_day.get(current_day, [])}
     table = [
         {"organization": c, "figures": _figures(child_rows.get(c.path))}
         for c in children
     ]
+    under = scope.q("org_path") if org is None else Q(org_path__startswith=org.path)
     last_inspection = (
-        Inspection.objects.filter(
-            org_path__startswith=org.path, status=InspectionStatus.COMPLETED
-        )
+        Inspection.objects.filter(under, status=InspectionStatus.COMPLETED)
         .order_by("-completed_at")
         .first()
     )
     events = list(
-        OpinionEvent.objects.filter(
-            org_path__startswith=org.path, status=EventStatus.OPEN
-        )
+        OpinionEvent.objects.filter(under, status=EventStatus.OPEN)
         .select_related("organization")
         .order_by("-occurred_at")[:5]
     )
     return {
         "organization": org,
         "breadcrumb": breadcrumb,
-        "figures": _figures(current),
-        "day": current.day if current else None,
+        "figures": current or _figures(None),
+        "day": current_day if current else None,
         "children": table,
         "trend": trend,
         "last_inspection": last_inspection,
