@@ -67,4 +67,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbox.sweep",
         "schedule": crontab(),  # every minute
     },
+    # Supervision: every automatic finding kind (idle and its warning and clean-up
+    # list, cancelled accounts posting, staffing, verification, overdue reposts,
+    # unapproved publications, organizations without an account, event timers);
+    # set-based, idempotent, under a lock; the roll-up follows after commit.
+    "supervision-sweep-findings": {
+        "task": "supervision.sweep_findings",
+        "schedule": crontab(hour=1, minute=10),
+    },
+    # Public-opinion event timers (5 h / 24 h / 48 h) need minutes, not a day.
+    "supervision-sweep-event-timers": {
+        "task": "supervision.sweep_findings",
+        "schedule": crontab(minute="*/5"),
+        "kwargs": {"kinds": ["event_silence"]},
+    },
+    # Rectification orders past their deadline: mark once, escalate, notify.
+    "supervision-sweep-orders": {
+        "task": "supervision.sweep_orders",
+        "schedule": crontab(minute="*/15"),
+    },
+    # The dashboard's roll-up of the whole tree for today (also after each sweep).
+    "supervision-rollup-today": {
+        "task": "supervision.rollup_today",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    # Monthly partitions of activity and metric snapshots, created three months ahead.
+    "supervision-partitions-ahead": {
+        "task": "supervision.partitions_ahead",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }

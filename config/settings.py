@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "registry",
     "moderation",
     "inbox",
+    # Supervision reads every app below it (activity, findings, sweeps, inspections,
+    # rectification, events, dashboard); assessment scores what supervision observes.
+    "supervision",
     "assessment",
     # Demo and scale-data commands: the top floor, importing the apps above.
     "demo",
@@ -428,6 +431,23 @@ INBOX_PAYLOAD_MAX_BYTES = 2 * 1024 * 1024
 INBOX_ESCALATE_SUPERVISOR_AFTER_HOURS = 24
 # Satisfaction below this rate (percent) names the organization in the metrics.
 INBOX_SATISFACTION_FLOOR = 85
+
+# --- Supervision ----------------------------------------------------------------------
+# Idle accounts (DOMAIN.md rules 23, 28, 31): idle after this many days without a post,
+# warned this many days in, on the clean-up list after this many. The one place these
+# defaults live (supervision.policy reads them; per-organization policies override).
+SUPERVISION_IDLE_DAYS = int(os.environ.get("SUPERVISION_IDLE_DAYS", "15"))
+SUPERVISION_IDLE_WARN_DAYS = int(os.environ.get("SUPERVISION_IDLE_WARN_DAYS", "12"))
+SUPERVISION_CLEANUP_DAYS = int(os.environ.get("SUPERVISION_CLEANUP_DAYS", "90"))
+# Rectification orders are due this many days after issue (rule 34).
+SUPERVISION_RECTIFICATION_DAYS = int(os.environ.get("SUPERVISION_RECTIFICATION_DAYS", "10"))
+# Inspection window: the days before the check time an account must have posted in.
+SUPERVISION_INSPECTION_WINDOW_DAYS = 14
+# A day-over-day follower rise above both limits is flagged for review (rule 7).
+SUPERVISION_FOLLOWER_JUMP_RATIO = 0.5
+SUPERVISION_FOLLOWER_JUMP_MIN = 5000
+# Monthly partitions of the activity and metric tables created ahead by the job.
+SUPERVISION_PARTITION_MONTHS_AHEAD = 3
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("registry.api_urls")),
     path("", include("moderation.api_urls")),
     path("", include("inbox.api_urls")),
+    path("", include("supervision.api_urls")),
     *api_router.urls,
 ]
 
@@ -30,6 +31,7 @@ urlpatterns = [
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),
     path("inbox/", include("inbox.urls")),
+    path("supervision/", include("supervision.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

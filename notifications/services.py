@@ -69,3 +69,17 @@ def notification_mark_read(*, user, ids: list[int] | None = None) -> int:
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=timezone.now())
+
+
+def notify_many(*, rows: list[Notification]) -> int:
+    """The set-based twin of notify() for sweeps that notify many organizations at
+    once: unsaved Notification rows (recipient_id, organization_id, kind, message,
+    url, target, dedupe_key set) go in with one INSERT; a row whose (recipient,
+    dedupe key) exists is skipped. In-app only (sweeps would otherwise send mail in
+    bulk). Returns how many were new."""
+    if not rows:
+        return 0
+    keys = {r.dedupe_key for r in rows}
+    before = Notification.objects.filter(dedupe_key__in=keys).count()
+    Notification.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return Notification.objects.filter(dedupe_key__in=keys).count() - before

@@ -152,6 +152,10 @@ def supervisor_pages(s: Shooter) -> None:
             s.shoot(page, "org-detail")
 
     s.visit(page, "registry-overview", "/registry/overview/")
+    s.visit(page, "supervision-dashboard", "/supervision/")
+    s.visit(page, "supervision-trend", "/supervision/", card=-1)
+    s.visit(page, "supervision-findings", "/supervision/findings/")
+    s.visit(page, "supervision-orders", "/supervision/orders/?status=")
     s.visit(page, "registry-accounts", "/registry/accounts/")
     s.visit(page, "ledger", "/registry/ledger/")
     s.visit(page, "ledger-import", "/registry/ledger/import/")

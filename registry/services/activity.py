@@ -12,30 +12,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection
 from django.db.models import Case, DateTimeField, Q, Value, When
 
 from registry.models import MediaAccount
 
+CHUNK = 1000
 
-@transaction.atomic
+
 def media_account_record_posts(*, latest: Mapping[int, datetime]) -> int:
-    """Move each account's `last_post_at` forward to the given time, never backwards
-    (an older or repeated report changes nothing). `latest` maps account id to the
-    time of its newest post just seen. One UPDATE for any number of accounts; safe
-    to run twice. Returns the number of accounts moved."""
-    latest = {int(pk): moment for pk, moment in latest.items() if moment is not None}
-    if not latest:
-        return 0
-    for moment in latest.values():
-        if moment.tzinfo is None:
-            raise ValueError("aware datetimes only")
-    newest = Case(
-        *(When(pk=pk, then=Value(moment)) for pk, moment in latest.items()),
-        output_field=DateTimeField(),
-    )
-    return (
-        MediaAccount.objects.filter(pk__in=list(latest))
-        .filter(Q(last_post_at__isnull=True) | Q(last_post_at__lt=newest))
-        .update(last_post_at=newest)
-    )
+    """Move each account's `last_post_at` forward to the given time, never backwards.
+
+    `latest` maps account ids to the time of their newest post in a batch. Set-based:
+    one UPDATE per 1,000 accounts, touching only accounts whose value is older (or
+    empty), so a late report of an old post changes nothing. Caller holds the
+    transaction. Returns the number of accounts moved."""
+    items = list(latest.items())
+    moved = 0
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(chunk))
+            params = [v for pair in chunk for v in pair]
+            table = MediaAccount._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} AS a SET last_post_at = v.at "  # noqa: S608
+                    f"FROM (VALUES {values}) AS v(id, at) "
+                    "WHERE a.id = v.id AND (a.last_post_at IS NULL OR a.last_post_at < v.at)",
+                    params,
+                )
+                moved += cursor.rowcount
+            continue
+        whens = [When(pk=pk, then=Value(at)) for pk, at in chunk]
+        newer = Q()
+        for pk, at in chunk:
+            newer |= Q(pk=pk) & (Q(last_post_at__isnull=True) | Q(last_post_at__lt=at))
+        moved += MediaAccount.objects.filter(newer).update(
+            last_post_at=Case(*whens, output_field=DateTimeField())
+        )
+    return moved

@@ -328,6 +328,7 @@ class Command(BaseCommand):
             f"({len(orgs)} organizations in the demo tree); "
             f"{work_created} parts of demo work created."
         )
+        __import__("demo.supervision").supervision.seed(stdout=self.stdout)
         self._print_sign_ins(orgs)
         from demo import security
 

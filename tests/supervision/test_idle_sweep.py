@@ -1,0 +1,123 @@
+"""Done-when: the idle sweep. 15 days and 1 minute flags, 14 days 23 hours does not;
+a new post closes the finding; two runs open one finding and send one notice;
+suspended (and cancelled) accounts are never idle."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from notifications.models import Notification
+from supervision.models import CloseReason, Finding, FindingKind, FindingStatus
+from supervision.services.activity import activity_ingest
+from tests.supervision.factories import idle_account, staff
+
+pytestmark = pytest.mark.django_db
+IDLE = [FindingKind.IDLE]
+
+
+def test_fifteen_days_and_a_minute_flags_fourteen_days_23_hours_does_not(
+    world, run_sweep
+):
+    ns, now = world.mine, timezone.now()
+    late = idle_account(ns.city_dept, days=15 + 1 / (24 * 60), now=now)
+    early = idle_account(ns.city_dept, days=14 + 23 / 24, now=now)
+    run_sweep(now, kinds=IDLE)
+    flagged = set(
+        Finding.objects.filter(kind=FindingKind.IDLE, status="open").values_list(
+            "account_id", flat=True
+        )
+    )
+    assert late.pk in flagged
+    assert early.pk not in flagged
+
+
+def test_finding_carries_evidence_and_is_assigned_to_the_sponsor(world, run_sweep):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=20, now=now)
+    run_sweep(now, kinds=IDLE)
+    finding = Finding.objects.get(kind=FindingKind.IDLE, account=account)
+    assert finding.organization == ns.city_dept
+    assert finding.severity == "veto"
+    assert finding.evidence["idle_days"] == 20
+    assert finding.first_seen_at == finding.last_seen_at == finding.assigned_at == now
+
+
+def test_a_new_post_closes_the_finding(world, run_sweep):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=30, now=now)
+    run_sweep(now, kinds=IDLE)
+    finding = Finding.objects.get(kind=FindingKind.IDLE, account=account)
+    report = activity_ingest(
+        actor=ns.users[Role.OPERATOR],
+        rows=[
+            {
+                "account": account.pk,
+                "platform_post_id": "p-1",
+                "published_at": (now - timedelta(hours=1)).isoformat(),
+            }
+        ],
+    )
+    assert report["created"] == 1
+    later = now + timedelta(minutes=5)
+    run_sweep(later, kinds=IDLE)
+    finding.refresh_from_db()
+    assert finding.status == FindingStatus.CLOSED
+    assert finding.close_reason == CloseReason.NOT_SEEN
+    assert finding.closed_at == later
+
+
+def test_running_twice_opens_one_finding_and_sends_one_notice(world, run_sweep):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=40, now=now)
+    staff(account, ns)
+    first = run_sweep(now, kinds=IDLE)
+    second = run_sweep(now + timedelta(minutes=1), kinds=IDLE)
+    assert first[FindingKind.IDLE]["opened"] == 1
+    assert second[FindingKind.IDLE] == {"opened": 0, "refreshed": 1, "closed": 0}
+    assert Finding.objects.filter(kind=FindingKind.IDLE, account=account).count() == 1
+    operator = ns.users[Role.OPERATOR]
+    notices = Notification.objects.filter(
+        recipient=operator, kind="supervision.finding_assigned"
+    )
+    assert notices.count() == 1
+    assert Finding.objects.get(
+        kind=FindingKind.IDLE, account=account
+    ).last_seen_at == now + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("status", ["suspended", "cancelled", "pending"])
+def test_suspended_cancelled_and_pending_accounts_are_not_idle(
+    world, run_sweep, status
+):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=60, status=status, now=now)
+    run_sweep(now, kinds=[FindingKind.IDLE, FindingKind.IDLE_CLEANUP])
+    assert not Finding.objects.filter(account=account).exists()
+
+
+def test_warning_then_idle_then_cleanup_list(world, run_sweep):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=13, now=now)
+    kinds = [FindingKind.IDLE_WARNING, FindingKind.IDLE, FindingKind.IDLE_CLEANUP]
+    run_sweep(now, kinds=kinds)
+    assert set(
+        Finding.objects.filter(account=account, status="open").values_list(
+            "kind", flat=True
+        )
+    ) == {FindingKind.IDLE_WARNING}
+    run_sweep(now + timedelta(days=3), kinds=kinds)
+    assert set(
+        Finding.objects.filter(account=account, status="open").values_list(
+            "kind", flat=True
+        )
+    ) == {FindingKind.IDLE}
+    run_sweep(now + timedelta(days=80), kinds=kinds)
+    assert set(
+        Finding.objects.filter(account=account, status="open").values_list(
+            "kind", flat=True
+        )
+    ) == {FindingKind.IDLE, FindingKind.IDLE_CLEANUP}
