@@ -1,0 +1,14 @@
+"""API routes of the assessment (mounted under /api/v1/)."""
+
+from rest_framework.routers import SimpleRouter
+
+from assessment import api
+
+router = SimpleRouter()
+router.register("assessment-rubrics", api.RubricViewSet, basename="assessment-rubric")
+router.register("score-runs", api.ScoreRunViewSet, basename="score-run")
+router.register("account-scores", api.AccountScoreViewSet, basename="account-score")
+router.register("org-scores", api.OrgScoreViewSet, basename="org-score")
+router.register("manual-entries", api.ManualEntryViewSet, basename="manual-entry")
+
+urlpatterns = router.urls
