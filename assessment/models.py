@@ -541,3 +541,133 @@ class AssessmentFreeze(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.year} v{self.version}"
+
+
+# --- monthly circulars ------------------------------------------------------------------------
+class CircularStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    REVIEWED = "reviewed", _("Reviewed")
+    PUBLISHED = "published", _("Published")
+
+
+CIRCULAR_TRANSITIONS: dict[str, frozenset[str]] = {
+    CircularStatus.DRAFT: frozenset({CircularStatus.REVIEWED}),
+    CircularStatus.REVIEWED: frozenset({CircularStatus.PUBLISHED, CircularStatus.DRAFT}),
+}
+
+
+class Circular(models.Model):
+    """A monthly circular (月度通报) of a supervising organization, generated from the
+    month's score run: reviewed by the supervisor, then published to the organizations
+    below, each of which sees its own part (CircularPart)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("supervising organization"))
+    org_path = models.CharField(max_length=255, editable=False)
+    month = models.DateField(_("month"))
+    run = models.ForeignKey(ScoreRun, on_delete=models.PROTECT, related_name="circulars")
+    title = models.CharField(_("title"), max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=CircularStatus.choices,
+                              default=CircularStatus.DRAFT)
+    summary = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "org_path"
+
+    class Meta:
+        verbose_name = _("monthly circular")
+        verbose_name_plural = _("monthly circulars")
+        ordering = ["-month", "org_path"]
+        constraints = [models.UniqueConstraint(fields=["organization", "month"],
+                                               name="circular_once_per_month")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CircularPartQuerySet(ScopedQuerySet):
+    def visible_to(self, user, action="view"):
+        """A part is seen by the organization it concerns (and those above it) once the
+        circular is published; the issuing organization's scope sees drafts too."""
+        from accounts.scoping import scope_for
+
+        scope = scope_for(user, action, self.model.scope_domain)
+        return self.filter(scope.q("org_path")).filter(
+            Q(circular__status=CircularStatus.PUBLISHED) | scope.q("circular__org_path"))
+
+
+class CircularPart(models.Model):
+    """One organization's part of a circular: its figures, its accounts under each veto
+    or deduction heading, its commended accounts, its rectification status."""
+
+    circular = models.ForeignKey(Circular, on_delete=models.CASCADE, related_name="parts")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    organization_label = models.CharField(max_length=120)
+    org_path = models.CharField(max_length=255)
+    level = models.CharField(max_length=12, choices=Level.choices)
+    figures = models.JSONField(default=dict)
+    headings = models.JSONField(default=list)
+    commended = models.JSONField(default=list)
+    rectification = models.JSONField(default=dict)
+
+    objects = CircularPartQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "org_path"
+
+    class Meta:
+        verbose_name = _("circular part")
+        verbose_name_plural = _("circular parts")
+        ordering = ["circular", "org_path"]
+        constraints = [models.UniqueConstraint(fields=["circular", "organization"],
+                                               name="circular_part_once")]
+        indexes = [models.Index(fields=["org_path"], name="circular_part_path_idx",
+                                opclasses=PATH_OPS)]
+
+    def __str__(self) -> str:
+        return f"{self.circular_id} · {self.organization_label}"
+
+
+# --- the monthly archive --------------------------------------------------------------------------
+class MonthlyArchive(models.Model):
+    """Last month's record of one organization (rule 26): a zip of XLSX/JSON plus a PDF
+    summary. Versions: a second run for the same month with the same content changes
+    nothing; changed content (a correction) makes a new version, never an overwrite."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("organization"))
+    org_path = models.CharField(max_length=255, editable=False)
+    month = models.DateField(_("month"))
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    file_path = models.CharField(max_length=300)  # under MEDIA_ROOT
+    size = models.BigIntegerField(_("size"), default=0)
+    checksum = models.CharField(_("checksum (SHA-256)"), max_length=64)
+    content_digest = models.CharField(max_length=64, editable=False)
+    counts = models.JSONField(_("contents"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "org_path"
+
+    class Meta:
+        verbose_name = _("monthly archive")
+        verbose_name_plural = _("monthly archives")
+        ordering = ["-month", "org_path", "-version"]
+        constraints = [models.UniqueConstraint(fields=["organization", "month", "version"],
+                                               name="archive_version_unique")]
+        indexes = [models.Index(fields=["org_path", "month"], name="archive_path_idx",
+                                opclasses=["varchar_pattern_ops", ""])]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.month:%Y-%m} v{self.version}"

@@ -136,3 +136,61 @@ def source_choices() -> list[tuple[str, str, bool]]:
 
 def can_view_business(user) -> bool:
     return not scope_for(user, Action.VIEW).is_empty
+
+
+def circular_list(user):
+    from assessment.models import Circular
+
+    return Circular.objects.visible_to(user).select_related("organization").order_by(
+        "-month", "org_path")
+
+
+def circular_detail(user, pk: int):
+    """A circular is seen by its issuing organization's scope, and by any organization
+    that sees one of its parts once it is published."""
+    from django.http import Http404
+
+    from assessment.models import Circular, CircularPart
+
+    circular = Circular.objects.select_related("organization", "run").filter(pk=pk).first()
+    if circular is None:
+        raise Http404
+    if Circular.objects.visible_to(user).filter(pk=pk).exists():
+        return circular
+    if CircularPart.objects.visible_to(user).filter(circular_id=pk).exists():
+        return circular
+    raise Http404
+
+
+def circular_parts(user, circular) -> list:
+    from assessment.models import CircularPart
+
+    return list(CircularPart.objects.visible_to(user).filter(circular=circular)
+                .order_by("level", "org_path"))
+
+
+def archive_list(user):
+    from assessment.models import MonthlyArchive
+
+    return MonthlyArchive.objects.visible_to(user).select_related("organization").order_by(
+        "-month", "org_path", "-version")
+
+
+def export_jobs(user, freeze) -> list:
+    """The user's export jobs of this freeze (newest first)."""
+    from django.apps import apps
+
+    try:
+        job_model = apps.get_model("exportjobs", "ExportJob")
+    except LookupError:
+        return []
+    jobs = list(job_model.objects.filter(user=user, kind__startswith="assessment_",
+                                         params__freeze=freeze.pk).order_by("-created_at")[:10])
+    from django.urls import reverse
+
+    for job in jobs:
+        try:
+            job.download_url = reverse("exportjobs:download", args=[job.pk])
+        except Exception:  # the route name is the export app's; no link without it
+            job.download_url = ""
+    return jobs

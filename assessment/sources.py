@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.apps import apps
 from django.db.models import F, Max, Q
@@ -91,17 +91,19 @@ def source_label(code: str) -> str:
     return str(source.label) if source else code
 
 
-def scored_accounts(root_path: str):
+def scored_accounts(root_path: str, end: datetime | None = None):
+    """The accounts a run scores: in service below `root_path` and, when `end` is
+    given, opened before it (the opening date, else the registry row's creation)."""
     from registry.models import AccountStatus, MediaAccount
 
-    return MediaAccount.objects.filter(
+    qs = MediaAccount.objects.filter(
         org_path__startswith=root_path,
-        status__in=[
-            AccountStatus.ACTIVE,
-            AccountStatus.RECTIFYING,
-            AccountStatus.SUSPENDED,
-        ],
+        status__in=[AccountStatus.ACTIVE, AccountStatus.RECTIFYING, AccountStatus.SUSPENDED],
     )
+    if end is not None:
+        qs = qs.filter(Q(opened_on__lt=timezone.localtime(end).date())
+                       | Q(opened_on__isnull=True, created_at__lt=end))
+    return qs
 
 
 def _local_date(moment: datetime | None) -> str:
@@ -120,13 +122,13 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
     days = int(params.get("days", 14))
     check_at = period.check_at
     limit = check_at - timedelta(days=days)
-    accounts = scored_accounts(period.root_path).filter(created_at__lt=check_at)
+    accounts = scored_accounts(period.root_path, check_at)
     rows = list(
         accounts.filter(
             Q(last_post_at__isnull=True)
             | Q(last_post_at__lt=limit)
             | Q(last_post_at__gt=check_at)
-        ).values_list("id", "last_post_at", "created_at", "display_name")
+        ).values_list("id", "last_post_at", "created_at", "opened_on", "display_name")
     )
     later = [r[0] for r in rows if r[1] is not None and r[1] > check_at]
     reported = {}
@@ -139,13 +141,19 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
             .annotate(last=Max("published_at"))
             .values_list("account_id", "last")
         )
-    for account_id, last_post_at, created_at, name in rows:
+    tz = timezone.get_default_timezone()
+    for account_id, last_post_at, created_at, opened_on, name in rows:
         last = (
             last_post_at
             if last_post_at is not None and last_post_at <= check_at
             else reported.get(account_id)
         )
-        since = last or created_at
+        opened = (
+            timezone.make_aware(datetime.combine(opened_on, time.min), tz)
+            if opened_on
+            else created_at
+        )
+        since = last or opened
         if since >= limit:
             continue
         idle = (check_at - since).days

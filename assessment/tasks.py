@@ -16,3 +16,13 @@ def compute_run(run_id: int) -> None:
     """Compute a score run (a province of 20,000 accounts for a year: bench/RESULTS.md).
     A run already done or frozen is left alone."""
     score_run_compute(run_id=run_id)
+
+
+@shared_task(name="assessment.monthly_archive", acks_late=True, time_limit=3600,
+             soft_time_limit=3500, ignore_result=True)
+def monthly_archive() -> dict | None:
+    """Daily; acts on the first working day of the month only (archives last month).
+    Idempotent: unchanged content writes nothing."""
+    from assessment.services.archives import archives_monthly_job
+
+    return archives_monthly_job()

@@ -221,7 +221,7 @@ def compute_scores(
     order = {i["code"]: n for n, i in enumerate(items)}
     results: list[Result] = []
     accounts = (
-        scored_accounts(root_path)
+        scored_accounts(root_path, end)
         .values_list(
             "id",
             "display_name",
