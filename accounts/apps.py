@@ -7,7 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Organizations and people")
 
     def ready(self):
+        from accounts.navigation import register_navigation
         from audit.labels import register_action_labels
+
+        register_navigation()
 
         register_action_labels({
             "organization.created": _("Organization created"),

@@ -1,53 +1,51 @@
-"""Navigation by role: each item names the scope (domain, action) it needs. Apps add
-their items in AppConfig.ready with `add_nav_item`, so this module imports no app."""
+"""The access policy the navigation and the workbench ask (``common.navigation`` and
+``common.workbench`` import no app; accounts hands them this policy when ready), and
+the entries of accounts' own pages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scoping import Action, Domain, roles_of, scope_for
+from accounts.models import Role
+from accounts.scoping import ADMIN_ROLES, Action, Domain, roles_of, scope_for
 
 
-@dataclass(frozen=True)
-class NavItem:
-    key: str
-    label: str
-    url_name: str
-    domain: Domain
-    action: Action = Action.VIEW
-    roles: frozenset | None = None  # when set, only these roles see the item
-    order: int = 100
+def may_see(user, domain: str, action: str, roles: frozenset[str] | None) -> bool:
+    """True when the user holds (domain, action) somewhere and, if ``roles`` is given,
+    one of those roles. Reads only the memberships cached on the user object."""
+    if roles is not None and not (roles_of(user) & set(roles)):
+        return False
+    return not scope_for(user, Action(action), Domain(domain)).is_empty
 
 
-_ITEMS: list[NavItem] = [
-    NavItem("home", _("Home"), "home", Domain.DIRECTORY, order=0),
-    NavItem("orgs", _("Organizations"), "accounts:org_tree", Domain.DIRECTORY, order=90),
-    NavItem("access", _("Roles and people"), "accounts:membership_list", Domain.ACCESS, order=95),
-    NavItem("audit", _("Audit trail"), "audit:event_list", Domain.AUDIT, order=99),
-]
+def user_roles(user) -> set[str]:
+    return {str(role) for role in roles_of(user)}
 
 
-def add_nav_item(item: NavItem) -> None:
-    if all(existing.key != item.key for existing in _ITEMS):
-        _ITEMS.append(item)
+def register_navigation() -> None:
+    from common import navigation, workbench
+    from common.navigation import NavEntry
+
+    navigation.set_policy(may_see)
+    workbench.set_roles_of(user_roles)
+    navigation.register(
+        NavEntry("home", _("Workbench"), "home", None, domain="directory", order=0),
+        # Working roles reach their own organization from the user menu; the tree is
+        # for those who supervise, audit or administer a subtree.
+        NavEntry("orgs", _("Organizations"), "accounts:org_tree", "system",
+                 domain="directory", roles=SUBTREE_ROLES, order=10),
+        NavEntry("access", _("Roles and people"), "accounts:membership_list", "system",
+                 domain="access", order=20),
+        NavEntry("admin", _("Administration site"), "admin:index", "system",
+                 domain="directory", roles=frozenset(ADMIN_ROLES), order=90),
+    )
 
 
-def nav_for(user) -> list[dict]:
-    if not getattr(user, "is_authenticated", False):
-        return []
-    held = roles_of(user)
-    items = []
-    for item in sorted(_ITEMS, key=lambda i: i.order):
-        if item.roles is not None and not (held & item.roles):
-            continue
-        if scope_for(user, item.action, item.domain).is_empty:
-            continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
-            continue
-        items.append({"key": item.key, "label": item.label, "url": url})
-    return items
+SUBTREE_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, *ADMIN_ROLES})
+
+# Role groups the workbench cards are registered for.
+REVIEWER_ROLES = frozenset({
+    Role.DEPARTMENT_HEAD, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER,
+    Role.CONFIDENTIALITY_REVIEWER,
+})
+OPERATOR_ROLES = frozenset({Role.OPERATOR, Role.OUTSOURCED_OPERATOR, Role.LIAISON})

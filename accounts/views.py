@@ -41,9 +41,14 @@ def lockout_response(request, credentials, *args, **kwargs):
 
 @login_required
 def home(request):
+    """The workbench (工作台): the to-do cards the apps register for the user's roles
+    (common.workbench), each linking to the filtered list behind its count."""
+    from common.workbench import cards_for
+
     memberships = memberships_of(request.user)
     business = scope_for(request.user, Action.VIEW, Domain.BUSINESS)
     context = {
+        "cards": cards_for(request.user),
         "memberships": memberships,
         "scope_roots": selectors.organization_roots(request.user),
         "has_business": not business.is_empty,

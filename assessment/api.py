@@ -17,7 +17,11 @@ from assessment import selectors
 from assessment import serializers as s
 from assessment.models import (
     AccountScore,
+    AssessmentFreeze,
+    Circular,
+    CircularPart,
     ManualEntry,
+    MonthlyArchive,
     OrgScore,
     Rubric,
     RubricItem,
@@ -291,3 +295,134 @@ class ManualEntryViewSet(ScopedModelViewSet):
         return Response(
             s.ManualEntrySerializer(entry).data, status=status.HTTP_201_CREATED
         )
+
+
+class FreezeViewSet(ScopedModelViewSet):
+    """Frozen years (annual assessment). POST a done whole-year `run` to freeze it;
+    `reopen` with a `reason`."""
+
+    queryset = AssessmentFreeze.objects.all()
+    serializer_class = s.FreezeSerializer
+    change_actions = frozenset({"reopen"})
+
+    def narrow_queryset(self, queryset):
+        return queryset.select_related("organization").order_by(
+            "-year", "org_path", "-version"
+        )
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.FreezeSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.FreezeSerializer(self.get_object()).data)
+
+    def create(self, request):
+        from assessment.services.freeze import year_freeze
+
+        require_assessor_role(request, "year_freeze")
+        data = _data(s.RunRefSerializer, request)
+        run = ScoreRun.objects.visible_to(request.user).filter(pk=data["run"]).first()
+        if run is None:
+            raise NotFound(_("Not found."))
+        freeze = year_freeze(run=run, actor=request.user)
+        return Response(s.FreezeSerializer(freeze).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        from assessment.services.freeze import year_reopen
+
+        require_assessor_role(request, "year_reopen")
+        freeze = self.get_object()
+        data = _data(s.ReasonSerializer, request)
+        freeze = year_reopen(freeze=freeze, actor=request.user, reason=data["reason"])
+        return Response(s.FreezeSerializer(freeze).data)
+
+
+class CircularViewSet(ScopedModelViewSet):
+    """Monthly circulars of the organizations in scope (their parts: circular-parts).
+    POST a done one-month `run` to generate a draft; `transition` to reviewed,
+    published or back to draft."""
+
+    queryset = Circular.objects.all()
+    serializer_class = s.CircularSerializer
+    change_actions = frozenset({"transition"})
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-month", "org_path")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.CircularSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(s.CircularSerializer(self.get_object()).data)
+
+    def create(self, request):
+        from assessment.services.circulars import circular_generate
+
+        require_assessor_role(request, "circular_generate")
+        data = _data(s.RunRefSerializer, request)
+        run = ScoreRun.objects.visible_to(request.user).filter(pk=data["run"]).first()
+        if run is None:
+            raise NotFound(_("Not found."))
+        circular = circular_generate(run=run, actor=request.user)
+        return Response(
+            s.CircularSerializer(circular).data, status=status.HTTP_201_CREATED
+        )
+
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        from assessment.services.circulars import circular_transition
+
+        require_assessor_role(request, "circular_transition")
+        circular = self.get_object()
+        data = _data(s.TransitionSerializer, request)
+        circular = circular_transition(
+            circular=circular,
+            to=data["to"],
+            actor=request.user,
+            note=data.get("note", ""),
+        )
+        return Response(s.CircularSerializer(circular).data)
+
+
+class CircularPartViewSet(ScopedModelViewSet):
+    """The parts of circulars: an organization sees its own once published."""
+
+    queryset = CircularPart.objects.all()
+    serializer_class = s.CircularPartSerializer
+
+    def narrow_queryset(self, queryset):
+        circular = self.request.query_params.get("circular")
+        if circular and circular.isdigit():
+            queryset = queryset.filter(circular_id=int(circular))
+        return queryset.order_by("-circular_id", "org_path")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            s.CircularPartSerializer(page, many=True).data
+        )
+
+    def retrieve(self, request, pk=None):
+        return Response(s.CircularPartSerializer(self.get_object()).data)
+
+
+class MonthlyArchiveViewSet(ScopedModelViewSet):
+    """Monthly archives (download the zip from the archives page)."""
+
+    queryset = MonthlyArchive.objects.all()
+    serializer_class = s.MonthlyArchiveSerializer
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-month", "org_path", "-version")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            s.MonthlyArchiveSerializer(page, many=True).data
+        )
+
+    def retrieve(self, request, pk=None):
+        return Response(s.MonthlyArchiveSerializer(self.get_object()).data)

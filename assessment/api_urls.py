@@ -11,4 +11,11 @@ router.register("account-scores", api.AccountScoreViewSet, basename="account-sco
 router.register("org-scores", api.OrgScoreViewSet, basename="org-score")
 router.register("manual-entries", api.ManualEntryViewSet, basename="manual-entry")
 
+router.register("assessment-years", api.FreezeViewSet, basename="assessment-year")
+router.register("circulars", api.CircularViewSet, basename="circular")
+router.register("circular-parts", api.CircularPartViewSet, basename="circular-part")
+router.register(
+    "monthly-archives", api.MonthlyArchiveViewSet, basename="monthly-archive"
+)
+
 urlpatterns = router.urls

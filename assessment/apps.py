@@ -7,17 +7,44 @@ class AssessmentConfig(AppConfig):
     verbose_name = _("Assessment")
 
     def ready(self):
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Domain
+        from common.navigation import NavEntry, register
 
-        add_nav_item(
-            NavItem(
-                "assessment",
-                _("Assessment"),
+        register(
+            NavEntry(
+                "assessment_runs",
+                _("Scores"),
                 "assessment:index",
-                Domain.BUSINESS,
-                order=40,
-            )
+                "oversight",
+                order=50,
+            ),
+            NavEntry(
+                "assessment_rubrics",
+                _("Rubrics"),
+                "assessment:rubric_list",
+                "oversight",
+                order=51,
+            ),
+            NavEntry(
+                "assessment_circulars",
+                _("Monthly circulars"),
+                "assessment:circular_list",
+                "oversight",
+                order=52,
+            ),
+            NavEntry(
+                "assessment_years",
+                _("Annual assessment"),
+                "assessment:freeze_list",
+                "oversight",
+                order=53,
+            ),
+            NavEntry(
+                "assessment_archives",
+                _("Monthly archives"),
+                "assessment:archive_list",
+                "oversight",
+                order=54,
+            ),
         )
 
         from audit.labels import register_action_labels
@@ -40,5 +67,8 @@ class AssessmentConfig(AppConfig):
                 "assessment.year_freeze": _("Annual assessment frozen"),
                 "assessment.year_reopen": _("Annual assessment re-opened"),
                 "assessment.export": _("Assessment exported"),
+                "assessment.circular_generate": _("Circular generated"),
+                "assessment.circular_transition": _("Circular reviewed or published"),
+                "assessment.archive_create": _("Monthly archive created"),
             }
         )

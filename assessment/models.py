@@ -552,7 +552,9 @@ class CircularStatus(models.TextChoices):
 
 CIRCULAR_TRANSITIONS: dict[str, frozenset[str]] = {
     CircularStatus.DRAFT: frozenset({CircularStatus.REVIEWED}),
-    CircularStatus.REVIEWED: frozenset({CircularStatus.PUBLISHED, CircularStatus.DRAFT}),
+    CircularStatus.REVIEWED: frozenset(
+        {CircularStatus.PUBLISHED, CircularStatus.DRAFT}
+    ),
 }
 
 
@@ -561,24 +563,45 @@ class Circular(models.Model):
     month's score run: reviewed by the supervisor, then published to the organizations
     below, each of which sees its own part (CircularPart)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("supervising organization"))
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("supervising organization"),
+    )
     org_path = models.CharField(max_length=255, editable=False)
     month = models.DateField(_("month"))
-    run = models.ForeignKey(ScoreRun, on_delete=models.PROTECT, related_name="circulars")
+    run = models.ForeignKey(
+        ScoreRun, on_delete=models.PROTECT, related_name="circulars"
+    )
     title = models.CharField(_("title"), max_length=200)
-    status = models.CharField(_("status"), max_length=10, choices=CircularStatus.choices,
-                              default=CircularStatus.DRAFT)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CircularStatus.choices,
+        default=CircularStatus.DRAFT,
+    )
     summary = models.JSONField(default=dict)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.PROTECT, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="+")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -589,8 +612,11 @@ class Circular(models.Model):
         verbose_name = _("monthly circular")
         verbose_name_plural = _("monthly circulars")
         ordering = ["-month", "org_path"]
-        constraints = [models.UniqueConstraint(fields=["organization", "month"],
-                                               name="circular_once_per_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="circular_once_per_month"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -604,15 +630,20 @@ class CircularPartQuerySet(ScopedQuerySet):
 
         scope = scope_for(user, action, self.model.scope_domain)
         return self.filter(scope.q("org_path")).filter(
-            Q(circular__status=CircularStatus.PUBLISHED) | scope.q("circular__org_path"))
+            Q(circular__status=CircularStatus.PUBLISHED) | scope.q("circular__org_path")
+        )
 
 
 class CircularPart(models.Model):
     """One organization's part of a circular: its figures, its accounts under each veto
     or deduction heading, its commended accounts, its rectification status."""
 
-    circular = models.ForeignKey(Circular, on_delete=models.CASCADE, related_name="parts")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    circular = models.ForeignKey(
+        Circular, on_delete=models.CASCADE, related_name="parts"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+"
+    )
     organization_label = models.CharField(max_length=120)
     org_path = models.CharField(max_length=255)
     level = models.CharField(max_length=12, choices=Level.choices)
@@ -629,10 +660,16 @@ class CircularPart(models.Model):
         verbose_name = _("circular part")
         verbose_name_plural = _("circular parts")
         ordering = ["circular", "org_path"]
-        constraints = [models.UniqueConstraint(fields=["circular", "organization"],
-                                               name="circular_part_once")]
-        indexes = [models.Index(fields=["org_path"], name="circular_part_path_idx",
-                                opclasses=PATH_OPS)]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["circular", "organization"], name="circular_part_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["org_path"], name="circular_part_path_idx", opclasses=PATH_OPS
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.circular_id} · {self.organization_label}"
@@ -644,8 +681,12 @@ class MonthlyArchive(models.Model):
     summary. Versions: a second run for the same month with the same content changes
     nothing; changed content (a correction) makes a new version, never an overwrite."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("organization"))
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organization"),
+    )
     org_path = models.CharField(max_length=255, editable=False)
     month = models.DateField(_("month"))
     version = models.PositiveSmallIntegerField(_("version"), default=1)
@@ -664,10 +705,19 @@ class MonthlyArchive(models.Model):
         verbose_name = _("monthly archive")
         verbose_name_plural = _("monthly archives")
         ordering = ["-month", "org_path", "-version"]
-        constraints = [models.UniqueConstraint(fields=["organization", "month", "version"],
-                                               name="archive_version_unique")]
-        indexes = [models.Index(fields=["org_path", "month"], name="archive_path_idx",
-                                opclasses=["varchar_pattern_ops", ""])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "version"],
+                name="archive_version_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["org_path", "month"],
+                name="archive_path_idx",
+                opclasses=["varchar_pattern_ops", ""],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization} {self.month:%Y-%m} v{self.version}"

@@ -141,8 +141,11 @@ def can_view_business(user) -> bool:
 def circular_list(user):
     from assessment.models import Circular
 
-    return Circular.objects.visible_to(user).select_related("organization").order_by(
-        "-month", "org_path")
+    return (
+        Circular.objects.visible_to(user)
+        .select_related("organization")
+        .order_by("-month", "org_path")
+    )
 
 
 def circular_detail(user, pk: int):
@@ -152,7 +155,9 @@ def circular_detail(user, pk: int):
 
     from assessment.models import Circular, CircularPart
 
-    circular = Circular.objects.select_related("organization", "run").filter(pk=pk).first()
+    circular = (
+        Circular.objects.select_related("organization", "run").filter(pk=pk).first()
+    )
     if circular is None:
         raise Http404
     if Circular.objects.visible_to(user).filter(pk=pk).exists():
@@ -165,15 +170,21 @@ def circular_detail(user, pk: int):
 def circular_parts(user, circular) -> list:
     from assessment.models import CircularPart
 
-    return list(CircularPart.objects.visible_to(user).filter(circular=circular)
-                .order_by("level", "org_path"))
+    return list(
+        CircularPart.objects.visible_to(user)
+        .filter(circular=circular)
+        .order_by("level", "org_path")
+    )
 
 
 def archive_list(user):
     from assessment.models import MonthlyArchive
 
-    return MonthlyArchive.objects.visible_to(user).select_related("organization").order_by(
-        "-month", "org_path", "-version")
+    return (
+        MonthlyArchive.objects.visible_to(user)
+        .select_related("organization")
+        .order_by("-month", "org_path", "-version")
+    )
 
 
 def export_jobs(user, freeze) -> list:
@@ -184,8 +195,11 @@ def export_jobs(user, freeze) -> list:
         job_model = apps.get_model("exportjobs", "ExportJob")
     except LookupError:
         return []
-    jobs = list(job_model.objects.filter(user=user, kind__startswith="assessment_",
-                                         params__freeze=freeze.pk).order_by("-created_at")[:10])
+    jobs = list(
+        job_model.objects.filter(
+            user=user, kind__startswith="assessment_", params__freeze=freeze.pk
+        ).order_by("-created_at")[:10]
+    )
     from django.urls import reverse
 
     for job in jobs:

@@ -266,3 +266,71 @@ class FreezeSerializer(serializers.ModelSerializer):
             "reopened_at",
             "reopen_reason",
         ]
+
+
+class CircularSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import Circular
+
+        model = Circular
+        fields = [
+            "id",
+            "organization",
+            "month",
+            "run",
+            "title",
+            "status",
+            "summary",
+            "created_at",
+            "reviewed_at",
+            "review_note",
+            "published_at",
+        ]
+
+
+class CircularPartSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import CircularPart
+
+        model = CircularPart
+        fields = [
+            "id",
+            "circular",
+            "organization",
+            "organization_label",
+            "level",
+            "figures",
+            "headings",
+            "commended",
+            "rectification",
+        ]
+
+
+class MonthlyArchiveSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import MonthlyArchive
+
+        model = MonthlyArchive
+        fields = [
+            "id",
+            "organization",
+            "month",
+            "version",
+            "size",
+            "checksum",
+            "counts",
+            "created_at",
+        ]
+
+
+class RunRefSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=["reviewed", "published", "draft"])
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -98,11 +98,17 @@ def scored_accounts(root_path: str, end: datetime | None = None):
 
     qs = MediaAccount.objects.filter(
         org_path__startswith=root_path,
-        status__in=[AccountStatus.ACTIVE, AccountStatus.RECTIFYING, AccountStatus.SUSPENDED],
+        status__in=[
+            AccountStatus.ACTIVE,
+            AccountStatus.RECTIFYING,
+            AccountStatus.SUSPENDED,
+        ],
     )
     if end is not None:
-        qs = qs.filter(Q(opened_on__lt=timezone.localtime(end).date())
-                       | Q(opened_on__isnull=True, created_at__lt=end))
+        qs = qs.filter(
+            Q(opened_on__lt=timezone.localtime(end).date())
+            | Q(opened_on__isnull=True, created_at__lt=end)
+        )
     return qs
 
 

@@ -18,8 +18,13 @@ def compute_run(run_id: int) -> None:
     score_run_compute(run_id=run_id)
 
 
-@shared_task(name="assessment.monthly_archive", acks_late=True, time_limit=3600,
-             soft_time_limit=3500, ignore_result=True)
+@shared_task(
+    name="assessment.monthly_archive",
+    acks_late=True,
+    time_limit=3600,
+    soft_time_limit=3500,
+    ignore_result=True,
+)
 def monthly_archive() -> dict | None:
     """Daily; acts on the first working day of the month only (archives last month).
     Idempotent: unchanged content writes nothing."""

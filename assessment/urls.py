@@ -24,9 +24,18 @@ urlpatterns = [
     path("circulars/", views.circular_list, name="circular_list"),
     path("circulars/new/", views.circular_create, name="circular_create"),
     path("circulars/<int:pk>/", views.circular_detail, name="circular_detail"),
-    path("circulars/<int:pk>/to/<slug:to>/", views.circular_action, name="circular_action"),
-    path("circulars/<int:pk>/export.<str:fmt>", views.circular_export,
-         name="circular_export"),
+    path(
+        "circulars/<int:pk>/to/<slug:to>/",
+        views.circular_action,
+        name="circular_action",
+    ),
+    path(
+        "circulars/<int:pk>/export.<str:fmt>",
+        views.circular_export,
+        name="circular_export",
+    ),
     path("archives/", views.archive_list, name="archive_list"),
-    path("archives/<int:pk>/download/", views.archive_download, name="archive_download"),
+    path(
+        "archives/<int:pk>/download/", views.archive_download, name="archive_download"
+    ),
 ]

@@ -24,6 +24,16 @@ from common.errors import ApplicationError, NotFound, PermissionDenied
 from registry.models import MediaAccount
 
 
+def _visible(queryset, user, action=Action.VIEW, **lookup):
+    """get_visible_or_404 for pages: a refused action answers 403, not a 500."""
+    from django.core.exceptions import PermissionDenied as DjangoDenied
+
+    try:
+        return get_visible_or_404(queryset, user, action, **lookup)
+    except PermissionDenied as exc:
+        raise DjangoDenied(str(exc.message)) from exc
+
+
 def _require_business_view(user) -> None:
     if not selectors.can_view_business(user):
         raise Http404
@@ -303,7 +313,7 @@ def manual_list(request):
             item = RubricItem.objects.select_related("rubric").get(
                 pk=int(post.get("item"))
             )
-            account = get_visible_or_404(
+            account = _visible(
                 MediaAccount.objects.select_related("organization"),
                 request.user,
                 pk=int(post.get("account") or 0),
@@ -356,18 +366,33 @@ def freeze_list(request):
     _require_business_view(request.user)
     from assessment.models import ScoreRun
 
-    page = Paginator(selectors.freeze_list(request.user), 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.freeze_list(request.user), 20).get_page(
+        request.GET.get("page")
+    )
     whole_year_runs = []
     if selectors.is_assessor(request.user):
         whole_year_runs = list(
             ScoreRun.objects.visible_to(request.user, Action.CHANGE)
-            .filter(status=RunStatus.DONE, frozen=False, period_start__month=1,
-                    period_start__day=1, period_end__month=12, period_end__day=31)
-            .select_related("organization").order_by("-period_start", "-id")[:20])
-    return render(request, "assessment/freeze_list.html", {
-        "page": page, "runs": whole_year_runs,
-        "can_assess": selectors.is_assessor(request.user),
-    })
+            .filter(
+                status=RunStatus.DONE,
+                frozen=False,
+                period_start__month=1,
+                period_start__day=1,
+                period_end__month=12,
+                period_end__day=31,
+            )
+            .select_related("organization")
+            .order_by("-period_start", "-id")[:20]
+        )
+    return render(
+        request,
+        "assessment/freeze_list.html",
+        {
+            "page": page,
+            "runs": whole_year_runs,
+            "can_assess": selectors.is_assessor(request.user),
+        },
+    )
 
 
 @login_required
@@ -387,24 +412,39 @@ def freeze_create(request):
 
 @login_required
 def freeze_detail(request, pk: int):
-    freeze = get_visible_or_404(
+    freeze = _visible(
         selectors.freeze_list(request.user).model.objects.select_related(
-            "organization", "run", "run__rubric", "frozen_by", "reopened_by"),
-        request.user, pk=pk)
+            "organization", "run", "run__rubric", "frozen_by", "reopened_by"
+        ),
+        request.user,
+        pk=pk,
+    )
     from assessment.models import FreezeStatus, OrgScore
 
-    orgs = OrgScore.objects.visible_to(request.user).filter(
-        run=freeze.run).order_by("level", "rank_in_level", "id")
+    orgs = (
+        OrgScore.objects.visible_to(request.user)
+        .filter(run=freeze.run)
+        .order_by("level", "rank_in_level", "id")
+    )
     org_page = Paginator(orgs, 50).get_page(request.GET.get("page"))
-    return render(request, "assessment/freeze_detail.html", {
-        "freeze": freeze, "run": freeze.run, "org_page": org_page,
-        "is_frozen": freeze.status == FreezeStatus.FROZEN,
-        "can_assess": selectors.is_assessor(request.user),
-        "can_export": not scope_for(request.user, Action.EXPORT).is_empty,
-        "unavailable": [i for i in freeze.run.items
-                        if i["code"] in freeze.run.unavailable_sources],
-        "jobs": selectors.export_jobs(request.user, freeze),
-    })
+    return render(
+        request,
+        "assessment/freeze_detail.html",
+        {
+            "freeze": freeze,
+            "run": freeze.run,
+            "org_page": org_page,
+            "is_frozen": freeze.status == FreezeStatus.FROZEN,
+            "can_assess": selectors.is_assessor(request.user),
+            "can_export": not scope_for(request.user, Action.EXPORT).is_empty,
+            "unavailable": [
+                i
+                for i in freeze.run.items
+                if i["code"] in freeze.run.unavailable_sources
+            ],
+            "jobs": selectors.export_jobs(request.user, freeze),
+        },
+    )
 
 
 @login_required
@@ -413,11 +453,13 @@ def freeze_reopen(request, pk: int):
     from assessment.models import AssessmentFreeze
     from assessment.services import freeze as freezing
 
-    freeze = get_visible_or_404(AssessmentFreeze.objects.select_related("organization"),
-                                request.user, pk=pk)
+    freeze = _visible(
+        AssessmentFreeze.objects.select_related("organization"), request.user, pk=pk
+    )
     try:
-        freezing.year_reopen(freeze=freeze, actor=request.user,
-                             reason=request.POST.get("reason", ""))
+        freezing.year_reopen(
+            freeze=freeze, actor=request.user, reason=request.POST.get("reason", "")
+        )
         messages.success(request, _("The year is re-opened."))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -438,23 +480,35 @@ def circular_list(request):
     from assessment.models import CircularPart, ScoreRun
 
     page = Paginator(selectors.circular_list(request.user), 20).get_page(
-        request.GET.get("page"))
+        request.GET.get("page")
+    )
     month_runs = []
     if selectors.is_assessor(request.user):
         month_runs = [
-            r for r in ScoreRun.objects.visible_to(request.user, Action.CHANGE)
+            r
+            for r in ScoreRun.objects.visible_to(request.user, Action.CHANGE)
             .filter(status=RunStatus.DONE, period_start__day=1)
-            .select_related("organization").order_by("-period_start", "-id")[:40]
+            .select_related("organization")
+            .order_by("-period_start", "-id")[:40]
             if (r.period_end - r.period_start).days < 31
             and r.period_end.month == r.period_start.month
         ]
-    my_parts = CircularPart.objects.visible_to(request.user).filter(
-        circular__status="published").select_related("circular").order_by(
-        "-circular__month", "org_path")[:20]
-    return render(request, "assessment/circular_list.html", {
-        "page": page, "runs": month_runs, "my_parts": my_parts,
-        "can_assess": selectors.is_assessor(request.user),
-    })
+    my_parts = (
+        CircularPart.objects.visible_to(request.user)
+        .filter(circular__status="published")
+        .select_related("circular")
+        .order_by("-circular__month", "org_path")[:20]
+    )
+    return render(
+        request,
+        "assessment/circular_list.html",
+        {
+            "page": page,
+            "runs": month_runs,
+            "my_parts": my_parts,
+            "can_assess": selectors.is_assessor(request.user),
+        },
+    )
 
 
 @login_required
@@ -476,11 +530,16 @@ def circular_create(request):
 def circular_detail(request, pk: int):
     circular = selectors.circular_detail(request.user, pk)
     parts = selectors.circular_parts(request.user, circular)
-    return render(request, "assessment/circular_detail.html", {
-        "circular": circular, "parts": parts,
-        "can_assess": selectors.is_assessor(request.user)
-        and scope_for(request.user, Action.CHANGE).contains(circular.organization),
-    })
+    return render(
+        request,
+        "assessment/circular_detail.html",
+        {
+            "circular": circular,
+            "parts": parts,
+            "can_assess": selectors.is_assessor(request.user)
+            and scope_for(request.user, Action.CHANGE).contains(circular.organization),
+        },
+    )
 
 
 @login_required
@@ -493,8 +552,12 @@ def circular_action(request, pk: int, to: str):
     if to not in CircularStatus.values:
         raise Http404
     try:
-        circulars.circular_transition(circular=circular, to=to, actor=request.user,
-                                      note=request.POST.get("note", ""))
+        circulars.circular_transition(
+            circular=circular,
+            to=to,
+            actor=request.user,
+            note=request.POST.get("note", ""),
+        )
         messages.success(request, _("Saved."))
     except ApplicationError as exc:
         _fail(request, exc)
@@ -524,12 +587,14 @@ def circular_export(request, pk: int, fmt: str):
         write_circular_xlsx(circular, parts, buffer)
         response = HttpResponse(
             buffer.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     elif fmt == "pdf":
         with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
             write_circular_pdf(circular, parts, tmp.name)
-            response = HttpResponse(open(tmp.name, "rb").read(),
-                                    content_type="application/pdf")
+            response = HttpResponse(
+                open(tmp.name, "rb").read(), content_type="application/pdf"
+            )
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -541,7 +606,8 @@ def circular_export(request, pk: int, fmt: str):
 def archive_list(request):
     _require_business_view(request.user)
     page = Paginator(selectors.archive_list(request.user), 30).get_page(
-        request.GET.get("page"))
+        request.GET.get("page")
+    )
     return render(request, "assessment/archive_list.html", {"page": page})
 
 
@@ -554,14 +620,21 @@ def archive_download(request, pk: int):
 
     from assessment.models import MonthlyArchive
 
-    archive = get_visible_or_404(MonthlyArchive.objects.select_related("organization"),
-                                 request.user, Action.EXPORT, pk=pk)
+    archive = _visible(
+        MonthlyArchive.objects.select_related("organization"),
+        request.user,
+        Action.EXPORT,
+        pk=pk,
+    )
     path = os.path.join(settings.MEDIA_ROOT, archive.file_path)
     if not os.path.exists(path):
         raise Http404
-    return FileResponse(open(path, "rb"), as_attachment=True,
-                        filename=f"archive-{archive.month:%Y-%m}-{archive.organization_id}"
-                                 f"-v{archive.version}.zip")
+    return FileResponse(
+        open(path, "rb"),
+        as_attachment=True,
+        filename=f"archive-{archive.month:%Y-%m}-{archive.organization_id}"
+        f"-v{archive.version}.zip",
+    )
 
 
 @login_required
@@ -572,8 +645,12 @@ def freeze_export(request, pk: int):
     from assessment import jobs
     from assessment.models import AssessmentFreeze
 
-    freeze = get_visible_or_404(AssessmentFreeze.objects.select_related("organization"),
-                                request.user, Action.EXPORT, pk=pk)
+    freeze = _visible(
+        AssessmentFreeze.objects.select_related("organization"),
+        request.user,
+        Action.EXPORT,
+        pk=pk,
+    )
     kind = request.POST.get("kind")
     if kind not in ("xlsx", "pdf"):
         raise Http404
@@ -583,7 +660,9 @@ def freeze_export(request, pk: int):
         if not org.path.startswith(freeze.org_path):
             raise Http404
     try:
-        jobs.export_request(freeze=freeze, kind=kind, organization=org, actor=request.user)
+        jobs.export_request(
+            freeze=freeze, kind=kind, organization=org, actor=request.user
+        )
         messages.success(request, _("The export is being prepared; it appears below."))
     except ApplicationError as exc:
         _fail(request, exc)

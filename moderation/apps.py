@@ -8,8 +8,7 @@ class ModerationConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Role
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Action, Domain
+        from common.navigation import NavEntry, register
         from moderation.services.directives import directive_deadlines_recompute
         from workcalendar.services import register_recomputer
 
@@ -17,14 +16,24 @@ class ModerationConfig(AppConfig):
 
         reviewers = frozenset({Role.DEPARTMENT_HEAD, Role.LEADER_IN_CHARGE,
                                Role.PRINCIPAL_LEADER, Role.CONFIDENTIALITY_REVIEWER})
-        add_nav_item(NavItem("posts", _("Posts"), "moderation:post_list", Domain.BUSINESS,
-                             order=30))
-        add_nav_item(NavItem("review_queue", _("Review queue"), "moderation:queue",
-                             Domain.BUSINESS, roles=reviewers, order=31))
-        add_nav_item(NavItem("directives", _("Repost directives"), "moderation:directive_list",
-                             Domain.BUSINESS, order=32))
-        add_nav_item(NavItem("flags", _("Flags"), "moderation:flag_list", Domain.BUSINESS,
-                             action=Action.CHANGE, roles=frozenset({Role.SUPERVISOR}), order=33))
+        register(
+            NavEntry("posts", _("Posts"), "moderation:post_list", "content", order=10),
+            NavEntry("post_new", _("New post"), "moderation:post_create", "content",
+                     action="change", order=5),
+            NavEntry("review_queue", _("Posts to review"), "moderation:queue", "content",
+                     roles=reviewers, order=20),
+            NavEntry("flags", _("Flags"), "moderation:flag_list", "content",
+                     action="change", roles=frozenset({Role.SUPERVISOR}), order=30),
+            NavEntry("directives", _("Repost directives"), "moderation:directive_list",
+                     "reposts", order=10),
+            NavEntry("directive_new", _("Issue a directive"), "moderation:directive_create",
+                     "reposts", action="change", roles=frozenset({Role.SUPERVISOR}),
+                     order=5),
+        )
+
+        from moderation.workbench import register_cards
+
+        register_cards()
 
         from audit.labels import register_action_labels
 

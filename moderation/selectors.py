@@ -252,3 +252,30 @@ def flag_list(user, *, open_only: bool = True):
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
     return qs.order_by("-id")
+
+
+OPERATING_ROLES = (Role.OPERATOR, Role.OUTSOURCED_OPERATOR)
+
+
+def operated_accounts_q(user, prefix: str = "account__") -> Q:
+    """Accounts the user operates: named among the account's operators, or holding an
+    operator role in the account's organization (the same people the directive
+    notifications reach). Built from the memberships cached on the user: no query."""
+    from accounts.scoping import memberships_of
+
+    orgs = [m.organization_id for m in memberships_of(user) if m.role in OPERATING_ROLES]
+    cond = Q(**{f"{prefix}operators": user})
+    if orgs:
+        cond |= Q(**{f"{prefix}organization_id__in": orgs})
+    return cond
+
+
+def targets_to_repost(user):
+    """Open directive targets on accounts the user operates, overdue first."""
+    ids = DirectiveTarget.objects.filter(operated_accounts_q(user), confirmed_at__isnull=True)
+    return (
+        DirectiveTarget.objects.visible_to(user, Action.CHANGE)
+        .filter(pk__in=ids.values("pk"))
+        .select_related("directive", "account__platform", "organization")
+        .order_by("due_at", "id")
+    )

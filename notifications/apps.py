@@ -7,13 +7,15 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from accounts.models import Role
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Domain
+        from common.navigation import NavEntry, register
+        from notifications.selectors import unread_count
 
-        add_nav_item(
-            NavItem(
-                "notifications", _("Notifications"), "notifications:list", Domain.DIRECTORY,
-                order=98, roles=frozenset(Role),
-            )
+        # In the user tools beside the avatar, with the unread count (one query).
+        register(
+            NavEntry("notifications", _("Notifications"), "notifications:list", None,
+                     domain="directory", placement="tools", badge=unread_count, order=0)
         )
+
+        from notifications.workbench import register_cards
+
+        register_cards()

@@ -8,38 +8,37 @@ class RegistryConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Role
-        from accounts.navigation import NavItem, add_nav_item
-        from accounts.scoping import Action, Domain
         from accounts.services import on_membership_ended
+        from common.navigation import NavEntry, register
         from registry.services.custody import rotation_open_for_membership
 
         on_membership_ended(rotation_open_for_membership)
-        add_nav_item(
-            NavItem(
-                "registry_dashboard", _("Registry overview"), "registry:dashboard",
-                Domain.BUSINESS, roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=19,
-            )
-        )
-        add_nav_item(
-            NavItem("registry_accounts", _("Accounts"), "registry:account_list", Domain.BUSINESS, order=20)
-        )
-        add_nav_item(
-            NavItem(
-                "registry_filings", _("Filings"), "registry:filing_list", Domain.BUSINESS,
-                action=Action.CHANGE, order=21,
-            )
-        )
-        add_nav_item(
-            NavItem(
-                "registry_queue", _("Approval queue"), "registry:filing_queue", Domain.BUSINESS,
-                action=Action.CHANGE, roles=frozenset({Role.SUPERVISOR}), order=22,
-            )
+        register(
+            NavEntry("registry_dashboard", _("Registry overview"), "registry:dashboard",
+                     "registry", roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=10),
+            NavEntry("registry_accounts", _("Accounts"), "registry:account_list",
+                     "registry", order=12),
+            NavEntry("rotations", _("Credential rotations"), "registry:rotation_list",
+                     "registry", action="change", order=40),
+            NavEntry("registry_filings", _("Filings"), "registry:filing_list", "filings",
+                     action="change", order=10),
+            NavEntry("registry_filing_new", _("New filing"), "registry:filing_new",
+                     "filings", action="change", order=5),
+            NavEntry("registry_queue", _("Filings to approve"), "registry:filing_queue",
+                     "filings", action="change", roles=frozenset({Role.SUPERVISOR}),
+                     order=20),
+            NavEntry("exemptions", _("Exemptions"), "registry:exemption_list", "filings",
+                     roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=30),
         )
         # The ledger sub-area: its menu items, and its Celery tasks (autodiscovery
         # only imports tasks.py).
         from registry import ledger, tasks_ledger  # noqa: F401
 
         ledger.register_navigation()
+
+        from registry.workbench import register_cards
+
+        register_cards()
 
         from audit.labels import register_action_labels
 

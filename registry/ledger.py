@@ -305,19 +305,12 @@ def add_idle_days(accounts, now=None) -> None:
 def register_navigation() -> None:
     """Menu items of the ledger sub-area (called from RegistryConfig.ready)."""
     from accounts.models import Role
-    from accounts.navigation import NavItem, add_nav_item
-    from accounts.scoping import Domain
+    from common.navigation import NavEntry, register
 
-    add_nav_item(
-        NavItem("ledger", _("Ledger"), "registry:ledger", Domain.BUSINESS, order=23)
-    )
-    add_nav_item(
-        NavItem(
-            "counterfeit",
-            _("Counterfeit check"),
-            "registry:counterfeit",
-            Domain.BUSINESS,
-            roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}),
-            order=24,
-        )
+    register(
+        NavEntry("ledger", _("Ledger"), "registry:ledger", "registry", order=20),
+        NavEntry("ledger_import", _("Import the ledger"), "registry:ledger_import",
+                 "registry", action="change", roles=frozenset({Role.SUPERVISOR}), order=25),
+        NavEntry("counterfeit", _("Counterfeit check"), "registry:counterfeit", "registry",
+                 roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=30),
     )

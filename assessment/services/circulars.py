@@ -43,41 +43,76 @@ def circular_content(run: ScoreRun) -> tuple[dict, list[CircularPart]]:
     orgs = list(OrgScore.objects.filter(run=run).order_by("org_path"))
     headings: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     commended: dict[int, list] = defaultdict(list)
-    lines = ScoreLine.objects.filter(run=run).values_list(
-        "score__organization_id", "item_code", "item_name", "part", "applied",
-        "score__account_label", "score__platform_label", "occurrences").order_by(
-        "score__organization_id", "id")
+    lines = (
+        ScoreLine.objects.filter(run=run)
+        .values_list(
+            "score__organization_id",
+            "item_code",
+            "item_name",
+            "part",
+            "applied",
+            "score__account_label",
+            "score__platform_label",
+            "occurrences",
+        )
+        .order_by("score__organization_id", "id")
+    )
     for org_id, code, name, part, applied, account, platform, n in lines.iterator(
-            chunk_size=5000):
-        entry = {"account": account, "platform": platform, "occurrences": n,
-                 "points": str(applied)}
+        chunk_size=5000
+    ):
+        entry = {
+            "account": account,
+            "platform": platform,
+            "occurrences": n,
+            "points": str(applied),
+        }
         if part == Part.BONUS:
             commended[org_id].append({**entry, "item": name})
         else:
             headings[org_id][code].append(entry)
     items = {i["code"]: i for i in run.items}
-    rectification_available = RECTIFICATION_SOURCE in SOURCES and \
-        SOURCES[RECTIFICATION_SOURCE].available
+    rectification_available = (
+        RECTIFICATION_SOURCE in SOURCES and SOURCES[RECTIFICATION_SOURCE].available
+    )
     parts = []
     for o in orgs:
         per_item = headings.get(o.organization_id, {})
-        parts.append(CircularPart(
-            organization_id=o.organization_id, organization_label=o.organization_label,
-            org_path=o.org_path, level=o.level,
-            figures={"accounts": o.accounts, "passed": o.passed, "vetoed": o.vetoed,
-                     "average": str(o.average), "rank_in_level": o.rank_in_level},
-            headings=[{"code": code, "name": items[code]["name"],
-                       "part": items[code]["part"], "accounts": per_item[code]}
-                      for code in items if code in per_item],
-            commended=commended.get(o.organization_id, []),
-            rectification={"available": rectification_available},
-        ))
+        parts.append(
+            CircularPart(
+                organization_id=o.organization_id,
+                organization_label=o.organization_label,
+                org_path=o.org_path,
+                level=o.level,
+                figures={
+                    "accounts": o.accounts,
+                    "passed": o.passed,
+                    "vetoed": o.vetoed,
+                    "average": str(o.average),
+                    "rank_in_level": o.rank_in_level,
+                },
+                headings=[
+                    {
+                        "code": code,
+                        "name": items[code]["name"],
+                        "part": items[code]["part"],
+                        "accounts": per_item[code],
+                    }
+                    for code in items
+                    if code in per_item
+                ],
+                commended=commended.get(o.organization_id, []),
+                rectification={"available": rectification_available},
+            )
+        )
     scores = AccountScore.objects.filter(run=run)
     summary = {
-        "accounts": scores.count(), "passed": scores.filter(passed=True).count(),
+        "accounts": scores.count(),
+        "passed": scores.filter(passed=True).count(),
         "vetoed": scores.filter(vetoed=True).count(),
         "organizations": len(orgs),
-        "unavailable": [items[c]["name"] for c in run.unavailable_sources if c in items],
+        "unavailable": [
+            items[c]["name"] for c in run.unavailable_sources if c in items
+        ],
         "engagement_opt_in": run.engagement_opt_in,
     }
     return summary, parts
@@ -90,23 +125,36 @@ def circular_generate(*, run: ScoreRun, actor) -> Circular:
     organization = run.organization
     role = require_assessor(actor, organization, target=run, what="circular_generate")
     if run.status != RunStatus.DONE:
-        raise Conflict(_("Only a finished score run makes a circular."), code="run_not_done")
+        raise Conflict(
+            _("Only a finished score run makes a circular."), code="run_not_done"
+        )
     if not _is_calendar_month(run):
         message = _("A monthly circular takes the score run of one calendar month.")
         raise ValidationFailed(message, code="not_a_month", fields={"run": [message]})
     month = run.period_start
     summary, parts = circular_content(run)
     with transaction.atomic():
-        circular = Circular.objects.select_for_update().filter(
-            organization=organization, month=month).first()
+        circular = (
+            Circular.objects.select_for_update()
+            .filter(organization=organization, month=month)
+            .first()
+        )
         if circular is not None and circular.status != CircularStatus.DRAFT:
-            raise Conflict(_("The circular of this month is already reviewed or published."),
-                           code="circular_not_draft")
+            raise Conflict(
+                _("The circular of this month is already reviewed or published."),
+                code="circular_not_draft",
+            )
         title = _("%(org)s: circular on government new media, %(month)s") % {
-            "org": organization.name, "month": f"{month:%Y-%m}"}
+            "org": organization.name,
+            "month": f"{month:%Y-%m}",
+        }
         if circular is None:
-            circular = Circular(organization=organization, org_path=organization.path,
-                                month=month, created_by=actor)
+            circular = Circular(
+                organization=organization,
+                org_path=organization.path,
+                month=month,
+                created_by=actor,
+            )
         circular.run = run
         circular.title = title[:200]
         circular.summary = summary
@@ -115,23 +163,36 @@ def circular_generate(*, run: ScoreRun, actor) -> Circular:
         for part in parts:
             part.circular = circular
         CircularPart.objects.bulk_create(parts, batch_size=2000)
-        audit_record(actor=actor, action="assessment.circular_generate", target=circular,
-                     organization=organization, role=role,
-                     after={"month": f"{month:%Y-%m}", "run": run.pk, "parts": len(parts)})
+        audit_record(
+            actor=actor,
+            action="assessment.circular_generate",
+            target=circular,
+            organization=organization,
+            role=role,
+            after={"month": f"{month:%Y-%m}", "run": run.pk, "parts": len(parts)},
+        )
     return circular
 
 
-def circular_transition(*, circular: Circular, to: str, actor, note: str = "") -> Circular:
+def circular_transition(
+    *, circular: Circular, to: str, actor, note: str = ""
+) -> Circular:
     """Review (draft -> reviewed), send back (reviewed -> draft) or publish
     (reviewed -> published), by a supervisor of the issuing organization."""
-    role = require_assessor(actor, circular.organization, target=circular,
-                            what=f"circular_{to}")
+    role = require_assessor(
+        actor, circular.organization, target=circular, what=f"circular_{to}"
+    )
     with transaction.atomic():
         circular = Circular.objects.select_for_update().get(pk=circular.pk)
         if to not in CIRCULAR_TRANSITIONS.get(circular.status, frozenset()):
-            raise Conflict(_("This circular cannot go from %(from)s to %(to)s.") % {
-                "from": circular.get_status_display(), "to": CircularStatus(to).label},
-                code="circular_transition")
+            raise Conflict(
+                _("This circular cannot go from %(from)s to %(to)s.")
+                % {
+                    "from": circular.get_status_display(),
+                    "to": CircularStatus(to).label,
+                },
+                code="circular_transition",
+            )
         before = circular.status
         now = timezone.now()
         fields = ["status"]
@@ -144,7 +205,13 @@ def circular_transition(*, circular: Circular, to: str, actor, note: str = "") -
             circular.published_by, circular.published_at = actor, now
             fields += ["published_by", "published_at"]
         circular.save(update_fields=fields)
-        audit_record(actor=actor, action="assessment.circular_transition", target=circular,
-                     organization=circular.organization, role=role,
-                     before={"status": before}, after={"status": to, "note": note})
+        audit_record(
+            actor=actor,
+            action="assessment.circular_transition",
+            target=circular,
+            organization=circular.organization,
+            role=role,
+            before={"status": before},
+            after={"status": to, "note": note},
+        )
     return circular

@@ -9,13 +9,17 @@
 
   // Close open <details> menus when clicking elsewhere or pressing Escape.
   function closeMenus(except) {
-    document.querySelectorAll("details.user-menu[open], details.nav-toggle[open]").forEach(function (d) {
+    document.querySelectorAll("details.user-menu[open], details.nav-toggle[open], details.navmenu[open]").forEach(function (d) {
       if (d !== except) { d.removeAttribute("open"); }
     });
   }
   document.addEventListener("click", function (event) {
-    var inside = event.target.closest && event.target.closest("details.user-menu, details.nav-toggle");
-    closeMenus(inside);
+    var inside = event.target.closest && event.target.closest("details.user-menu, details.nav-toggle, details.navmenu");
+    // Opening a menu inside the phone's burger keeps the burger open.
+    var burger = inside && inside.classList.contains("navmenu") ? document.querySelector("details.nav-toggle") : null;
+    document.querySelectorAll("details.user-menu[open], details.nav-toggle[open], details.navmenu[open]").forEach(function (d) {
+      if (d !== inside && d !== burger) { d.removeAttribute("open"); }
+    });
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { closeMenus(null); }

@@ -36,9 +36,13 @@ def _frozen(ns):
     idle.opened_on = date(YEAR - 1, 3, 1)
     idle.save(update_fields=["opened_on"])
     make_account(ns.county_dept, "bilibili")  # opened after the year: not scored
-    run = score_run_request(organization=ns.province, period_start=date(YEAR, 1, 1),
-                            period_end=date(YEAR, 12, 31), actor=ns.users[Role.SUPERVISOR],
-                            run_now=True)
+    run = score_run_request(
+        organization=ns.province,
+        period_start=date(YEAR, 1, 1),
+        period_end=date(YEAR, 12, 31),
+        actor=ns.users[Role.SUPERVISOR],
+        run_now=True,
+    )
     return year_freeze(run=run, actor=ns.users[Role.SUPERVISOR]), account
 
 
@@ -64,8 +68,9 @@ def test_changing_data_after_the_freeze_leaves_the_export_identical(world, tmp_p
     assert first.read_bytes() == second.read_bytes()
     assert run_checksum(freeze.run) == freeze.checksum
     # The snapshot holds the name at freeze time, not the new one.
-    assert not AccountScore.objects.filter(run=freeze.run,
-                                           account_label="改名后的账号").exists()
+    assert not AccountScore.objects.filter(
+        run=freeze.run, account_label="改名后的账号"
+    ).exists()
 
 
 def test_the_workbook_has_a_row_per_account_and_the_evidence(world, tmp_path):
@@ -78,7 +83,9 @@ def test_the_workbook_has_a_row_per_account_and_the_evidence(world, tmp_path):
     wb = openpyxl.load_workbook(path, read_only=True)
     names = wb.sheetnames
     assert len(names) == 7
-    rows = [r for name in names[1:5] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    rows = [
+        r for name in names[1:5] for r in list(wb[name].iter_rows(values_only=True))[1:]
+    ]
     assert len(rows) == AccountScore.objects.filter(run=freeze.run).count() == 2
     evidence = list(wb[names[5]].iter_rows(values_only=True))[1:]
     assert {r[3] for r in evidence} == {"moderation.flag", "registry.mediaaccount"}
@@ -92,7 +99,9 @@ def test_freezing_twice_and_exporting_a_reopened_year_are_refused(world):
     assert exc.value.code == "year_already_frozen"
     with pytest.raises(ApplicationError):
         year_reopen(freeze=freeze, actor=ns.users[Role.SUPERVISOR], reason=" ")
-    year_reopen(freeze=freeze, actor=ns.users[Role.SUPERVISOR], reason="数据更正：补录留言")
+    year_reopen(
+        freeze=freeze, actor=ns.users[Role.SUPERVISOR], reason="数据更正：补录留言"
+    )
     freeze.refresh_from_db()
     assert freeze.status == FreezeStatus.REOPENED
     event = AuditEvent.objects.get(action="assessment.year_reopen")
@@ -101,16 +110,20 @@ def test_freezing_twice_and_exporting_a_reopened_year_are_refused(world):
     assert again.version == 2 and again.checksum == freeze.checksum
 
 
-@pytest.mark.skipif(shutil.which("pdffonts") is None,
-                    reason="poppler-utils (pdffonts) is not installed")
+@pytest.mark.skipif(
+    shutil.which("pdffonts") is None, reason="poppler-utils (pdffonts) is not installed"
+)
 def test_the_pdf_embeds_its_chinese_font(world, tmp_path):
     ns = world.mine
     freeze, _account = _frozen(ns)
     path = tmp_path / "r.pdf"
     write_org_pdf(freeze, ns.province, path)
-    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True
+    ).stdout
     rows = fonts.splitlines()[2:]
     assert rows and all(" yes yes " in row for row in rows), fonts
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True
+    ).stdout
     assert ns.province.name in text and "年度" in text

@@ -4,13 +4,24 @@ supervisor role on top of scope: checked role by role in test_role_gated_writes.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.db import transaction
 
 from accounts.models import Role
 from accounts.scoping import Domain
-from assessment.models import AccountScore, ManualEntry, OrgScore, Rubric, ScoreRun
-from assessment.services import rubrics
+from assessment.models import (
+    AccountScore,
+    Circular,
+    ManualEntry,
+    MonthlyArchive,
+    OrgScore,
+    Rubric,
+    ScoreRun,
+)
+from assessment.services import archives, circulars, rubrics
+from assessment.services.freeze import year_freeze
 from assessment.services.scoring import score_run_request
 from audit.models import AuditEvent
 from tests import tenancy
@@ -82,6 +93,56 @@ def _entry(org):
         evidence="错别字",
         actor=rubric.created_by,
     )
+
+
+def _period_run(org, start, end):
+    rubric = Rubric.objects.filter(
+        organization=org, status="active", year=start.year
+    ).first() or _rubric(org, active=True, year=start.year)
+    make_account(org, "weibo")
+    return score_run_request(
+        organization=org,
+        period_start=start,
+        period_end=end,
+        actor=rubric.created_by,
+        run_now=True,
+    )
+
+
+def _freeze(org):
+    if org is None:
+        return None
+    run = _period_run(org, date(2025, 1, 1), date(2025, 12, 31))
+    return year_freeze(run=run, actor=run.requested_by)
+
+
+def _circular(org):
+    if org is None:
+        return None
+    existing = Circular.objects.filter(organization=org).first()
+    if existing is not None:
+        return existing
+    run = _period_run(org, date(2025, 6, 1), date(2025, 6, 30))
+    circular = circulars.circular_generate(run=run, actor=run.requested_by)
+    circulars.circular_transition(
+        circular=circular, to="reviewed", actor=run.requested_by
+    )
+    return circulars.circular_transition(
+        circular=circular, to="published", actor=run.requested_by
+    )
+
+
+def _part(org):
+    circular = _circular(org)
+    return circular.parts.filter(organization=org).first() if circular else None
+
+
+def _archive(org):
+    if org is None:
+        return None
+    make_account(org, "douyin")
+    archives.archive_month(date(2025, 6, 1), organization_ids=[org.pk])
+    return MonthlyArchive.objects.filter(organization=org).first()
 
 
 def _universe(model):

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Membership, Role
-from accounts.navigation import nav_for
+from common.navigation import entries_for
 from registry.models import AccountStatus
 from tests.registry.helpers import active_account, file_open
 from tests.registry.ledger_factories import make_account
@@ -103,7 +103,7 @@ def test_dashboard_follows_the_scope(world):
     assert _cell(other, "key", "cleanup")[1] == 1 and "乙一百日" in other
     # nobody without business data gets the page; supervisors and auditors see the menu item
     assert _page(world.mine.users[Role.SYSTEM_ADMIN]).get("/registry/overview/").status_code == 404
-    keys = lambda user: {item["key"] for item in nav_for(user)}  # noqa: E731
+    keys = lambda user: {entry.key for entry in entries_for(user)}  # noqa: E731
     assert "registry_dashboard" in keys(world.mine.users[Role.SUPERVISOR])
     assert "registry_dashboard" in keys(world.mine.users[Role.AUDITOR])
     assert "registry_dashboard" not in keys(world.mine.users[Role.OPERATOR])

@@ -33,9 +33,11 @@ def test_sign_in_browse_tree_switch_language_sign_out(browser_page, live_server,
     assert world.other.province.name not in page.content()
 
     # The organization tree, from the navigation bar.
+    page.locator("nav.mainnav details[data-menu=system] > summary").click()
     page.locator("nav.mainnav").get_by_role("link", name="组织机构", exact=True).click()
     page.wait_for_url(re.compile(r"/accounts/orgs/$"))
-    assert page.locator("nav.mainnav a[aria-current=page]").inner_text() == "组织机构"
+    assert page.locator("nav.mainnav a[aria-current=page]").text_content() == "组织机构"
+    assert page.locator("nav.mainnav details.current > summary").inner_text() == "系统管理"
     root = page.locator("ul.tree > li").first
     assert world.mine.province.name in root.inner_text()
 
@@ -57,7 +59,7 @@ def test_sign_in_browse_tree_switch_language_sign_out(browser_page, live_server,
     assert page.locator("h1").inner_text() == world.mine.city.name
     assert "Units below" in page.locator("main").inner_text()
     assert (
-        page.locator("nav.mainnav a[aria-current=page]").inner_text() == "Organizations"
+        page.locator("nav.mainnav a[aria-current=page]").text_content() == "Organizations"
     )
 
     # Sign out from the user menu.
