@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("moderation.api_urls")),
     path("", include("inbox.api_urls")),
     path("", include("supervision.api_urls")),
+    path("", include("assessment.api_urls")),
     *api_router.urls,
 ]
 
@@ -32,6 +33,7 @@ urlpatterns = [
     path("moderation/", include("moderation.urls")),
     path("inbox/", include("inbox.urls")),
     path("supervision/", include("supervision.urls")),
+    path("assessment/", include("assessment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
