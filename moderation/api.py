@@ -3,6 +3,7 @@ out-of-scope rows answer 404. Views stay thin: they parse, call a service, rende
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from rest_framework import status
@@ -335,7 +336,16 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
     serializer_class = s.DirectiveSerializer
 
     def narrow_queryset(self, queryset):
-        return queryset.select_related("organization").order_by("-id")
+        # `confirmed` and `targets_seen` count the targets the caller may see (the
+        # same numbers as the directive page).
+        seen = scope_for(self.request.user, Action.VIEW).q("targets__org_path")
+        return (
+            queryset.select_related("organization")
+            .annotate(targets_seen=Count("targets", filter=seen),
+                      confirmed=Count("targets", filter=seen & Q(
+                          targets__confirmed_at__isnull=False)))
+            .order_by("-id")
+        )
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -357,6 +367,7 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
             source_url=data["source_url"], post=post, note=data["note"],
             platform_codes=data["platforms"], organization_ids=data["organizations"],
         )
+        directive = self.get_queryset().get(pk=directive.pk)
         return Response(s.DirectiveSerializer(directive).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])

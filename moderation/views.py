@@ -9,18 +9,21 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization, Role
 from accounts.scoping import (
     Action,
+    Domain,
     get_visible_or_404,
     memberships_of,
     roles_of,
     scope_for,
 )
 from common.errors import ApplicationError
+from common.listing import PAGE_SIZES, paginate
 from moderation import selectors
 from moderation.forms import DirectiveForm, PostForm
 from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
@@ -254,11 +257,17 @@ def queue(request):
 
 @login_required
 def directive_list(request):
+    """The supervisor's own directives first (completion rate, overdue in red), then
+    the others it sees; above them, the reposts waiting for the user: only targets
+    on accounts the user operates, overdue first."""
     _require_business_view(request.user)
-    page = Paginator(selectors.directive_list(request.user), 30).get_page(request.GET.get("page"))
-    targets = selectors.my_targets(request.user).filter(confirmed_at__isnull=True)[:50]
+    mine = request.GET.get("mine") == "1"
+    page = paginate(request, selectors.directive_list(request.user, mine=mine))
+    to_repost = selectors.targets_to_repost(request.user)
     return render(request, "moderation/directive_list.html", {
-        "page": page, "targets": targets,
+        "page": page, "page_sizes": PAGE_SIZES, "mine": mine,
+        "targets": to_repost[:50], "targets_total": to_repost.count(),
+        "now": timezone.now(),
         "can_issue": Role.SUPERVISOR in roles_of(request.user),
     })
 
@@ -289,13 +298,44 @@ def directive_create(request):
 
 @login_required
 def directive_detail(request, pk: int):
+    """Completion rolled up one level below an organization (?at=, drillable), with
+    subtotals by level, sortable (?sort=) and exportable; the user's own accounts to
+    repost on top. The progress table refreshes itself (?fragment=progress) while
+    targets are open and the tab is visible."""
     directive = get_visible_or_404(RepostDirective.objects.select_related("organization",
                                                                           "issued_by"),
                                    request.user, pk=pk)
-    progress = selectors.directive_progress(directive, request.user)
-    targets = selectors.my_targets(request.user).filter(directive=directive)[:100]
-    return render(request, "moderation/directive_detail.html",
-                  {"directive": directive, "progress": progress, "targets": targets})
+    at = directive.organization
+    raw_at = request.GET.get("at", "")
+    if raw_at.isdigit():
+        # Drill into an organization below the issuer that the user sees, or that
+        # lies above what they see (an operator's city): rows count only the
+        # targets the user may see, whatever the level.
+        at = Organization.objects.filter(pk=int(raw_at),
+                                         path__startswith=directive.organization.path).first()
+        roots = scope_for(request.user, Action.VIEW).roots()
+        if at is None or not (
+            scope_for(request.user, Action.VIEW, Domain.DIRECTORY).contains(at)
+            or any(root.startswith(at.path) for root in roots)
+        ):
+            raise Http404
+    rollup = selectors.directive_rollup(directive, request.user, at=at,
+                                        sort=request.GET.get("sort", "name"))
+    context = {"directive": directive, "rollup": rollup, "sort": rollup["sort"],
+               "closed": rollup["totals"]["open"] == 0}
+    if request.GET.get("fragment") == "progress":
+        return render(request, "moderation/_directive_progress.html", context)
+    trail = list(
+        Organization.objects.filter(
+            path__in=[at.path[:n] for n in range(len(directive.organization.path),
+                                                  len(at.path), Organization.steplen)]
+        ).order_by("path")
+    ) if at.pk != directive.organization.pk else []
+    context.update({
+        "trail": trail,
+        "targets": selectors.targets_to_repost(request.user).filter(directive=directive)[:100],
+    })
+    return render(request, "moderation/directive_detail.html", context)
 
 
 @login_required
