@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.decorators import action
@@ -205,7 +206,7 @@ class PostViewSet(ScopedModelViewSet):
         sheet = post.signoffs.filter(revision_id=post.current_revision_id).first()
         if sheet is None:
             raise NotFound(_("This post has no sign-off sheet yet."))
-        response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+        response = HttpResponse(signoff_pdf(sheet, verify_url=request.build_absolute_uri(reverse("signoff_verify"))), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
         return response
 

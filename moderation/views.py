@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -242,7 +243,7 @@ def post_signoff(request, pk: int):
         revision_id=post.current_revision_id).first()
     if sheet is None:
         raise Http404
-    response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+    response = HttpResponse(signoff_pdf(sheet, verify_url=request.build_absolute_uri(reverse("signoff_verify"))), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
     return response
 
@@ -372,3 +373,16 @@ def flag_resolve(request, pk: int):
     except ApplicationError as exc:
         _error(request, exc)
     return redirect("moderation:flag_list")
+
+
+def signoff_verify(request):
+    """Public: is this sign-off sheet genuine? Given a sheet number and its
+    verification code, answers only yes or no (no content of the sheet, and the
+    same "no" for a missing number and a wrong code)."""
+    from moderation.signoff import verify
+
+    number = request.GET.get("number", "").strip()[:40]
+    code = request.GET.get("code", "").strip()[:20]
+    genuine = verify(number, code) if number and code else None
+    return render(request, "moderation/signoff_verify.html",
+                  {"number": number, "code": code, "genuine": genuine})
