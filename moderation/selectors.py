@@ -366,3 +366,15 @@ def directive_rollup(directive: RepostDirective, user, *, at=None, sort: str = "
                                                         "overdue")})
     return {"at": at, "rows": out, "totals": totals, "levels": levels,
             "sort": sort if sort in PROGRESS_SORTS else "name", "as_of": now}
+
+
+def review_chains() -> list[dict]:
+    """Who reviews a post of each importance, in order (REVIEW_CHAIN), for the
+    editor to show before the importance is chosen."""
+    from moderation.models import REVIEW_CHAIN
+
+    return [
+        {"importance": value, "label": label,
+         "steps": [ReviewRole(r).label for r in REVIEW_CHAIN[value]]}
+        for value, label in Importance.choices
+    ]

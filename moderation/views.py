@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,7 +35,11 @@ from registry.models import AccountStatus, MediaAccount, Platform
 
 
 def _error(request, exc: ApplicationError, form=None) -> None:
-    if form is not None and exc.fields:
+    if form is not None and exc.code == "override_required":
+        # The fields name hit keys (for the API); people read the message, and the
+        # reasons go beside each hit (moderation_precheck.js).
+        form.add_error(None, str(exc.message))
+    elif form is not None and exc.fields:
         field_map = {"account_ids": "accounts"}
         for name, msgs in exc.fields.items():
             name = field_map.get(name, name)
@@ -83,22 +88,25 @@ def _post_form_page(request, post: Post | None):
     accounts = _org_accounts(org)
     if request.method == "POST":
         form = PostForm(request.POST, accounts=accounts)
+        then_submit = request.POST.get("then") == "submit"
+        overrides = {key[len("override:"):]: value for key, value in request.POST.items()
+                     if key.startswith("override:")}
         if form.is_valid():
             try:
                 kwargs = form.service_kwargs()
-                if post is None:
-                    kind = form.cleaned_data.get("kind") or "original"
-                    corrects = None
-                    if form.cleaned_data.get("corrects"):
-                        corrects = Post.objects.visible_to(request.user).filter(
-                            pk=form.cleaned_data["corrects"]).first()
-                    post = posts.post_create(actor=request.user, organization=org, kind=kind,
-                                             corrects=corrects, **kwargs)
+                # Save and submit in one step: one transaction, so a refused
+                # submission leaves nothing saved and the form keeps what was typed.
+                with transaction.atomic():
+                    saved, created = _save_post(request, post, org, form, kwargs)
+                    if then_submit:
+                        posts.post_submit(post=saved, actor=request.user, overrides=overrides)
+                if then_submit:
+                    messages.success(request, _("Saved and submitted for review."))
+                elif created:
                     messages.success(request, _("Draft saved."))
                 else:
-                    post = posts.post_update(post=post, actor=request.user, **kwargs)
                     messages.success(request, _("Saved as a new revision."))
-                return redirect("moderation:post_detail", post.pk)
+                return redirect("moderation:post_detail", saved.pk)
             except ApplicationError as exc:
                 _error(request, exc, form)
     else:
@@ -114,7 +122,23 @@ def _post_form_page(request, post: Post | None):
             }
         form = PostForm(initial=initial, accounts=accounts)
     return render(request, "moderation/post_form.html",
-                  {"form": form, "post": post, "organization": org})
+                  {"form": form, "post": post, "organization": org,
+                   "chains": selectors.review_chains(),
+                   "overrides": request.POST if request.method == "POST" else {}})
+
+
+def _save_post(request, post, org, form, kwargs) -> tuple[Post, bool]:
+    """Create the draft or save a new revision; (the post, whether it is new)."""
+    if post is not None:
+        return posts.post_update(post=post, actor=request.user, **kwargs), False
+    kind = form.cleaned_data.get("kind") or "original"
+    corrects = None
+    if form.cleaned_data.get("corrects"):
+        corrects = Post.objects.visible_to(request.user).filter(
+            pk=form.cleaned_data["corrects"]).first()
+    created = posts.post_create(actor=request.user, organization=org, kind=kind,
+                                corrects=corrects, **kwargs)
+    return created, True
 
 
 @login_required
