@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from accounts import views as account_views
 from audit.api import AuditEventViewSet
 from common.health import healthz
+from moderation import views as moderation_views
 from notifications.api import NotificationViewSet
 
 api_router = DefaultRouter()
@@ -25,6 +26,7 @@ api_v1 = [
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("verify/", moderation_views.signoff_verify, name="signoff_verify"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("exports/", include("exportjobs.urls")),

@@ -3,7 +3,9 @@ out-of-scope rows answer 404. Views stay thin: they parse, call a service, rende
 
 from __future__ import annotations
 
+from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.decorators import action
@@ -198,7 +200,7 @@ class PostViewSet(ScopedModelViewSet):
         sheet = post.signoffs.filter(revision_id=post.current_revision_id).first()
         if sheet is None:
             raise NotFound(_("This post has no sign-off sheet yet."))
-        response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+        response = HttpResponse(signoff_pdf(sheet, verify_url=request.build_absolute_uri(reverse("signoff_verify"))), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
         return response
 
@@ -329,7 +331,16 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
     serializer_class = s.DirectiveSerializer
 
     def narrow_queryset(self, queryset):
-        return queryset.select_related("organization").order_by("-id")
+        # `confirmed` and `targets_seen` count the targets the caller may see (the
+        # same numbers as the directive page).
+        seen = scope_for(self.request.user, Action.VIEW).q("targets__org_path")
+        return (
+            queryset.select_related("organization")
+            .annotate(targets_seen=Count("targets", filter=seen),
+                      confirmed=Count("targets", filter=seen & Q(
+                          targets__confirmed_at__isnull=False)))
+            .order_by("-id")
+        )
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -351,6 +362,7 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
             source_url=data["source_url"], post=post, note=data["note"],
             platform_codes=data["platforms"], organization_ids=data["organizations"],
         )
+        directive = self.get_queryset().get(pk=directive.pk)
         return Response(s.DirectiveSerializer(directive).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])

@@ -194,26 +194,33 @@ def revision_pair_diff(post: Post, from_number: int | None, to_number: int | Non
     }
 
 
-def directive_list(user):
+def directive_list(user, *, mine: bool = False):
     """Directives the user sees: those issued in their scope and those targeting
     accounts in it (RepostDirective.objects.visible_to). `targets_seen` and
     `confirmed` count only the targets the user sees, so an operator reads the
-    progress of their own accounts, a supervisor that of their jurisdiction."""
+    progress of their own accounts, a supervisor that of their jurisdiction. The
+    user's own directives come first (`own`), then the newest."""
+    from django.db.models import Case, IntegerField, Value, When
+
     seen = scope_for(user, Action.VIEW).q("targets__org_path")
+    qs = RepostDirective.objects.visible_to(user)
+    if mine:
+        qs = qs.filter(issued_by=user)
     return (
-        RepostDirective.objects.visible_to(user)
-        .select_related("organization", "issued_by")
+        qs.select_related("organization", "issued_by")
         .annotate(
+            own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
+                     output_field=IntegerField()),
             targets_seen=Count("targets", filter=seen),
             confirmed=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=False)),
             open_overdue=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=True,
                                                           targets__due_at__lt=timezone.now())),
         )
-        .order_by("-id")
+        .order_by("-own", "-id")
     )
 
 
-def directive_page(user, number, per_page: int = 30):
+def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
     """One page of directive_list, ids first (issue 9): the count and the page's ids
     read the directives alone (newest first, by primary key); only the page's
     directives then get their target counts. A directive issued inside one of the
@@ -222,9 +229,19 @@ def directive_page(user, number, per_page: int = 30):
     targets); the others are counted with the filter, as in directive_list. A fixed
     number of queries: count, ids, directives, the two GROUP BYs."""
     from django.core.paginator import Paginator
+    from django.db.models import Case, IntegerField, Value, When
 
-    ids = RepostDirective.objects.visible_to(user).order_by("-id").values_list(
-        "pk", flat=True
+    qs = RepostDirective.objects.visible_to(user)
+    if mine:
+        qs = qs.filter(issued_by=user)
+    # The user's own directives first (issue 13), then the newest.
+    ids = (
+        qs.annotate(
+            own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
+                     output_field=IntegerField())
+        )
+        .order_by("-own", "-id")
+        .values_list("pk", flat=True)
     )
     page = Paginator(ids, per_page).get_page(number)
     wanted = list(page.object_list)
@@ -263,6 +280,7 @@ def directive_page(user, number, per_page: int = 30):
         d.targets_seen = c.get("targets_seen", 0)
         d.confirmed = c.get("confirmed", 0)
         d.open_overdue = c.get("open_overdue", 0)
+        d.own = int(d.issued_by_id == user.pk)
     page.object_list = [rows[pk] for pk in wanted if pk in rows]
     return page
 
@@ -344,3 +362,95 @@ def targets_to_repost(user):
         .select_related("directive", "account__platform", "organization")
         .order_by("due_at", "id")
     )
+
+
+PROGRESS_SORTS = {
+    "name": lambda r: r["path"],
+    "percent": lambda r: (r["percent"], r["path"]),
+    "overdue": lambda r: (-r["overdue"], r["path"]),
+    "open": lambda r: (-(r["total"] - r["confirmed"]), r["path"]),
+}
+
+
+def _counts(now):
+    return {
+        "total": Count("id"),
+        "confirmed": Count("id", filter=Q(confirmed_at__isnull=False)),
+        "late": Count("id", filter=Q(confirmed_at__isnull=False, confirmed_at__gt=F("due_at"))),
+        "overdue": Count("id", filter=Q(confirmed_at__isnull=True, due_at__lt=now)),
+    }
+
+
+def _rate(row: dict) -> dict:
+    row["open"] = row["total"] - row["confirmed"]
+    row["percent"] = round(100 * row["confirmed"] / row["total"], 1) if row["total"] else 0.0
+    return row
+
+
+def directive_rollup(directive: RepostDirective, user, *, at=None, sort: str = "name") -> dict:
+    """Completion rolled up one level below `at` (default: the directive's
+    organization): one row per child organization with the totals of its whole
+    subtree, a row for `at` itself when it has targets of its own, the totals, and
+    the subtotals by level (province, city, county, township). Three queries
+    whatever the number of targets: the level subtotals, the roll-up, the children.
+
+    `at` must be visible to the user (the caller checks); rows count only the targets
+    the user may see."""
+    from django.db.models.functions import Substr
+
+    from accounts.models import Level, Organization
+
+    now = timezone.now()
+    at = at or directive.organization
+    base = DirectiveTarget.objects.visible_to(user).filter(directive=directive)
+    by_level = {
+        r["organization__level"]: _rate(r)
+        for r in base.order_by().values("organization__level").annotate(**_counts(now))
+    }
+    levels = [
+        {"level": value, "label": label, **by_level[value]}
+        for value, label in Level.choices if value in by_level
+    ]
+    child_len = len(at.path) + Organization.steplen
+    rows = list(
+        base.filter(org_path__startswith=at.path)
+        .order_by()
+        .annotate(prefix=Substr("org_path", 1, child_len))
+        .values("prefix")
+        .annotate(**_counts(now))
+    )
+    children = {
+        o.path: o
+        for o in Organization.objects.filter(
+            path__in=[r["prefix"] for r in rows if len(r["prefix"]) == child_len]
+        )
+    }
+    out = []
+    for r in rows:
+        org = at if r["prefix"] == at.path else children.get(r["prefix"])
+        if org is None:
+            continue
+        out.append(_rate({
+            "organization": org.pk, "name": org.name, "path": org.path,
+            "level": org.get_level_display(), "own": org.pk == at.pk,
+            "drillable": org.pk != at.pk and not org.is_leaf(),
+            **{k: r[k] for k in ("total", "confirmed", "late", "overdue")},
+        }))
+    key = PROGRESS_SORTS.get(sort, PROGRESS_SORTS["name"])
+    out.sort(key=key)
+    totals = _rate({k: sum(r[k] for r in out) for k in ("total", "confirmed", "late",
+                                                        "overdue")})
+    return {"at": at, "rows": out, "totals": totals, "levels": levels,
+            "sort": sort if sort in PROGRESS_SORTS else "name", "as_of": now}
+
+
+def review_chains() -> list[dict]:
+    """Who reviews a post of each importance, in order (REVIEW_CHAIN), for the
+    editor to show before the importance is chosen."""
+    from moderation.models import REVIEW_CHAIN
+
+    return [
+        {"importance": value, "label": label,
+         "steps": [ReviewRole(r).label for r in REVIEW_CHAIN[value]]}
+        for value, label in Importance.choices
+    ]

@@ -180,12 +180,16 @@ class ResolveSerializer(serializers.Serializer):
 
 class DirectiveSerializer(serializers.ModelSerializer):
     organization_name = serializers.CharField(source="organization.name", read_only=True)
-    confirmed = serializers.IntegerField(read_only=True, default=None)
+    targets_seen = serializers.IntegerField(
+        read_only=True, help_text="Targets of this directive the caller may see.")
+    confirmed = serializers.IntegerField(
+        read_only=True, help_text="Of those, the targets whose repost is confirmed.")
 
     class Meta:
         model = RepostDirective
         fields = ["id", "organization", "organization_name", "post", "title", "source_url",
-                  "note", "selection", "issued_by", "issued_at", "target_count", "confirmed"]
+                  "note", "selection", "issued_by", "issued_at", "target_count",
+                  "targets_seen", "confirmed"]
 
 
 class DirectiveCreateSerializer(serializers.Serializer):

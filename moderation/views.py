@@ -7,14 +7,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization, Role
 from accounts.scoping import (
     Action,
+    Domain,
     get_visible_or_404,
     memberships_of,
     roles_of,
@@ -22,6 +26,7 @@ from accounts.scoping import (
 )
 from common.db import reads_from_replica
 from common.errors import ApplicationError
+from common.listing import PAGE_SIZES, page_size
 from moderation import selectors
 from moderation.forms import DirectiveForm, PostForm
 from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
@@ -31,7 +36,11 @@ from registry.models import AccountStatus, MediaAccount, Platform
 
 
 def _error(request, exc: ApplicationError, form=None) -> None:
-    if form is not None and exc.fields:
+    if form is not None and exc.code == "override_required":
+        # The fields name hit keys (for the API); people read the message, and the
+        # reasons go beside each hit (moderation_precheck.js).
+        form.add_error(None, str(exc.message))
+    elif form is not None and exc.fields:
         field_map = {"account_ids": "accounts"}
         for name, msgs in exc.fields.items():
             name = field_map.get(name, name)
@@ -80,22 +89,25 @@ def _post_form_page(request, post: Post | None):
     accounts = _org_accounts(org)
     if request.method == "POST":
         form = PostForm(request.POST, accounts=accounts)
+        then_submit = request.POST.get("then") == "submit"
+        overrides = {key[len("override:"):]: value for key, value in request.POST.items()
+                     if key.startswith("override:")}
         if form.is_valid():
             try:
                 kwargs = form.service_kwargs()
-                if post is None:
-                    kind = form.cleaned_data.get("kind") or "original"
-                    corrects = None
-                    if form.cleaned_data.get("corrects"):
-                        corrects = Post.objects.visible_to(request.user).filter(
-                            pk=form.cleaned_data["corrects"]).first()
-                    post = posts.post_create(actor=request.user, organization=org, kind=kind,
-                                             corrects=corrects, **kwargs)
+                # Save and submit in one step: one transaction, so a refused
+                # submission leaves nothing saved and the form keeps what was typed.
+                with transaction.atomic():
+                    saved, created = _save_post(request, post, org, form, kwargs)
+                    if then_submit:
+                        posts.post_submit(post=saved, actor=request.user, overrides=overrides)
+                if then_submit:
+                    messages.success(request, _("Saved and submitted for review."))
+                elif created:
                     messages.success(request, _("Draft saved."))
                 else:
-                    post = posts.post_update(post=post, actor=request.user, **kwargs)
                     messages.success(request, _("Saved as a new revision."))
-                return redirect("moderation:post_detail", post.pk)
+                return redirect("moderation:post_detail", saved.pk)
             except ApplicationError as exc:
                 _error(request, exc, form)
     else:
@@ -111,7 +123,23 @@ def _post_form_page(request, post: Post | None):
             }
         form = PostForm(initial=initial, accounts=accounts)
     return render(request, "moderation/post_form.html",
-                  {"form": form, "post": post, "organization": org})
+                  {"form": form, "post": post, "organization": org,
+                   "chains": selectors.review_chains(),
+                   "overrides": request.POST if request.method == "POST" else {}})
+
+
+def _save_post(request, post, org, form, kwargs) -> tuple[Post, bool]:
+    """Create the draft or save a new revision; (the post, whether it is new)."""
+    if post is not None:
+        return posts.post_update(post=post, actor=request.user, **kwargs), False
+    kind = form.cleaned_data.get("kind") or "original"
+    corrects = None
+    if form.cleaned_data.get("corrects"):
+        corrects = Post.objects.visible_to(request.user).filter(
+            pk=form.cleaned_data["corrects"]).first()
+    created = posts.post_create(actor=request.user, organization=org, kind=kind,
+                                corrects=corrects, **kwargs)
+    return created, True
 
 
 @login_required
@@ -240,7 +268,7 @@ def post_signoff(request, pk: int):
         revision_id=post.current_revision_id).first()
     if sheet is None:
         raise Http404
-    response = HttpResponse(signoff_pdf(sheet), content_type="application/pdf")
+    response = HttpResponse(signoff_pdf(sheet, verify_url=request.build_absolute_uri(reverse("signoff_verify"))), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
     return response
 
@@ -256,11 +284,19 @@ def queue(request):
 @login_required
 @reads_from_replica
 def directive_list(request):
+    """The supervisor's own directives first (completion rate, overdue in red), then
+    the others it sees; above them, the reposts waiting for the user: only targets
+    on accounts the user operates, overdue first."""
     _require_business_view(request.user)
-    page = selectors.directive_page(request.user, request.GET.get("page"))
-    targets = selectors.my_targets(request.user).filter(confirmed_at__isnull=True)[:50]
+    mine = request.GET.get("mine") == "1"
+    page = selectors.directive_page(
+        request.user, request.GET.get("page"), page_size(request), mine=mine
+    )
+    to_repost = selectors.targets_to_repost(request.user)
     return render(request, "moderation/directive_list.html", {
-        "page": page, "targets": targets,
+        "page": page, "page_sizes": PAGE_SIZES, "mine": mine,
+        "targets": to_repost[:50], "targets_total": to_repost.count(),
+        "now": timezone.now(),
         "can_issue": Role.SUPERVISOR in roles_of(request.user),
     })
 
@@ -291,13 +327,44 @@ def directive_create(request):
 
 @login_required
 def directive_detail(request, pk: int):
+    """Completion rolled up one level below an organization (?at=, drillable), with
+    subtotals by level, sortable (?sort=) and exportable; the user's own accounts to
+    repost on top. The progress table refreshes itself (?fragment=progress) while
+    targets are open and the tab is visible."""
     directive = get_visible_or_404(RepostDirective.objects.select_related("organization",
                                                                           "issued_by"),
                                    request.user, pk=pk)
-    progress = selectors.directive_progress(directive, request.user)
-    targets = selectors.my_targets(request.user).filter(directive=directive)[:100]
-    return render(request, "moderation/directive_detail.html",
-                  {"directive": directive, "progress": progress, "targets": targets})
+    at = directive.organization
+    raw_at = request.GET.get("at", "")
+    if raw_at.isdigit():
+        # Drill into an organization below the issuer that the user sees, or that
+        # lies above what they see (an operator's city): rows count only the
+        # targets the user may see, whatever the level.
+        at = Organization.objects.filter(pk=int(raw_at),
+                                         path__startswith=directive.organization.path).first()
+        roots = scope_for(request.user, Action.VIEW).roots()
+        if at is None or not (
+            scope_for(request.user, Action.VIEW, Domain.DIRECTORY).contains(at)
+            or any(root.startswith(at.path) for root in roots)
+        ):
+            raise Http404
+    rollup = selectors.directive_rollup(directive, request.user, at=at,
+                                        sort=request.GET.get("sort", "name"))
+    context = {"directive": directive, "rollup": rollup, "sort": rollup["sort"],
+               "closed": rollup["totals"]["open"] == 0}
+    if request.GET.get("fragment") == "progress":
+        return render(request, "moderation/_directive_progress.html", context)
+    trail = list(
+        Organization.objects.filter(
+            path__in=[at.path[:n] for n in range(len(directive.organization.path),
+                                                  len(at.path), Organization.steplen)]
+        ).order_by("path")
+    ) if at.pk != directive.organization.pk else []
+    context.update({
+        "trail": trail,
+        "targets": selectors.targets_to_repost(request.user).filter(directive=directive)[:100],
+    })
+    return render(request, "moderation/directive_detail.html", context)
 
 
 @login_required
@@ -334,3 +401,16 @@ def flag_resolve(request, pk: int):
     except ApplicationError as exc:
         _error(request, exc)
     return redirect("moderation:flag_list")
+
+
+def signoff_verify(request):
+    """Public: is this sign-off sheet genuine? Given a sheet number and its
+    verification code, answers only yes or no (no content of the sheet, and the
+    same "no" for a missing number and a wrong code)."""
+    from moderation.signoff import verify
+
+    number = request.GET.get("number", "").strip()[:40]
+    code = request.GET.get("code", "").strip()[:20]
+    genuine = verify(number, code) if number and code else None
+    return render(request, "moderation/signoff_verify.html",
+                  {"number": number, "code": code, "genuine": genuine})

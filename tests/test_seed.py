@@ -88,6 +88,9 @@ def test_second_run_creates_nothing(seeded):
     output = _seed()
     assert _counts() == before
     assert "0 organizations, 0 users, 0 roles, 0 media accounts created" in output
+    # The sign-in table names each role by its label, in Chinese and English.
+    assert "运维人员 (Operator)" in output and "Security administrator" in output
+    assert " operator " not in output
     assert "0 parts of demo work created" in output
 
 

@@ -9,11 +9,12 @@ Starts nothing itself: point it at a running server that holds the demo data
 
 | user | pages |
 | --- | --- |
-| demo-supervisor | sign-in, home, organization tree and detail, registry overview, accounts, ledger, import, counterfeit check, a directive's completion by organization |
+| demo-supervisor | sign-in, home (the supervisor's workbench), the menus at 1024 px, organization tree and detail, registry overview, accounts, ledger, import, counterfeit check, a directive's completion by organization |
 | demo-secadmin, demo-auditadmin | roles and people; audit trail |
 | demo-city-supervisor | filing approval queue, a filing |
-| demo-operator | account history, drafting page with live pre-check hits, own posts, directive board, rotation tasks, notifications |
-| demo-depthead | reviewer queue, review page with the diff of a resubmitted post |
+| demo-operator | the operator's workbench, account history, drafting page with live pre-check hits, own posts, directive board, rotation tasks, notifications |
+| demo-depthead | the reviewer's workbench, reviewer queue, review page with the diff of a resubmitted post |
+| demo-auditor | the auditor's workbench |
 | demo-secrecy | the sign-off sheet of an approved post (PDF rendered by pdftoppm) |
 
 Every PNG is 1280x800 (the viewport; the sign-off sheet is cropped to it). Uses
@@ -125,6 +126,13 @@ def supervisor_pages(s: Shooter) -> None:
     context, page = s.session("demo-supervisor")
     if s.wanted("home"):
         s.shoot(page, "home")
+    if s.wanted("navigation-1024"):
+        # The menus at the narrowest supported desktop width, one menu open.
+        page.set_viewport_size({"width": 1024, "height": 640})
+        page.locator("nav.mainnav details[data-menu=registry] > summary").click()
+        s.shoot(page, "navigation-1024")
+        page.set_viewport_size(VIEWPORT)
+        page.goto(f"{s.base}/")
 
     if s.wanted("org-tree") or s.wanted("org-detail"):
         page.goto(f"{s.base}/accounts/orgs/")
@@ -205,6 +213,7 @@ def city_supervisor_pages(s: Shooter) -> None:
 
 def operator_pages(s: Shooter) -> None:
     context, page = s.session("demo-operator")
+    s.visit(page, "workbench-operator", "/")
     if s.wanted("account-history"):
         # The Weibo account with the most history: filings, custody, a directive.
         page.goto(f"{s.base}/registry/accounts/")
@@ -242,6 +251,7 @@ def operator_pages(s: Shooter) -> None:
 
 def reviewer_pages(s: Shooter) -> None:
     context, page = s.session("demo-depthead")
+    s.visit(page, "workbench-reviewer", "/")
     s.visit(page, "review-queue", "/moderation/queue/")
     if s.wanted("review-diff"):
         href = s.first_link(page, "/moderation/queue/", r"/moderation/posts/\d+/")
@@ -254,6 +264,9 @@ def reviewer_pages(s: Shooter) -> None:
             s.shoot(page, "review-diff")
         else:
             s.skip("review-diff", "the queue is empty")
+    context.close()
+    context, page = s.session("demo-auditor")
+    s.visit(page, "workbench-auditor", "/")
     context.close()
 
 

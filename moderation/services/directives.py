@@ -221,6 +221,13 @@ def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> Direct
     target = DirectiveTarget.objects.select_for_update(of=("self",)).select_related(
         "organization", "platform").get(pk=target.pk)
     role = require(actor, Action.CHANGE, target.organization)
+    operates = roles_of(actor, target.organization) & {
+        Role.OPERATOR, Role.OUTSOURCED_OPERATOR
+    } or MediaAccount.operators.through.objects.filter(
+        mediaaccount_id=target.account_id, user_id=actor.pk).exists()
+    if not operates:
+        raise PermissionDenied(_("Only the operators of this account confirm its repost."),
+                               code="not_operator")
     if target.confirmed_at is not None:
         raise Conflict(_("This repost has already been confirmed."), code="already_confirmed")
     if not (repost_url or "").startswith(("http://", "https://")) or len(repost_url) > 500:

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Membership, Role
 from accounts.scoping import Action, require, roles_of
@@ -393,9 +394,11 @@ def post_submit(*, post: Post, actor, overrides: dict[str, str] | None = None) -
     overrides = {k: (v or "").strip() for k, v in (overrides or {}).items()}
     missing = sorted({h.key for h in soft if not overrides.get(h.key)})
     if missing:
+        # People read the hit's kind and term; the API's `fields` keep the keys.
+        named = {h.key: f"{h.message}: {h.term}" for h in soft}
         raise ValidationFailed(
             _("Each soft pre-check hit needs an override with a reason: %(list)s")
-            % {"list": ", ".join(missing)},
+            % {"list": pgettext("list separator", ", ").join(named[k] for k in missing)},
             code="override_required",
             fields={"overrides": missing},
         )

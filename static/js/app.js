@@ -3,7 +3,7 @@
   "use strict";
 
   // The language selector submits itself; a <noscript> button covers the rest.
-  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+  document.querySelectorAll("form[data-autosubmit] select, select[data-autosubmit-select]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
   });
 

@@ -1,45 +1,35 @@
-/* The directive page polls its progress (completion by organization) every 5 s. */
+/* The directive page refreshes its completion table (the server renders it:
+   ?fragment=progress keeps the drill-down level and the sort) every 10 s, only
+   while the tab is visible, and stops for good once every target has reposted. */
 (function () {
   "use strict";
-  var table = document.getElementById("directive-progress");
-  if (!table) { return; }
-  var url = table.getAttribute("data-progress-url");
+  var wrap = document.getElementById("directive-progress-wrap");
+  if (!wrap) { return; }
+  var url = wrap.getAttribute("data-refresh-url");
+  var timer = null;
 
-  // Cells follow the header's data-key order, so the page and this script cannot
-  // disagree about which count sits in which column.
-  var keys = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
-    return th.getAttribute("data-key");
+  function closed() {
+    var body = document.getElementById("directive-progress-body");
+    return !body || body.getAttribute("data-closed") === "1";
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = null;
+    if (!closed() && !document.hidden) { timer = setTimeout(refresh, 10000); }
+  }
+
+  function refresh() {
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { wrap.innerHTML = html; })
+      .catch(function () {})
+      .finally(schedule);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { clearTimeout(timer); timer = null; } else if (!timer) { refresh(); }
   });
-
-  function cell(o, key) {
-    var td = document.createElement("td");
-    if (key === "bar") {
-      var pct = o.total ? Math.round(100 * o.confirmed / o.total) : 0;
-      td.innerHTML = '<div class="progress-bar"><span style="width:' + pct + '%"></span></div>';
-    } else if (key === "confirmed") {
-      td.textContent = o.confirmed + " / " + o.total;
-    } else {
-      td.textContent = String(o[key]);
-    }
-    return td;
-  }
-
-  function row(o) {
-    var tr = document.createElement("tr");
-    keys.forEach(function (key) { tr.appendChild(cell(o, key)); });
-    return tr;
-  }
-
-  function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (data) {
-        var body = table.querySelector("tbody");
-        body.innerHTML = "";
-        data.organizations.forEach(function (o) { body.appendChild(row(o)); });
-        var total = document.getElementById("directive-total");
-        if (total) { total.textContent = data.confirmed + " / " + data.total + " (" + data.percent + "%)"; }
-      }).catch(function () {}).finally(function () { setTimeout(poll, 5000); });
-  }
-  setTimeout(poll, 5000);
+  window.addEventListener("pagehide", function () { clearTimeout(timer); timer = null; });
+  schedule();
 })();

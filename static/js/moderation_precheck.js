@@ -43,14 +43,39 @@
     });
     html += escapeHtml(text.slice(at)) + "\n";
     backdrop.innerHTML = html;
+    // Keep the reasons typed so far (the list is redrawn on every check); after a
+    // refused submission the page hands them back in hidden inputs.
+    var reasons = {};
+    list.querySelectorAll("input[data-key]").forEach(function (i) { reasons[i.getAttribute("data-key")] = i.value; });
+    form.querySelectorAll("input.override-kept").forEach(function (i) {
+      var key = i.getAttribute("data-name").slice("override:".length);
+      if (!(key in reasons)) { reasons[key] = i.value; }
+    });
     list.innerHTML = "";
+    var seen = {};
     hits.forEach(function (h) {
       var li = document.createElement("li");
       li.className = h.severity;
       li.setAttribute("data-kind", h.kind);
-      var text = h.message + (h.term ? ": " + h.term : "");
+      var badge = document.createElement("span");
+      // Severity in words as well as colour.
+      badge.className = "badge " + (h.severity === "hard" ? "status-overdue" : "status-due");
+      badge.textContent = list.getAttribute(h.severity === "hard" ? "data-hard" : "data-soft");
+      li.appendChild(badge);
+      var text = " " + h.message + (h.term ? ": " + h.term : "");
       if (h.suggestion) { text += " → " + h.suggestion; }
-      li.textContent = text;
+      li.appendChild(document.createTextNode(text));
+      if (h.severity === "soft" && h.key && !seen[h.key]) {
+        seen[h.key] = true;  // one reason covers every occurrence of the term
+        var input = document.createElement("input");
+        input.name = "override:" + h.key;
+        input.setAttribute("data-key", h.key);
+        input.placeholder = list.getAttribute("data-reason");
+        input.setAttribute("aria-label", list.getAttribute("data-reason") + ": " + h.term);
+        input.className = "override-reason";
+        input.value = reasons[h.key] || "";
+        li.appendChild(input);
+      }
       list.appendChild(li);
     });
   }
@@ -82,6 +107,18 @@
   }
   textarea.addEventListener("input", schedule);
   textarea.addEventListener("scroll", function () { backdrop.scrollTop = textarea.scrollTop; });
-  form.addEventListener("change", schedule);
+  form.addEventListener("change", function (event) {
+    // Typing a reason needs no new check; every other change does.
+    if (!(event.target.classList && event.target.classList.contains("override-reason"))) { schedule(); }
+  });
+
+  // The review chain of the chosen importance stands out in the table below it.
+  var importance = form.querySelector("select[name=importance]");
+  function markChain() {
+    document.querySelectorAll("#review-chains tr[data-importance]").forEach(function (tr) {
+      tr.classList.toggle("chosen", !!importance && tr.getAttribute("data-importance") === importance.value);
+    });
+  }
+  if (importance) { importance.addEventListener("change", markChain); markChain(); }
   check();
 })();

@@ -124,26 +124,75 @@ def _cells(html: str, table_id: str) -> tuple[list[str], list[list[str]]]:
     return keys, rows
 
 
-def test_completion_table_separates_confirmed_late_from_open_overdue(setup, client):
+def _rows(html: str, table_id: str) -> list[dict]:
+    table = html[html.index(f'id="{table_id}"'):]
+    table = table[:table.index("</tbody>")].split("</thead>")[1]
+    return [
+        {"org": org, "cells": [re.sub(r"<[^>]+>", "", c).strip()
+                               for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]}
+        for org, body in re.findall(r'<tr data-org="(\d+)"[^>]*>(.*?)</tr>', table, re.S)
+    ]
+
+
+def test_completion_rolls_up_by_organization_drills_down_and_sorts(setup, client, world):
     ns = setup
     target = ns.both.targets.get(account=ns.city_account)
     later = ISSUED + timedelta(hours=2)  # Weibo: 1 hour
+    url = f"/moderation/directives/{ns.both.pk}/"
     with time_machine.travel(later, tick=False):
         directives.target_confirm(target=target, actor=ns.users[Role.OPERATOR],
                                   repost_url="https://weibo.com/1/late")
         client.force_login(ns.users[Role.SUPERVISOR])
-        html = client.get(f"/moderation/directives/{ns.both.pk}/",
-                          HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    keys, rows = _cells(html, "directive-progress")
-    # The script fills cells in the header's key order (moderation_directive.js).
-    assert keys == ["name", "confirmed", "late", "overdue", "bar"]
-    by_org = {r[0]: dict(zip(keys, r, strict=False)) for r in rows}
-    assert by_org[ns.city_dept.name]["late"] == "1"
-    assert by_org[ns.city_dept.name]["overdue"] == "0"
-    assert by_org[ns.county_dept.name]["late"] == "0"
-    assert by_org[ns.county_dept.name]["overdue"] == "1"
-    assert ">Confirmed late</th>" in html and ">Open and overdue</th>" in html
-    assert ">Late</th>" not in html and ">Overdue</th>" not in html
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        # One level below the issuer: the city, with its whole subtree's counts.
+        rows = _rows(html, "directive-progress")
+        assert [r["org"] for r in rows] == [str(ns.city.pk)]
+        assert rows[0]["cells"][2:5] == ["1 / 2", "1", "1"]  # confirmed, late, overdue
+        assert ">Confirmed late</th>" in html and "Open and overdue" in html
+        assert f'href="?at={ns.city.pk}"' in html  # drillable
+        assert "directive-levels" in html  # subtotals by level
+        # Drill into the city: its department and its county, sortable by overdue.
+        html = client.get(f"{url}?at={ns.city.pk}&sort=overdue").content.decode()
+        rows = _rows(html, "directive-progress")
+        assert [r["org"] for r in rows] == [str(ns.county.pk), str(ns.city_dept.pk)]
+        html = client.get(f"{url}?at={ns.city.pk}&sort=name").content.decode()
+        assert [r["org"] for r in _rows(html, "directive-progress")] == [
+            str(ns.city_dept.pk), str(ns.county.pk)]
+        # The fragment the page polls keeps the level; open targets keep it polling.
+        fragment = client.get(f"{url}?at={ns.city.pk}&fragment=progress").content.decode()
+        assert 'data-closed="0"' in fragment and "<html" not in fragment
+        # Outside the directive's tree: 404; another province's supervisor: 404.
+        assert client.get(f"{url}?at={world.other.city.pk}").status_code == 404
+    client.force_login(world.other.users[Role.SUPERVISOR])
+    assert client.get(f"{url}?at={ns.city.pk}").status_code == 404
+
+
+def test_only_operators_of_an_account_confirm_its_repost(setup):
+    from common.errors import PermissionDenied
+
+    ns = setup
+    target = ns.both.targets.get(account=ns.city_account)
+    for role in (Role.DEPARTMENT_HEAD, Role.LIAISON):
+        with pytest.raises(PermissionDenied) as err:
+            directives.target_confirm(target=target, actor=ns.users[role],
+                                      repost_url="https://weibo.com/1/x")
+        assert err.value.code == "not_operator"
+    target.refresh_from_db()
+    assert target.confirmed_at is None
+    # A named operator of the account confirms even without the operator role.
+    ns.city_account.operators.add(ns.users[Role.LIAISON])
+    directives.target_confirm(target=target, actor=ns.users[Role.LIAISON],
+                              repost_url="https://weibo.com/1/x")
+
+
+def test_to_repost_lists_only_accounts_the_user_operates(setup, client):
+    ns = setup
+    client.force_login(ns.users[Role.DEPARTMENT_HEAD])  # same department, not an operator
+    page = client.get("/moderation/directives/").content.decode()
+    assert 'id="to-repost"' not in page and "/confirm/" not in page
+    client.force_login(ns.users[Role.OPERATOR])
+    page = client.get("/moderation/directives/").content.decode()
+    assert 'id="to-repost"' in page
 
 
 def test_directive_page_counts_match_the_list_in_a_fixed_number_of_queries(setup, world):

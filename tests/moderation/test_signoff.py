@@ -1,20 +1,19 @@
-"""The sign-off sheet PDF draws every character of the names and the text: what the
-CID font's encoding lacks is replaced by a look-alike it has, or written as its code
-point, never drawn as an empty box."""
+"""The sign-off sheet PDF: a CJK font embedded as a subset (checked with pdffonts),
+text that extracts as Chinese (pdftotext), signature and date lines for drafter,
+checker and issuer, a seal area, and a verification code the public page checks."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
-from html import unescape
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role, User
 from moderation import signoff
 from moderation.models import SignOffSheet, TermKind
-from moderation.pdf_glyphs import is_covered, pdf_text, pdf_text_checked
 from tests.moderation.factories import (
     SOFT,
     approve_all,
@@ -26,21 +25,11 @@ from tests.moderation.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_middle_dot_becomes_the_gb2312_middle_dot():
-    # The premise: UniGB-UCS2-H lacks U+00B7 and has U+30FB.
-    assert not is_covered("\u00b7") and is_covered("\u30fb")
-    assert pdf_text("演示·运维人员") == "演示\u30fb运维人员"
-    assert pdf_text("张三•李四‧王五") == "张三\u30fb李四\u30fb王五"
-
-
-def test_covered_text_is_unchanged_and_the_rest_is_spelled_out():
-    text = "【反诈提醒】11月20日，“国家反诈中心”App。第①条 — 0871-6300110\nA\tB"
-    assert pdf_text(text) == text
-    assert pdf_text("© ™") == "(C) TM"
-    assert pdf_text("好\u200b评👍\ufe0f") == "好评[U+1F44D]"
-    assert pdf_text_checked("ñ") == ("[U+00F1]", True)
-    assert pdf_text_checked("Ａ·") == ("Ａ\u30fb", False)
-    assert all(is_covered(c) for c in pdf_text("©·•‧™ ñ😀") if c not in "\n\t")
+def _need(tool):
+    if not shutil.which(tool):
+        reason = f"{tool} missing (apt-get install poppler-utils)"
+        print(reason)
+        pytest.skip(reason)
 
 
 @pytest.fixture
@@ -51,43 +40,66 @@ def sheet(world):
         User.objects.filter(pk=ns.users[role].pk).update(display_name=name)
         ns.users[role].refresh_from_db()
     make_dictionary(ns, "common_error", [("截止到", "截至", SOFT)])
-    post = make_post(ns, text="截止到今天，·活动👍圆满结束。", title="反诈·宣传")
+    post = make_post(ns, text="截止到今天，·活动👍圆满结束。" + "各单位要认真落实。" * 40,
+                     title="反诈·宣传")
     submit(post, ns, overrides={"common_error:截止到": "引用原文"})
     approve_all(post, ns)
     return SignOffSheet.objects.get(post=post)
 
 
-def test_every_drawn_character_is_in_the_font(sheet, monkeypatch):
-    drawn = []
-    real = signoff.Paragraph
+def test_characters_the_font_lacks_are_spelled_out():
+    assert signoff.drawable("演示·运维人员") == ("演示·运维人员", False)
+    assert signoff.drawable("好\u200b评👍\ufe0f") == ("好评[U+1F44D]", True)
 
-    def recording(text, style, *args, **kwargs):
-        drawn.append(unescape(re.sub(r"<br/>", "\n", text)))
-        return real(text, style, *args, **kwargs)
 
-    monkeypatch.setattr(signoff, "Paragraph", recording)
+def test_font_is_embedded_as_a_subset(sheet):
+    _need("pdffonts")
     pdf = signoff.signoff_pdf(sheet)
-    assert pdf.startswith(b"%PDF")
-    everything = "\n".join(drawn)
-    missing = {c for c in everything if c not in "\n\t" and not is_covered(c)}
-    assert not missing, missing
-    assert "演示\u30fb运维人员" in everything
-    assert "演示\u30fb部门负责人" in everything
-    assert "[U+1F44D]" in everything
-    # The override shows the kind's label, not its code.
-    assert f"({TermKind.COMMON_ERROR.label})" in everything
-    assert "(common_error)" not in everything
+    out = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True)
+    rows = out.stdout.decode().splitlines()[2:]
+    assert rows, out.stdout
+    for row in rows:
+        name, *_rest = row.split()
+        cols = row.split()
+        # emb and sub columns: "yes yes"; a subset's name carries a "ABCDEF+" tag.
+        assert re.match(r"^[A-Z]{6}\+", name), row
+        assert cols[-5:-3] == ["yes", "yes"], row
 
 
-def test_pdftotext_reads_the_names_back(sheet):
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext missing (apt-get install poppler-utils)")
+def test_text_extracts_as_chinese_with_signature_lines_and_code(sheet):
+    _need("pdftotext")
     pdf = signoff.signoff_pdf(sheet)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf,
                           capture_output=True, check=True).stdout.decode()
-    text = re.sub(r"\s+", "", text)  # table cells wrap long names
-    # The middle dot comes back as a middle dot (U+00B7 or U+30FB, by the
-    # viewer's CID-to-Unicode table), never as nothing or a replacement character.
-    for name in ("运维人员", "部门负责人", "保密审查员"):
-        assert re.search(f"演示[\u00b7\u30fb]{name}", text), text
-    assert "\ufffd" not in text
+    flat = re.sub(r"\s+", "", text)
+    for name in ("演示·运维人员", "演示·部门负责人", "演示·保密审查员"):
+        assert name in flat, flat[:400]
+    for label in ("拟稿", "核稿", "签发", "签字", "日期", "盖章", "审签单"):
+        assert label in flat, label
+    assert sheet.number in flat
+    assert signoff.verification_code(sheet) in flat
+    assert f"({TermKind.COMMON_ERROR.label})" in flat
+    assert "[U+1F44D]" in flat and "\ufffd" not in text
+    # Headings are whole words: no heading is split across lines.
+    for heading in ("审核人", "审核结论", "发布账号"):
+        assert heading in text, heading
+
+
+def test_verify_page_accepts_a_real_sheet_and_rejects_a_forged_one(sheet):
+    client = Client()  # anonymous: the page is public
+    code = signoff.verification_code(sheet)
+    ok = client.get("/verify/", {"number": sheet.number, "code": code})
+    assert ok.status_code == 200 and 'data-genuine="1"' in ok.content.decode()
+    # Lower case, without the dash: still genuine.
+    loose = client.get("/verify/", {"number": sheet.number,
+                                    "code": code.replace("-", "").lower()})
+    assert 'data-genuine="1"' in loose.content.decode()
+    for number, forged in ((sheet.number, "AAAAA-AAAAA"), (sheet.number + "9", code),
+                           ("", "")):
+        page = client.get("/verify/", {"number": number, "code": forged}).content.decode()
+        assert 'data-genuine="1"' not in page
+        if number:
+            assert 'data-genuine="0"' in page
+    # The page says genuine or not, nothing of the sheet's content.
+    assert sheet.post.title not in ok.content.decode()
+    assert client.get("/verify/").status_code == 200

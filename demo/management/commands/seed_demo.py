@@ -479,9 +479,17 @@ class Command(BaseCommand):
         return len(new)
 
     def _print_sign_ins(self, orgs) -> None:
+        from django.utils import translation
+
+
         rows = [("username", "password", "role", "granted at")]
         for demo in DEMO_USERS:
-            rows.append((demo.username, DEMO_PASSWORD, str(demo.role), demo.org_name))
+            role = Role(demo.role)
+            with translation.override("zh-hans"):
+                chinese = str(role.label)
+            with translation.override("en"):
+                english = str(role.label)
+            rows.append((demo.username, DEMO_PASSWORD, f"{chinese} ({english})", demo.org_name))
         widths = [max(_width(r[i]) for r in rows) for i in range(4)]
         self.stdout.write("")
         self.stdout.write("Demo sign-ins:")
