@@ -276,6 +276,20 @@ def response(table: Table, file_format: str):
     )
 
 
+def csv_stream(filename: str, header: list, rows, *, title=None, organization=""):
+    """A small CSV streamed inside the request through the one writer (formula-safe,
+    BOM for Excel): for lists whose rows the caller already formats. `filename` gives
+    the title when no `title` is passed (its stem)."""
+    stem = title if title is not None else filename.rsplit(".", 1)[0]
+    table = Table(
+        title=stem,
+        columns=[Column(h) for h in header],
+        rows=rows,
+        organization=organization,
+    )
+    return response(table, "csv")
+
+
 # --- kinds: exports a worker can rebuild ----------------------------------------------
 _KINDS: dict[str, Callable[[Any, QueryDict], Table] | str] = {}
 

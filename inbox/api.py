@@ -9,12 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
-from accounts.api import csv_stream
 from accounts.api_base import ScopedModelViewSet
 from accounts.models import Organization, Role, User
 from accounts.scoping import Action, memberships_of, roles_of, scope_for
 from audit.services import audit_record
 from common.errors import NotFound, PermissionDenied, ValidationFailed
+from common.exports import csv_stream
 from inbox import selectors
 from inbox.models import (
     Category,

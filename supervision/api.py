@@ -12,11 +12,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import csv_stream
 from accounts.api_base import ScopedModelViewSet
 from accounts.models import Organization
 from accounts.scoping import Action, memberships_of, scope_for
 from common.errors import NotFound, PermissionDenied, ValidationFailed
+from common.exports import csv_stream
 from registry.models import MediaAccount
 from supervision import selectors
 from supervision import serializers as s

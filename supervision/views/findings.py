@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.api import csv_stream
 from accounts.models import Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
 from common.errors import ApplicationError
+from common.exports import csv_stream
 from supervision import selectors
 from supervision.models import (
     CloseReason,

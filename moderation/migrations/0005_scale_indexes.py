@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 # PostgreSQL only: paths compare byte by byte (COLLATE "C"), see
-# registry/migrations/0006_scale_indexes.py.
+# registry/migrations/0010_scale_indexes.py.
 PATH_COLUMNS = [
     ("moderation_post", "org_path"),
     ("moderation_repostdirective", "org_path"),
@@ -36,8 +36,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('moderation', '0003_expiry_policy_scope'),
-        ('registry', '0005_filing_late_account_idx'),
+        ('moderation', '0004_directed_repost_cancelled_flag'),
+        ('registry', '0010_scale_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

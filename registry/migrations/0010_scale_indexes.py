@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('registry', '0005_filing_late_account_idx'),
+        ('registry', '0009_staffing_policy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
