@@ -7,7 +7,12 @@ class AssessmentConfig(AppConfig):
     verbose_name = _("Assessment")
 
     def ready(self):
+        from accounts.models import Role
         from common.navigation import NavEntry, register
+
+        # In the oversight menu of supervisors and auditors; operators reach their
+        # organization's scores, circular parts and archives from those pages' links.
+        overseers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
 
         register(
             NavEntry(
@@ -16,6 +21,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:index",
                 "oversight",
                 order=50,
+                roles=overseers,
             ),
             NavEntry(
                 "assessment_rubrics",
@@ -23,6 +29,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:rubric_list",
                 "oversight",
                 order=51,
+                roles=overseers,
             ),
             NavEntry(
                 "assessment_circulars",
@@ -30,6 +37,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:circular_list",
                 "oversight",
                 order=52,
+                roles=overseers,
             ),
             NavEntry(
                 "assessment_years",
@@ -37,6 +45,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:freeze_list",
                 "oversight",
                 order=53,
+                roles=overseers,
             ),
             NavEntry(
                 "assessment_archives",
@@ -44,6 +53,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:archive_list",
                 "oversight",
                 order=54,
+                roles=overseers,
             ),
         )
 

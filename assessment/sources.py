@@ -122,7 +122,8 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
 
     The last post is the registry's `last_post_at` when it is before the check time;
     for a past period whose account posted since, the latest collector report before
-    the check time stands in (two set-based queries)."""
+    the check time stands in, and without one the account is not counted (two
+    set-based queries)."""
     from moderation.models import PublishedPost
 
     days = int(params.get("days", 14))
@@ -149,11 +150,15 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
         )
     tz = timezone.get_default_timezone()
     for account_id, last_post_at, created_at, opened_on, name in rows:
-        last = (
-            last_post_at
-            if last_post_at is not None and last_post_at <= check_at
-            else reported.get(account_id)
-        )
+        if last_post_at is not None and last_post_at > check_at:
+            # Posted since the check time: only a collector's report can tell when it
+            # posted before; without one the idleness is unknown, and nothing unproven
+            # counts against an account.
+            last = reported.get(account_id)
+            if last is None:
+                continue
+        else:
+            last = last_post_at
         opened = (
             timezone.make_aware(datetime.combine(opened_on, time.min), tz)
             if opened_on

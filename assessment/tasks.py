@@ -31,3 +31,17 @@ def monthly_archive() -> dict | None:
     from assessment.services.archives import archives_monthly_job
 
     return archives_monthly_job()
+
+
+@shared_task(
+    name="assessment.export_run",
+    acks_late=True,
+    time_limit=3600,
+    soft_time_limit=3300,
+    ignore_result=True,
+)
+def export_run(job_id: str) -> None:
+    """Write an annual XLSX or PDF export job (assessment.jobs)."""
+    from assessment.jobs import export_run_job
+
+    export_run_job(job_id)

@@ -322,6 +322,11 @@ class Command(BaseCommand):
                 orgs=orgs, work_dept=WORK_DEPT, password=DEMO_PASSWORD
             )
         __import__("demo.inbox").inbox.seed(stdout=self.stdout)  # citizen messages
+        from demo.assessment import (
+            seed as seed_assessment,  # rubric, scores, circular, year
+        )
+
+        seed_assessment(stdout=self.stdout)
         self.stdout.write(
             f"Demo data: {orgs_created} organizations, {users_created} users, "
             f"{grants} roles, {accounts_created} media accounts created "
