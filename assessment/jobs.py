@@ -43,9 +43,8 @@ def export_request(*, freeze: AssessmentFreeze, kind: str, organization, actor):
             _("Exports are not available on this installation yet."),
             code="exports_unavailable",
         )
-    from exportjobs.models import ExportJob
-
     from assessment.tasks import export_run
+    from exportjobs.models import ExportJob
 
     with transaction.atomic():
         title = (
@@ -82,11 +81,10 @@ def export_request(*, freeze: AssessmentFreeze, kind: str, organization, actor):
 def export_run_job(job_id: str):
     """Write the file of a queued assessment export job with progress; safe to run
     twice (a job no longer queued is left alone)."""
-    from exportjobs.models import ExportJob, ExportState
-    from exportjobs.services import export_dir, ttl
-
     from accounts.models import Organization
     from assessment.exports import write_annual_xlsx, write_org_pdf
+    from exportjobs.models import ExportJob, ExportState
+    from exportjobs.services import export_dir, ttl
 
     claimed = ExportJob.objects.filter(pk=job_id, state=ExportState.QUEUED).update(
         state=ExportState.RUNNING, started_at=timezone.now()
