@@ -283,15 +283,24 @@ def _register_directives(scope: str):
             data = selectors.directive_progress(directive, user)
             return (data["total"], data["confirmed"], len(data["organizations"]))
 
+        roots = _roots(ctx, scope)
+        pred = " OR ".join(["t.org_path LIKE %s"] * len(roots))
+        args = [r + "%" for r in roots]
+
         def floor():
+            # The same rows: completion per organization, in tree order.
             with connection.cursor() as c:
                 c.execute(
-                    "SELECT count(*), count(confirmed_at), count(DISTINCT "
-                    "organization_id) FROM moderation_directivetarget WHERE "
-                    "directive_id = %s",
-                    [directive.pk],
+                    "SELECT t.organization_id, o.name, o.path, count(*), "
+                    "count(t.confirmed_at), count(*) FILTER (WHERE t.confirmed_at > "
+                    "t.due_at), count(*) FILTER (WHERE t.confirmed_at IS NULL AND "
+                    "t.due_at < now()) FROM moderation_directivetarget t JOIN "
+                    "accounts_organization o ON o.id = t.organization_id WHERE "
+                    f"t.directive_id = %s AND ({pred}) GROUP BY 1, 2, 3 ORDER BY 3",
+                    [directive.pk, *args],
                 )
-                return tuple(c.fetchone())
+                rows = c.fetchall()
+            return (sum(r[3] for r in rows), sum(r[4] for r in rows), len(rows))
 
         return Case(app=app, baseline=floor, explain="captured")
 
