@@ -37,6 +37,9 @@ def _post(org):
     if org is None:
         return None
     account = make_account(org, "weibo")
+    # Reviewers, so a submission is not refused for a vacant review role.
+    make_user(org, Role.DEPARTMENT_HEAD)
+    make_user(org, Role.CONFIDENTIALITY_REVIEWER)
     return posts.post_create(actor=make_user(org, Role.OPERATOR), organization=org,
                              text=f"矩阵测试正文{next(_n)}。", account_ids=[account.pk])
 
@@ -156,10 +159,8 @@ ENDPOINTS = [
     tenancy.api_read("api posts diff", "moderation_post", "/api/v1/posts/{pk}/diff/"),
     E("api posts export", "moderation_post", tenancy.EXPORT, "/api/v1/posts/export/",
       extract=tenancy.csv_column(0)),
-    E("api posts submit", "moderation_post", tenancy.CHANGE, "/api/v1/posts/{pk}/submit/",
-      method="post", data=lambda row, ctx: {}),
-    E("api posts create", "moderation_post", tenancy.CREATE, "/api/v1/posts/", method="post",
-      data=_new_post, ok=201),
+    # Submitting and creating posts need a drafter role on top of scope (DOMAIN rule
+    # 10): checked role by role in test_role_gated_endpoints.
     E("page post detail", "moderation_post", tenancy.READ, "/moderation/posts/{pk}/",
       via="page"),
     E("page posts", "moderation_post", tenancy.LIST, "/moderation/posts/?mine=0", via="page",
@@ -285,6 +286,10 @@ def test_role_gated_endpoints(world, role, placement):
         post = _post(org)
         check("api posts partial_update", "patch", f"/api/v1/posts/{post.pk}/",
               {"text": "改写。"}, org.path, EDITORS, 200)
+        check("api posts submit", "post", f"/api/v1/posts/{post.pk}/submit/", {},
+              org.path, EDITORS, 200)
+        check("api posts create", "post", "/api/v1/posts/", _new_post(org, ctx),
+              org.path, EDITORS, 201)
         policy = _policy(org)
         check("api repost-policies partial_update", "patch",
               f"/api/v1/repost-policies/{policy.pk}/", {"amount": 30}, org.path, SUPERVISOR,
