@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from accounts.models import Organization, Role
+from accounts.models import Organization, OrgKind, Role
 from accounts.scoping import Domain
 from moderation.models import Dictionary as DictionaryModel
 from moderation.models import (
@@ -27,7 +27,7 @@ from moderation.models import (
 from moderation.services import dictionaries, directives, posts, publication
 from tests import tenancy
 from tests.accounts.test_tenancy_matrix import _context
-from tests.factories import make_user
+from tests.factories import make_org, make_user
 from tests.moderation.factories import make_account, platform
 
 _n = itertools.count(1)
@@ -67,21 +67,31 @@ def _flag(org):
     return row.flags.get() if row else None
 
 
+def _below(org):
+    """An organization under `org`: a directive reaches the accounts below its issuer,
+    never the issuer's own (DOMAIN rule 15)."""
+    return make_org(org, f"矩阵下级{next(_n)}", kind=OrgKind.DEPARTMENT)
+
+
 def _directive(org):
     if org is None:
         return None
-    make_account(org, "weibo")
+    make_account(_below(org), "weibo")
     return directives.directive_issue(actor=make_user(org, Role.SUPERVISOR), organization=org,
                                       title="矩阵转发", source_url="https://www.gov.cn/m")
 
 
 def _target(org):
-    """A target owned by `org`, of a directive issued at `org`."""
+    """A target owned by `org`, of a directive issued by the organization above it
+    (or, at the top of the tree, a target owned by an organization below `org`)."""
     if org is None:
         return None
+    issuer = org.get_parent()
+    if issuer is None:
+        issuer, org = org, _below(org)
     account = make_account(org, "weibo")
-    directive = directives.directive_issue(actor=make_user(org, Role.SUPERVISOR),
-                                           organization=org, title="矩阵转发",
+    directive = directives.directive_issue(actor=make_user(issuer, Role.SUPERVISOR),
+                                           organization=issuer, title="矩阵转发",
                                            source_url="https://www.gov.cn/t")
     return directive.targets.get(account=account)
 
@@ -304,7 +314,7 @@ def test_role_gated_endpoints(world, role, placement):
         flag = _flag(org)
         check("api flags resolve", "post", f"/api/v1/flags/{flag.pk}/resolve/",
               {"resolution": "已核实"}, org.path, SUPERVISOR, 200)
-        make_account(org, "weibo")
+        make_account(_below(org), "weibo")
         check("api repost-directives create", "post", "/api/v1/repost-directives/",
               {"organization": org.pk, "title": "矩阵", "source_url": "https://www.gov.cn/x"},
               org.path, SUPERVISOR, 201, own_only=True)
