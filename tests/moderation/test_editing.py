@@ -55,6 +55,7 @@ def test_only_drafters_of_the_organization_edit(world):
 def test_department_head_who_edits_cannot_approve(world):
     ns = world.mine
     head = ns.users[Role.DEPARTMENT_HEAD]
+    make_user(ns.city_dept, Role.DEPARTMENT_HEAD)  # someone else can review it
     post = submit(make_post(ns), ns)
     posts.post_update(post=post, actor=head, text="部门负责人改写。")
     submit(post, ns)
@@ -76,6 +77,7 @@ def test_edit_button_only_for_authors_and_operators(world):
         shown[role] = edit_url in r.content.decode()
     assert {r for r, s in shown.items() if s} == {Role.OPERATOR, Role.OUTSOURCED_OPERATOR}
     # A department head who wrote the post sees it.
+    make_user(ns.city_dept, Role.DEPARTMENT_HEAD)  # someone else can review it
     own = submit(make_post(ns, author=ns.users[Role.DEPARTMENT_HEAD]), ns)
     r = _page(ns.users[Role.DEPARTMENT_HEAD]).get(f"/moderation/posts/{own.pk}/")
     assert f"/moderation/posts/{own.pk}/edit/" in r.content.decode()

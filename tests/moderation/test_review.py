@@ -50,6 +50,7 @@ def test_full_approval_makes_signoff_sheet(world):
 def test_self_approval_refused(world):
     ns = world.mine
     head = ns.users[Role.DEPARTMENT_HEAD]
+    make_user(ns.city_dept, Role.DEPARTMENT_HEAD)  # someone else can review it
     post = submit(make_post(ns, author=head), ns)
     with pytest.raises(PermissionDenied) as exc:
         review.post_approve(post=post, actor=head)
@@ -203,12 +204,12 @@ def test_foreign_and_inactive_accounts_refused(world):
             posts.post_create(actor=operator, organization=ns.city_dept, text="正文",
                               account_ids=[account.pk])
         assert exc.value.code == code
-    # A supervisor drafting for a department sees other accounts: a clear reason.
+    # A supervisor does not draft for a department (DOMAIN rule 10).
     supervisor = ns.users[Role.SUPERVISOR]
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(PermissionDenied) as exc:
         posts.post_create(actor=supervisor, organization=ns.city_dept, text="正文",
                           account_ids=[other_dept.pk])
-    assert exc.value.code == "foreign_account"
+    assert exc.value.code == "not_a_drafter"
 
 
 def test_oversized_text_refused(world):

@@ -11,7 +11,7 @@ import itertools
 import pytest
 from django.test import Client
 
-from accounts.models import Organization, Role
+from accounts.models import Organization, OrgKind, Role
 from accounts.scoping import Domain
 from moderation.models import Dictionary as DictionaryModel
 from moderation.models import (
@@ -26,7 +26,7 @@ from moderation.models import (
 from moderation.services import dictionaries, directives, posts, publication
 from tests import tenancy
 from tests.accounts.test_tenancy_matrix import _context
-from tests.factories import make_user, token_for
+from tests.factories import make_org, make_user, token_for
 from tests.moderation.factories import make_account, platform
 
 _n = itertools.count(1)
@@ -36,6 +36,9 @@ def _post(org):
     if org is None:
         return None
     account = make_account(org, "weibo")
+    # Reviewers, so a submission is not refused for a vacant review role.
+    make_user(org, Role.DEPARTMENT_HEAD)
+    make_user(org, Role.CONFIDENTIALITY_REVIEWER)
     return posts.post_create(actor=make_user(org, Role.OPERATOR), organization=org,
                              text=f"矩阵测试正文{next(_n)}。", account_ids=[account.pk])
 
@@ -63,21 +66,31 @@ def _flag(org):
     return row.flags.get() if row else None
 
 
+def _below(org):
+    """An organization under `org`: a directive reaches the accounts below its issuer,
+    never the issuer's own (DOMAIN rule 15)."""
+    return make_org(org, f"矩阵下级{next(_n)}", kind=OrgKind.DEPARTMENT)
+
+
 def _directive(org):
     if org is None:
         return None
-    make_account(org, "weibo")
+    make_account(_below(org), "weibo")
     return directives.directive_issue(actor=make_user(org, Role.SUPERVISOR), organization=org,
                                       title="矩阵转发", source_url="https://www.gov.cn/m")
 
 
 def _target(org):
-    """A target owned by `org`, of a directive issued at `org`."""
+    """A target owned by `org`, of a directive issued by the organization above it
+    (or, at the top of the tree, a target owned by an organization below `org`)."""
     if org is None:
         return None
+    issuer = org.get_parent()
+    if issuer is None:
+        issuer, org = org, _below(org)
     account = make_account(org, "weibo")
-    directive = directives.directive_issue(actor=make_user(org, Role.SUPERVISOR),
-                                           organization=org, title="矩阵转发",
+    directive = directives.directive_issue(actor=make_user(issuer, Role.SUPERVISOR),
+                                           organization=issuer, title="矩阵转发",
                                            source_url="https://www.gov.cn/t")
     return directive.targets.get(account=account)
 
@@ -155,10 +168,8 @@ ENDPOINTS = [
     tenancy.api_read("api posts diff", "moderation_post", "/api/v1/posts/{pk}/diff/"),
     E("api posts export", "moderation_post", tenancy.EXPORT, "/api/v1/posts/export/",
       extract=tenancy.csv_column(0)),
-    E("api posts submit", "moderation_post", tenancy.CHANGE, "/api/v1/posts/{pk}/submit/",
-      method="post", data=lambda row, ctx: {}),
-    E("api posts create", "moderation_post", tenancy.CREATE, "/api/v1/posts/", method="post",
-      data=_new_post, ok=201),
+    # Submitting and creating posts need a drafter role on top of scope (DOMAIN rule
+    # 10): checked role by role in test_role_gated_endpoints.
     E("page post detail", "moderation_post", tenancy.READ, "/moderation/posts/{pk}/",
       via="page"),
     E("page posts", "moderation_post", tenancy.LIST, "/moderation/posts/?mine=0", via="page",
@@ -284,6 +295,10 @@ def test_role_gated_endpoints(world, role, placement):
         post = _post(org)
         check("api posts partial_update", "patch", f"/api/v1/posts/{post.pk}/",
               {"text": "改写。"}, org.path, EDITORS, 200)
+        check("api posts submit", "post", f"/api/v1/posts/{post.pk}/submit/", {},
+              org.path, EDITORS, 200)
+        check("api posts create", "post", "/api/v1/posts/", _new_post(org, ctx),
+              org.path, EDITORS, 201)
         policy = _policy(org)
         check("api repost-policies partial_update", "patch",
               f"/api/v1/repost-policies/{policy.pk}/", {"amount": 30}, org.path, SUPERVISOR,
@@ -298,7 +313,7 @@ def test_role_gated_endpoints(world, role, placement):
         flag = _flag(org)
         check("api flags resolve", "post", f"/api/v1/flags/{flag.pk}/resolve/",
               {"resolution": "已核实"}, org.path, SUPERVISOR, 200)
-        make_account(org, "weibo")
+        make_account(_below(org), "weibo")
         check("api repost-directives create", "post", "/api/v1/repost-directives/",
               {"organization": org.pk, "title": "矩阵", "source_url": "https://www.gov.cn/x"},
               org.path, SUPERVISOR, 201, own_only=True)

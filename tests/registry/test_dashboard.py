@@ -50,7 +50,9 @@ def _world_with_accounts(world):
                  last_post_at=now - timedelta(days=20))
     make_account(mine.county, "甲一百日", platform="douyin",
                  last_post_at=now - timedelta(days=100))
-    make_account(mine.county, "甲一从未发布", platform="wechat_subscription")
+    # Never posted: idle counts from its opening date (DOMAIN rules 23, 31).
+    make_account(mine.county, "甲一从未发布", platform="wechat_subscription",
+                 opened_on=timezone.localdate() - timedelta(days=200))
     make_account(mine.city, "甲一注销", status=AccountStatus.CANCELLED,
                  last_post_at=now - timedelta(days=400))
     file_open(mine, code="toutiao", event_date=timezone.localdate() - timedelta(days=40))

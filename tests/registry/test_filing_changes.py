@@ -201,16 +201,13 @@ def test_api_filing_carries_changes_beside_the_raw_values(world, django_assert_m
 # --- withdrawal tells the supervisors --------------------------------------------------------
 def test_withdrawal_notifies_the_supervisors_once(world):
     operator = world.mine.users[Role.OPERATOR]
-    supervisor = world.mine.users[Role.SUPERVISOR]
+    supervisor = world.mine.city_supervisor
     f = file_open(world.mine)
     assert Notification.objects.filter(recipient=supervisor, kind="registry.filing_submitted").exists()
     filings.filing_withdraw(filing=f, actor=operator, reason="填错了")
     sent = Notification.objects.filter(kind="registry.filing_withdrawn", target_id=str(f.pk))
-    # the province's and the city's supervisors had it in their queue
-    assert set(sent.values_list("recipient_id", flat=True)) == {
-        supervisor.pk,
-        world.mine.city_supervisor.pk,
-    }
+    # the deciding (city) level had it in its queue; the province did not
+    assert set(sent.values_list("recipient_id", flat=True)) == {supervisor.pk}
     assert all(f.number in n.message for n in sent)
     assert not sent.filter(recipient=operator).exists()
     assert not Notification.objects.filter(
@@ -218,7 +215,7 @@ def test_withdrawal_notifies_the_supervisors_once(world):
     ).exists()
     # idempotent: the same event again adds nothing
     filings._notify_withdrawn(Filing.objects.get(pk=f.pk), operator)
-    assert sent.count() == 2
+    assert sent.count() == 1
 
 
 def test_a_decision_does_not_send_the_withdrawal_notice(world):

@@ -29,8 +29,11 @@ def test_open_filing_records_a_pending_account_and_numbers_the_filing(world):
     assert int(f2.number[-4:]) == int(f.number[-4:]) + 1
     assert f.before is None and f.after["status"] == "active"
     assert AuditEvent.objects.filter(action="filing.submitted", target_id=str(f.pk)).exists()
-    # supervisors above the department are told
+    # the supervisors of the supervising level are told (not every level above)
     assert Notification.objects.filter(
+        recipient=world.mine.city_supervisor, kind="registry.filing_submitted"
+    ).exists()
+    assert not Notification.objects.filter(
         recipient=world.mine.users[Role.SUPERVISOR], kind="registry.filing_submitted"
     ).exists()
     assert not Notification.objects.filter(recipient=world.other.users[Role.SUPERVISOR]).exists()
@@ -41,7 +44,7 @@ def test_approval_makes_the_account_active_and_tells_the_filer(world):
     filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     f.refresh_from_db()
     f.account.refresh_from_db()
-    assert f.status == FilingStatus.APPROVED and f.decided_by == world.mine.users[Role.SUPERVISOR]
+    assert f.status == FilingStatus.APPROVED and f.decided_by == world.mine.city_supervisor
     assert f.account.status == AccountStatus.ACTIVE
     assert f.account.opened_on == f.event_date
     assert AuditEvent.objects.filter(action="media_account.opened", target_id=str(f.account_id)).exists()
