@@ -16,7 +16,7 @@ from audit.services import audit_security_event
 
 def record_trail_read(
     request, *, exported: bool = False, rows: int | None = None, **extra
-) -> None:
+):
     """The audit trail's own reads are security events (MLPS: audit records are
     protected and their use is itself recorded)."""
     from accounts.services import home_organization
@@ -25,7 +25,7 @@ def record_trail_read(
     after = {"filters": filters, **extra}
     if rows is not None:
         after["rows"] = rows
-    audit_security_event(
+    return audit_security_event(
         action="audit.trail_exported" if exported else "audit.trail_viewed",
         subject=request.user,
         organization=home_organization(request.user),
@@ -64,7 +64,9 @@ def event_list(request):
 @login_required
 def event_export(request):
     form, qs = _filtered(request, Action.EXPORT)
-    record_trail_read(request, exported=True, rows=qs.count())
+    # The export is the trail as it stood when asked: without its own read event.
+    event = record_trail_read(request, exported=True, rows=qs.count())
+    qs = qs.filter(id__lt=event.pk)
     rows = (
         (
             timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
