@@ -34,7 +34,9 @@ def required_roles() -> frozenset[str]:
     rules = cache.get(_CACHE_KEY)
     if rules is None:
         rules = dict(SecondFactorRule.objects.values_list("role", "required"))
-        cache.set(_CACHE_KEY, rules, 60)
+        # No expiry: second_factor_rule_set deletes the key, so every request after the
+        # first costs no query (a timed expiry made query counts depend on the clock).
+        cache.set(_CACHE_KEY, rules, None)
     defaults = set(getattr(settings, "SECOND_FACTOR_DEFAULT_ROLES", ()))
     optional = {r for r in Role.values if r not in ADMIN_ROLES and rules.get(r, r in defaults)}
     return frozenset({str(r) for r in ADMIN_ROLES} | optional)

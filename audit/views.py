@@ -14,7 +14,7 @@ from audit.services import audit_security_event
 
 def record_trail_read(
     request, *, exported: bool = False, rows: int | None = None, **extra
-) -> None:
+):
     """The audit trail's own reads are security events (MLPS: audit records are
     protected and their use is itself recorded)."""
     from accounts.services import home_organization
@@ -23,7 +23,7 @@ def record_trail_read(
     after = {"filters": filters, **extra}
     if rows is not None:
         after["rows"] = rows
-    audit_security_event(
+    return audit_security_event(
         action="audit.trail_exported" if exported else "audit.trail_viewed",
         subject=request.user,
         organization=home_organization(request.user),
@@ -65,13 +65,16 @@ def event_export(request):
     above EXPORT_SYNC_MAX_ROWS rows a job."""
     # Reading the trail is itself a security event (issue 8), with its row count.
     _form, qs = _filtered(request, Action.EXPORT)
-    record_trail_read(request, exported=True, rows=qs.count())
+    # The export is the trail as it stood when asked: without its own read event.
+    event = record_trail_read(request, exported=True, rows=qs.count())
+    params = request.GET.copy()
+    params["before_event"] = str(event.pk)
     from common import exports
     from common.errors import ApplicationError
 
     file_format = request.GET.get("file_format", "csv")
     try:
-        return exports.respond(request, "audit_events", request.GET, file_format)
+        return exports.respond(request, "audit_events", params, file_format)
     except ApplicationError as exc:
         if exc.status == 404:
             raise Http404 from exc
@@ -91,6 +94,9 @@ def events_table(user, params):
     qs = selectors.events_visible(user, Action.EXPORT)
     if form.is_bound and form.is_valid():
         qs = selectors.events_filtered(qs, **form.cleaned_data)
+    before = str((params or {}).get("before_event", ""))
+    if before.isdigit():
+        qs = qs.filter(id__lt=int(before))
     rows = (
         (
             e.occurred_at,

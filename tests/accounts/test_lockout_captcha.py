@@ -98,3 +98,19 @@ def test_the_api_asks_for_the_captcha_too(person, settings):
             TOKEN, {**body, "captcha_key": key, "captcha_value": answer}, content_type="application/json"
         )
         assert response.status_code == 200 and response.json()["token"]
+
+
+def test_the_security_administrator_lifts_a_lockout_audited(world, person):
+    from accounts.lockout import lockout_clear
+    from audit.models import AuditEvent
+    from common.errors import NotFound
+
+    with time_machine.travel(T0, tick=False):
+        fail("203.0.113.7", person.username, 5)
+        assert from_address("203.0.113.7").post(LOGIN, {"username": person.username, "password": PASSWORD}).status_code == 429
+        with pytest.raises(NotFound):
+            lockout_clear(actor=world.other.users[Role.SECURITY_ADMIN], username=person.username)
+        assert lockout_clear(actor=world.mine.users[Role.SECURITY_ADMIN], username=person.username) == 1
+        assert from_address("203.0.113.7").post(LOGIN, {"username": person.username, "password": PASSWORD}).status_code == 302
+    event = AuditEvent.objects.get(action="auth.unlocked")
+    assert event.role == Role.SECURITY_ADMIN and event.target_id == str(person.pk)
