@@ -21,7 +21,8 @@ def menus(user):
 
 def test_menus_by_role(world):
     users = world.mine.users
-    assert menus(users[Role.OPERATOR]) == ["registry", "filings", "content", "reposts"]
+    assert menus(users[Role.OPERATOR]) == ["registry", "filings", "content", "reposts",
+                                          "messages"]
     assert "review_queue" not in keys(users[Role.OPERATOR])
     assert "review_queue" in keys(users[Role.DEPARTMENT_HEAD])
     sup = keys(users[Role.SUPERVISOR])
