@@ -59,4 +59,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.partitions_ahead",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Monthly archive (rule 26): daily at 01:30; on the first working day of a month it
+    # packages last month per organization (idempotent; a correction makes a new version).
+    "assessment-monthly-archive": {
+        "task": "assessment.monthly_archive",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("registry.api_urls")),
     path("", include("moderation.api_urls")),
     path("", include("supervision.api_urls")),
+    path("", include("assessment.api_urls")),
     *api_router.urls,
 ]
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),
     path("supervision/", include("supervision.urls")),
+    path("assessment/", include("assessment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
