@@ -73,6 +73,46 @@ def _visible(model_qs, user, pk, field):
     return obj
 
 
+def _supervisor_first(request) -> None:
+    """The order of refusals for the supervisors' creates: a target (finding,
+    account or organization named in the body) outside the user's scope answers 404,
+    a target the user sees but does not supervise 403, both before the body is
+    validated (400), so a read-only user learns nothing from a malformed body."""
+    user, data = request.user, request.data
+    target = None
+    for field, queryset in (
+        ("finding", Finding.objects),
+        ("account", MediaAccount.objects),
+        ("organization", None),
+    ):
+        raw = data.get(field) if hasattr(data, "get") else None
+        if raw in (None, ""):
+            continue
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            continue
+        if queryset is None:
+            target = Organization.objects.filter(pk=pk).first()
+            if target is None or not scope_for(user, Action.VIEW).contains(target):
+                raise NotFound(_("Not found."))
+        else:
+            row = (
+                queryset.visible_to(user)
+                .select_related("organization")
+                .filter(pk=pk)
+                .first()
+            )
+            if row is None:
+                raise NotFound(_("Not found."))
+            target = row.organization
+        break
+    if target is not None:
+        findings.require_supervisor_over(user, target)
+    else:
+        selectors.require_supervisor(user)
+
+
 class _Filtered:
     """Simple query-parameter filters shared by the lists."""
 
@@ -230,6 +270,7 @@ class FindingViewSet(_Filtered, ScopedModelViewSet):
         )
 
     def create(self, request):
+        _supervisor_first(request)
         data = _data(s.FindingCreateSerializer, request)
         user = request.user
         account = _visible(MediaAccount.objects, user, data.get("account"), "account")
@@ -318,6 +359,7 @@ class OrderViewSet(_Filtered, ScopedModelViewSet):
         return Response(s.OrderDetailSerializer(order).data, status=code)
 
     def create(self, request):
+        _supervisor_first(request)
         data = _data(s.OrderCreateSerializer, request)
         user = request.user
         finding = _visible(Finding.objects, user, data.get("finding"), "finding")
@@ -398,6 +440,7 @@ class SummonsViewSet(ScopedModelViewSet):
         return Response(s.SummonsSerializer(self.get_object()).data)
 
     def create(self, request):
+        _supervisor_first(request)
         serializer = s.SummonsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -443,6 +486,7 @@ class InspectionViewSet(ScopedModelViewSet):
         return Response(data)
 
     def create(self, request):
+        _supervisor_first(request)
         data = _data(s.InspectionCreateSerializer, request)
         org = _org(request.user, data["organization"])
         inspection = inspections.inspection_start(
@@ -499,6 +543,7 @@ class EventViewSet(ScopedModelViewSet):
         return Response(s.EventSerializer(self.get_object()).data)
 
     def create(self, request):
+        _supervisor_first(request)
         data = _data(s.EventCreateSerializer, request)
         org = _org(request.user, data.pop("organization"))
         event = events.event_register(actor=request.user, organization=org, **data)
@@ -533,6 +578,7 @@ class PlanViewSet(ScopedModelViewSet):
         return Response(s.PlanSerializer(self.get_object()).data)
 
     def create(self, request):
+        _supervisor_first(request)
         serializer = s.PlanSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -221,3 +221,20 @@ def test_metrics_merge_reject_and_flag_follower_jumps(world):
     jump = Finding.objects.get(kind=FindingKind.FOLLOWER_JUMP, account=account)
     assert jump.evidence["rise"] == 19999 and jump.severity == "notice"
     assert MediaAccount.objects.filter(pk=account.pk).exists()
+
+
+def test_read_only_users_get_403_before_their_body_is_validated(world):
+    ns = world.mine
+    auditor = api(ns.users[Role.AUDITOR])
+    operator = api(ns.users[Role.OPERATOR])
+    for url in ["/api/v1/findings/", "/api/v1/rectification-orders/",
+                "/api/v1/opinion-events/", "/api/v1/inspections/"]:
+        assert auditor.post(url, {"organization": ns.city.pk}, format="json").status_code == 403
+        assert operator.post(url, {"organization": ns.city_dept.pk},
+                             format="json").status_code == 403
+        assert auditor.post(url, {"organization": world.other.city.pk},
+                            format="json").status_code == 404
+    supervisor = api(ns.users[Role.SUPERVISOR])
+    bad = supervisor.post("/api/v1/rectification-orders/", {"organization": ns.city.pk},
+                          format="json")
+    assert bad.status_code == 400 and "requirement" in bad.json()["fields"]
