@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("registry.api_urls")),
     path("", include("moderation.api_urls")),
+    path("", include("assessment.api_urls")),
     *api_router.urls,
 ]
 
@@ -29,6 +30,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),
+    path("assessment/", include("assessment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
