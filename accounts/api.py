@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -81,7 +81,9 @@ class ObtainTokenView(APIView):
                     "detail": message,
                     "fields": {"password": [message]},
                 },
-                status=status.HTTP_400_BAD_REQUEST,
+                # Bad credentials are 401 (400 stays for a malformed request).
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": 'Token realm="api"'},
             )
         if change_required(user):
             return Response(
@@ -155,7 +157,11 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class MeView(APIView):
-    @extend_schema(responses=MembershipSerializer(many=True))
+    @extend_schema(responses=inline_serializer("Me", {
+        "id": serializers.IntegerField(), "username": serializers.CharField(),
+        "display_name": serializers.CharField(),
+        "memberships": MembershipSerializer(many=True),
+    }), summary="Who I am and the roles I hold")
     def get(self, request):
         user = request.user
         return Response(

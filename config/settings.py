@@ -298,7 +298,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GovMedia API",
-    "DESCRIPTION": "Registry, review, inbox and assessment of government new-media accounts.",
+    # Name only what exists: each app that adds an area adds it here.
+    "DESCRIPTION": (
+        "Government new-media accounts: organizations and roles, the account registry "
+        "(filings, ledger, credential custody), pre-publication review and repost "
+        "directives, notifications and the audit trail. Errors share one schema "
+        "(`Error`: code, detail, fields)."
+    ),
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.openapi.postprocess",
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -316,6 +326,8 @@ SPECTACULAR_SETTINGS = {
         "PostKindEnum": "moderation.models.PostKind",
         "PostStatusEnum": "moderation.models.PostStatus",
         "StepStatusEnum": "moderation.models.StepStatus",
+        "RoleEnum": "accounts.models.Role",
+        "ReviewRoleEnum": "moderation.models.ReviewRole",
     },
 }
 

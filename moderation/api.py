@@ -7,7 +7,9 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -65,6 +67,13 @@ def _data(serializer_class, request):
     return serializer.validated_data
 
 
+PRECHECK_RESPONSE = inline_serializer("PrecheckResult", {
+    "hits": serializers.ListField(child=serializers.DictField()),
+    "hard": serializers.IntegerField(), "soft": serializers.IntegerField(),
+    "length": serializers.IntegerField(),
+})
+
+
 class PostViewSet(ScopedModelViewSet):
     """Posts: draft, edit (a new revision), submit, review, publish."""
 
@@ -104,6 +113,8 @@ class PostViewSet(ScopedModelViewSet):
         return exports.respond(request, "posts", request.query_params,
                                request.query_params.get("file_format", "csv"), api=True)
 
+    @extend_schema(responses=s.PostListSerializer(many=True),
+                   summary="Posts waiting for the caller's review, oldest first")
     @action(detail=False, methods=["get"])
     def queue(self, request):
         """What waits on me, oldest first."""
@@ -120,6 +131,8 @@ class PostViewSet(ScopedModelViewSet):
                               "publications", "signoffs").get()
         return Response(s.PostDetailSerializer(fresh).data, status=code)
 
+    @extend_schema(request=s.PostCreateSerializer, responses={201: s.PostDetailSerializer},
+                   summary="Draft a post")
     def create(self, request):
         data = _data(s.PostCreateSerializer, request)
         org = _organization(request.user, data.pop("organization", None))
@@ -132,12 +145,16 @@ class PostViewSet(ScopedModelViewSet):
         post = posts.post_create(actor=request.user, organization=org, **data)
         return self._detail(post, status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.PostUpdateSerializer, responses=s.PostDetailSerializer,
+                   summary="Edit a post (saves a new revision)")
     def partial_update(self, request, pk=None):
         post = self.get_object()
         data = dict(_data(s.PostUpdateSerializer, request))
         post = posts.post_update(post=post, actor=request.user, **data)
         return self._detail(post)
 
+    @extend_schema(request=s.SubmitSerializer, responses=s.PostDetailSerializer,
+                   summary="Submit a post for review (soft hits need override reasons)")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         data = _data(s.SubmitSerializer, request)
@@ -153,18 +170,26 @@ class PostViewSet(ScopedModelViewSet):
                            revision_number=data["revision"])
         return self._detail(post)
 
+    @extend_schema(request=s.DecisionSerializer, responses=s.PostDetailSerializer,
+                   summary="Approve the current review step")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._decide(request, review.Decision.APPROVE)
 
+    @extend_schema(request=s.DecisionSerializer, responses=s.PostDetailSerializer,
+                   summary="Reject the post")
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._decide(request, review.Decision.REJECT)
 
+    @extend_schema(request=s.DecisionSerializer, responses=s.PostDetailSerializer,
+                   summary="Return the post to its author for changes")
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request, pk=None):
         return self._decide(request, review.Decision.REQUEST_CHANGES)
 
+    @extend_schema(request=s.PublishSerializer, responses=s.PostDetailSerializer,
+                   summary="Record where and when the post was published")
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         data = _data(s.PublishSerializer, request)
@@ -176,6 +201,10 @@ class PostViewSet(ScopedModelViewSet):
                                         url=data["url"], published_at=data["published_at"])
         return self._detail(post)
 
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
+        responses={201: s.PostDetailSerializer}, summary="Attach a file to the post")
     @action(detail=True, methods=["post"])
     def attachments(self, request, pk=None):
         upload = request.FILES.get("file")
@@ -185,6 +214,8 @@ class PostViewSet(ScopedModelViewSet):
         posts.attachment_add(post=post, actor=request.user, upload=upload)
         return self._detail(post, status.HTTP_201_CREATED)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT,
+                   summary="The difference between two revisions (?from=&to=)")
     @action(detail=True, methods=["get"])
     def diff(self, request, pk=None):
         post = self.get_object()
@@ -194,6 +225,8 @@ class PostViewSet(ScopedModelViewSet):
         data = selectors.revision_pair_diff(post, number("from"), number("to"))
         return Response(data)
 
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+                   summary="The sign-off sheet (PDF) of the current revision")
     @action(detail=True, methods=["get"])
     def signoff(self, request, pk=None):
         post = self.get_object()
@@ -204,6 +237,8 @@ class PostViewSet(ScopedModelViewSet):
         response["Content-Disposition"] = f'inline; filename="{sheet.number}.pdf"'
         return response
 
+    @extend_schema(request=s.PrecheckSerializer, responses=PRECHECK_RESPONSE,
+                   summary="Pre-check a text while typing")
     @action(detail=False, methods=["post"])
     def precheck(self, request):
         """Live feedback while typing: hits with position, kind, severity, suggestion."""
@@ -365,6 +400,8 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
         directive = self.get_queryset().get(pk=directive.pk)
         return Response(s.DirectiveSerializer(directive).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT,
+                   summary="Completion by organization of the targets you see")
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         """Completion by organization (polled by the directive page)."""

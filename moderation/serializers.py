@@ -3,6 +3,7 @@ decide everything else."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from moderation.models import (
@@ -53,6 +54,10 @@ class StepSerializer(serializers.ModelSerializer):
                   "decided_at", "comment", "revision_number"]
 
 
+def _list_of(properties: dict) -> dict:
+    return {"type": "array", "items": {"type": "object", "properties": properties}}
+
+
 class PostDetailSerializer(PostListSerializer):
     steps = serializers.SerializerMethodField()
     revisions = serializers.SerializerMethodField()
@@ -66,22 +71,38 @@ class PostDetailSerializer(PostListSerializer):
         fields = [*PostListSerializer.Meta.fields, "review_round", "steps", "revisions",
                   "attachments", "publications", "signoff", "precheck_hits", "overrides"]
 
+    @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, post):
         return StepSerializer(sorted(post.steps.all(), key=lambda s: (s.round, s.order)),
                               many=True).data
 
+    @extend_schema_field(_list_of({"number": {"type": "integer"},
+                                   "created_by": {"type": "string"},
+                                   "created_at": {"type": "string", "format": "date-time"}}))
     def get_revisions(self, post):
         return [{"number": r.number, "created_by": str(r.created_by), "created_at": r.created_at}
                 for r in post.revisions.all()]
 
+    @extend_schema_field(_list_of({"id": {"type": "integer"}, "name": {"type": "string"},
+                                   "size": {"type": "integer"}}))
     def get_attachments(self, post):
         return [{"id": a.pk, "name": a.name, "size": a.size} for a in post.attachments.all()]
 
+    @extend_schema_field(_list_of({
+        "account": {"type": "integer"}, "url": {"type": "string"},
+        "published_at": {"type": "string", "format": "date-time"},
+        "recorded_by": {"type": "integer", "nullable": True},
+        "revision": {"type": "integer", "nullable": True}}))
     def get_publications(self, post):
         return [{"account": p.account_id, "url": p.url, "published_at": p.published_at,
                  "recorded_by": p.recorded_by_id, "revision": p.revision_id}
                 for p in post.publications.all()]
 
+    @extend_schema_field({
+        "type": "object", "nullable": True,
+        "properties": {"number": {"type": "string"},
+                       "issued_at": {"type": "string", "format": "date-time"}},
+    })
     def get_signoff(self, post):
         sheets = [s for s in post.signoffs.all() if s.revision_id == post.current_revision_id]
         return {"number": sheets[0].number, "issued_at": sheets[0].issued_at} if sheets else None
@@ -135,6 +156,9 @@ class SubmitSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "PostDecision"  # registry has a DecisionSerializer of its own
+
     step = serializers.CharField(required=False, allow_blank=True, default="")
     revision = serializers.IntegerField(required=False, allow_null=True, default=None)
     comment = serializers.CharField(required=False, allow_blank=True, default="",
@@ -240,7 +264,7 @@ class RepostPolicySerializer(serializers.ModelSerializer):
     platform = serializers.CharField(source="platform.code", read_only=True)
     platform_name = serializers.CharField(source="platform.name", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True,
-                                              default=None)
+                                              default=None, allow_null=True)
     is_national_default = serializers.SerializerMethodField()
 
     class Meta:

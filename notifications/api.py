@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -27,6 +28,11 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
             queryset = queryset.unread()
         return queryset
 
+    @extend_schema(
+        request=inline_serializer("NotificationsRead", {
+            "ids": serializers.ListField(child=serializers.IntegerField(), required=False)}),
+        responses=inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()}),
+        summary="Mark notifications read (all, or the given ids)")
     @action(detail=False, methods=["post"])
     def read(self, request):
         ids = request.data.get("ids") if isinstance(request.data, dict) else None

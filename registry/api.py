@@ -5,7 +5,12 @@ Every viewset inherits a Scoped*ViewSet; writes go through registry.services."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -121,6 +126,10 @@ class MediaAccountViewSet(ScopedReadOnlyViewSet):
     ordering_fields = ["display_name", "org_path", "status", "followers", "last_post_at", "id"]
     ordering = ["org_path", "id"]
 
+    @extend_schema(responses=inline_serializer("AccountHistory", {
+        "filings": serializers.ListField(child=serializers.DictField()),
+        "events": serializers.ListField(child=serializers.DictField()),
+    }), summary="Every filing and audit event of the account")
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         """Every filing and audit event of the account."""
@@ -240,6 +249,7 @@ class FilingViewSet(ScopedModelViewSet):
     def retrieve(self, request, pk=None):
         return Response(FilingSerializer(self.get_object()).data)
 
+    @extend_schema(responses=FilingSerializer(many=True))
     @action(detail=False, methods=["get"])
     def queue(self, request):
         """Filings awaiting the caller's decision, oldest first."""

@@ -81,9 +81,10 @@ def test_token_for_username_and_password_authenticates_api_calls(person):
     assert bad.status_code in (401, 403)
 
 
-def test_token_wrong_password_is_400_with_a_field_message(person):
+def test_token_wrong_password_is_401_with_a_field_message(person):
     response = api_token(Client(), person.username, "not-the-password-1")
-    assert response.status_code == 400
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
     body = response.json()
     assert body["code"] == "authentication_failed"
     assert body["fields"]["password"]
@@ -98,7 +99,7 @@ def test_token_missing_fields_are_400_per_field():
 
 def test_token_for_inactive_user_is_refused(person):
     User.objects.filter(pk=person.pk).update(is_active=False)
-    assert api_token(Client(), person.username, PASSWORD).status_code == 400
+    assert api_token(Client(), person.username, PASSWORD).status_code == 401
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(person, channel):
     with time_machine.travel(T0, tick=False) as clock:
         for _ in range(4):
             response = _fail(channel, client, person.username)
-            assert response.status_code in (200, 400)  # refused, not yet locked
+            assert response.status_code in (200, 401)  # refused, not yet locked
         _fail(channel, client, person.username)  # the fifth
         # The sixth attempt, with the RIGHT password, is refused.
         if channel == "web":

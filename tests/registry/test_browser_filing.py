@@ -32,7 +32,8 @@ def test_operator_files_supervisor_approves_history_shows_both(browser_page, liv
 
     _sign_in(page, base, operator)
     page.goto(f"{base}/registry/accounts/")
-    page.get_by_role("link", name="File a new account").or_(page.locator("a[href$='/registry/filings/new/']")).first.click()
+    main = page.locator("main")
+    main.get_by_role("link", name="File a new account").or_(main.locator("a[href$='/registry/filings/new/']")).first.click()
     page.wait_for_url(re.compile(r"/registry/filings/new/$"))
     # Pasting the profile URL fills the platform and the account id.
     page.fill("#id_profile_url", "https://m.weibo.cn/u/5566778899?luicode=1")

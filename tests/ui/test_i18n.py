@@ -243,7 +243,7 @@ def pages(world):
         (
             users[Role.OPERATOR],
             reverse("moderation:directive_detail", args=[directive.pk]),
-            ["My accounts", "Completion by organization", "Confirm"],
+            ["My accounts to repost", "Completion by organization", "Confirm"],
         ),
     ]
 

@@ -382,7 +382,7 @@ def _directive(users, province, dept) -> int:
     if city_weibo is not None:  # confirmed after the deadline: recorded as late
         target_confirm(
             target=city_weibo,
-            actor=users["demo-city-supervisor"],
+            actor=users["demo-city-operator"],
             repost_url=f"https://weibo.com/{city_weibo.account.platform_account_id}/Pdemo01",
         )
     return 1

@@ -129,6 +129,9 @@ DEMO_USERS = [
     ),
     DemoUser("demo-auditor", "演示·省级审计员", Role.AUDITOR, "云岭省人民政府"),
     DemoUser("demo-operator", "演示·运维人员", Role.OPERATOR, WORK_DEPT),
+    # Runs the city government's own accounts: only an account's operators confirm
+    # its reposts, and the demo directive has a late confirmation there.
+    DemoUser("demo-city-operator", "演示·市政府运维人员", Role.OPERATOR, "苍澜市人民政府"),
     DemoUser(
         "demo-outsourced",
         "演示·外包人员",

@@ -1,0 +1,157 @@
+"""The OpenAPI schema's finishing pass (drf-spectacular POSTPROCESSING_HOOKS).
+
+Applied to every operation of every app, so a new app's endpoints come out right
+without decorating each one:
+
+- tags per area (registry, review and reposts, ...), from the first path segment
+  (`AREAS`; an unknown segment is its own tag);
+- a summary on every operation (the first sentence of its docstring, else "List
+  organizations", "Approve post", ... from the method and the path);
+- no base-class docstring passed off as an operation's description;
+- the error responses the exception handler (common/api.py) really gives, with one
+  documented `Error` schema: 400 invalid input (bodies and filters), 401 missing or
+  bad credentials, 403 visible but not allowed, 404 missing or outside the scope,
+  409 a state that does not allow it (writes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+AREAS = {
+    "auth": "Sign-in",
+    "me": "Organizations and people",
+    "organizations": "Organizations and people",
+    "memberships": "Organizations and people",
+    "users": "Organizations and people",
+    "platforms": "Registry",
+    "media-accounts": "Registry",
+    "filings": "Registry",
+    "account-exemptions": "Registry",
+    "credential-custody": "Registry",
+    "rotation-tasks": "Registry",
+    "ledger": "Ledger",
+    "ledger-import": "Ledger",
+    "counterfeit-check": "Ledger",
+    "posts": "Review",
+    "dictionaries": "Review",
+    "published-posts": "Review",
+    "flags": "Review",
+    "repost-directives": "Reposts",
+    "directive-targets": "Reposts",
+    "repost-policies": "Reposts",
+    "notifications": "Notifications",
+    "audit-events": "Audit trail",
+}
+
+# Docstrings of base classes that say nothing about the operation.
+BASE_DOCSTRINGS = ("Base for viewsets", "A viewset", "ViewSet")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error: a stable code, a message for people and, for invalid "
+    "input, the messages per field.",
+    "properties": {
+        "code": {"type": "string", "description": "Stable (e.g. invalid, not_found, "
+                 "forbidden, conflict, not_authenticated, already_confirmed)."},
+        "detail": {"type": "string", "description": "In the user's language."},
+        "fields": {"type": "object", "additionalProperties": {
+            "type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["code", "detail"],
+}
+ERRORS = {
+    "400": "Invalid input: `fields` names each field and its rule.",
+    "401": "No credentials, or bad ones.",
+    "403": "You see the object but may not do this.",
+    "404": "Missing, or outside your scope (the two look the same); a list answers 404 "
+    "when none of your roles reaches its kind of data.",
+    "409": "The object's state does not allow this (already done, changed meanwhile).",
+    "415": "This operation takes a file upload (multipart/form-data), not JSON.",
+    "429": "Too many failed sign-ins: the username is locked for 15 minutes.",
+}
+BINARY = {"type": "string", "format": "binary"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+VERBS = {"get": "Get", "post": "Create", "put": "Replace", "patch": "Update",
+         "delete": "Delete"}
+
+
+def _words(segment: str) -> str:
+    return segment.replace("-", " ").replace("_", " ")
+
+
+def _summary(path: str, method: str) -> str:
+    parts = [p for p in path.split("/") if p and p not in ("api", "v1")]
+    names = [p for p in parts if not p.startswith("{")]
+    detail = bool(parts) and parts[-1].startswith("{")
+    if not names:
+        return VERBS.get(method, method.upper())
+    resource = _words(names[0])
+    if len(names) > 1:  # an action: /posts/{id}/approve/ -> "Approve post"
+        action = _words(" ".join(names[1:]))
+        return f"{action[:1].upper()}{action[1:]} ({resource})"
+    if method == "get":
+        return f"Get one of {resource}" if detail else f"List {resource}"
+    return f"{VERBS.get(method, method)} {'one of ' if detail else ''}{resource}"
+
+
+def _first_sentence(text: str) -> str:
+    line = " ".join(text.strip().split("\n\n")[0].split())
+    match = re.match(r"(.+?[.。:：])(\s|$)", line)
+    sentence = (match.group(1) if match else line).rstrip(".:：。")
+    return sentence if len(sentence) <= 90 else sentence[:89].rsplit(" ", 1)[0] + "…"
+
+
+def postprocess(result, generator, request, public):
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    # A description shared by several operations is the viewset's docstring, not
+    # the operation's: those get a summary from their method and path.
+    shared = Counter(
+        op.get("description", "")
+        for methods in result.get("paths", {}).values()
+        for op in methods.values()
+        if isinstance(op, dict)
+    )
+    for path, methods in result.get("paths", {}).items():
+        segment = next((p for p in path.split("/") if p and p not in ("api", "v1")), "")
+        tag = AREAS.get(segment, _words(segment).capitalize() or "Other")
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            operation["tags"] = [tag]
+            description = operation.get("description", "")
+            if description.startswith(BASE_DOCSTRINGS):
+                operation["description"] = ""
+                description = ""
+            if not operation.get("summary"):
+                own = description and shared[description] == 1
+                operation["summary"] = (_first_sentence(description) if own
+                                        else _summary(path, method))
+            codes = ["401", "403"]
+            if method in ("post", "put", "patch", "delete"):
+                codes += ["400", "409"]
+            elif operation.get("parameters"):
+                codes.append("400")  # filters are validated
+            codes.append("404")
+            body = operation.get("requestBody", {}).get("content", {})
+            if body and "application/json" not in body:
+                codes.append("415")
+            if segment == "auth":
+                codes = ["400", "401", "429"]
+            responses = operation["responses"]
+            if path.rstrip("/").endswith("/export") and "200" in responses:
+                # Exports stream a file, not the JSON of the list.
+                responses["200"] = {"description": "The file (CSV, or XLSX where offered).",
+                                    "content": {
+                                        "text/csv": {"schema": BINARY},
+                                        XLSX: {"schema": BINARY},
+                                    }}
+            for code in sorted(codes):
+                responses.setdefault(code, {
+                    "description": ERRORS[code],
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}}},
+                })
+    return result
