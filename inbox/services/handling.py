@@ -63,12 +63,6 @@ def _event(message, kind, actor, *, note="", data=None, from_org=None, to_org=No
                                        to_organization=to_org, at=at or timezone.now())
 
 
-def _audit(actor, action, message, role, *, before=None, after=None, organization=None):
-    audit_record(actor=actor, action=f"inbox.{action}", target=message,
-                 organization=organization or message.organization, role=role,
-                 before=before, after=after, target_label=f"#{message.pk}")
-
-
 def _move(message: Message, to: str) -> None:
     if to not in ALLOWED_TRANSITIONS.get(message.status, set()):
         raise Conflict(_("This message is %(status)s; that step is not possible now.")
@@ -147,7 +141,8 @@ def message_classify(*, message: Message, category: str, actor,
                                 "sla_first_response", "sla_reply", "sla_warn_percent",
                                 *fields])
     _event(message, Kind.CLASSIFIED, actor, data={"category": category})
-    _audit(actor, "message_classify", message, role, before=before,
+    audit_record(actor=actor, action="inbox.message_classify", target=message, role=role,
+                 target_label=f"#{message.pk}", before=before,
            after={"category": category, "must_answer": message.must_answer,
                   "reply_due_at": message.reply_due_at})
     return message
@@ -175,7 +170,8 @@ def message_accept(*, message: Message, actor) -> Message:
     fields += _refresh_due(message)
     message.save(update_fields=["status", "handler", *fields])
     _event(message, Kind.ACCEPTED, actor, at=now)
-    _audit(actor, "message_accept", message, role, after={"status": message.status})
+    audit_record(actor=actor, action="inbox.message_accept", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"status": message.status})
     return message
 
 
@@ -192,7 +188,8 @@ def message_edit_text(*, message: Message, text: str, actor) -> Message:
     message.text = text
     message.save(update_fields=["text"])
     _event(message, Kind.EDITED, actor)
-    _audit(actor, "message_edit", message, role, before={"text": before},
+    audit_record(actor=actor, action="inbox.message_edit", target=message, role=role,
+                 target_label=f"#{message.pk}", before={"text": before},
            after={"text": text})
     return message
 
@@ -208,7 +205,8 @@ def message_assign(*, message: Message, handler: User, actor) -> Message:
     message.handler = handler
     message.save(update_fields=["handler"])
     _event(message, Kind.ASSIGNED, actor, data={"handler": handler.pk})
-    _audit(actor, "message_assign", message, role, after={"handler": str(handler)})
+    audit_record(actor=actor, action="inbox.message_assign", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"handler": str(handler)})
     return message
 
 
@@ -290,7 +288,8 @@ def message_transfer(*, message: Message, to_organization: Organization, actor,
            to_org=to_organization, at=now)
     if extra := _problem_case(message, actor, now):
         message.save(update_fields=extra)
-    _audit(actor, "message_transfer", message, role, organization=source,
+    audit_record(actor=actor, action="inbox.message_transfer", target=message, role=role,
+                 target_label=f"#{message.pk}", organization=source,
            before={"organization": source.name},
            after={"organization": to_organization.name, "note": note})
     pk, org_id = message.pk, to_organization.pk
@@ -327,7 +326,8 @@ def message_return(*, message: Message, actor, reason: str) -> Message:
     message.save(update_fields=["organization", "org_path", "sign_for_due_at",
                                 "signed_for_at", "handler"])
     _event(message, Kind.RETURNED, actor, note=reason, from_org=here, to_org=back, at=now)
-    _audit(actor, "message_return", message, role, organization=here,
+    audit_record(actor=actor, action="inbox.message_return", target=message, role=role,
+                 target_label=f"#{message.pk}", organization=here,
            after={"organization": back.name, "reason": reason})
     return message
 
@@ -346,7 +346,8 @@ def message_sign_for(*, message: Message, actor) -> Message:
     message.save(update_fields=["signed_for_at", "handler"])
     _event(message, Kind.SIGNED_FOR, actor, at=now,
            data={"on_time": now <= message.sign_for_due_at})
-    _audit(actor, "message_sign_for", message, role,
+    audit_record(actor=actor, action="inbox.message_sign_for", target=message, role=role,
+                 target_label=f"#{message.pk}",
            after={"on_time": now <= message.sign_for_due_at})
     return message
 
@@ -366,7 +367,8 @@ def message_pause(*, message: Message, actor, note: str = "") -> Message:
     fields = _refresh_due(message)
     message.save(update_fields=["status", "paused_at", *fields])
     _event(message, Kind.PAUSED, actor, note=note, at=now)
-    _audit(actor, "message_pause", message, role, after={"note": note})
+    audit_record(actor=actor, action="inbox.message_pause", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"note": note})
     return message
 
 
@@ -382,7 +384,8 @@ def message_resume(*, message: Message, actor, at: datetime | None = None) -> Me
     fields = _refresh_due(message)
     message.save(update_fields=["status", "paused_at", "paused_seconds", *fields])
     _event(message, Kind.RESUMED, actor, at=now, data={"paused_seconds": paused})
-    _audit(actor, "message_resume", message, role,
+    audit_record(actor=actor, action="inbox.message_resume", target=message, role=role,
+                 target_label=f"#{message.pk}",
            after={"paused_seconds": paused, "due_at": message.due_at})
     return message
 
@@ -415,7 +418,8 @@ def message_extend(*, message: Message, actor, days: int, interim_text: str) -> 
                          route=Reply.Route.PLATFORM, published_at=now)
     _event(message, Kind.EXTENDED, actor, note=interim_text.strip(), at=now,
            data={"days": days})
-    _audit(actor, "message_extend", message, role,
+    audit_record(actor=actor, action="inbox.message_extend", target=message, role=role,
+                 target_label=f"#{message.pk}",
            after={"days": days, "reply_due_at": message.reply_due_at})
     return message
 
@@ -460,7 +464,8 @@ def reply_submit(*, message: Message, actor, text: str,
         fields += ["status", *_refresh_due(message)]
         message.save(update_fields=fields)
     _event(message, Kind.REPLY_DRAFTED, actor, data={"reply": reply.pk, "kind": kind})
-    _audit(actor, "reply_submit", message, role,
+    audit_record(actor=actor, action="inbox.reply_submit", target=message, role=role,
+                 target_label=f"#{message.pk}",
            after={"reply": reply.pk, "needs_approval": needs})
     if needs:
         pk, org_id = message.pk, message.organization_id
@@ -494,7 +499,8 @@ def reply_approve(*, reply: Reply, actor) -> Reply:
                                                          timezone.now())
     reply.save(update_fields=["state", "approved_by", "approved_at"])
     _event(message, Kind.REPLY_APPROVED, actor, data={"reply": reply.pk})
-    _audit(actor, "reply_approve", message, role, after={"reply": reply.pk})
+    audit_record(actor=actor, action="inbox.reply_approve", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"reply": reply.pk})
     return reply
 
 
@@ -513,7 +519,8 @@ def reply_reject(*, reply: Reply, actor, reason: str) -> Reply:
     reply.state = Reply.State.REJECTED
     reply.save(update_fields=["state"])
     _event(message, Kind.REPLY_REJECTED, actor, note=reason, data={"reply": reply.pk})
-    _audit(actor, "reply_reject", message, role, after={"reply": reply.pk, "reason": reason})
+    audit_record(actor=actor, action="inbox.reply_reject", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"reply": reply.pk, "reason": reason})
     return reply
 
 
@@ -573,7 +580,8 @@ def reply_publish(*, reply: Reply, actor, route: str = Reply.Route.PLATFORM) -> 
     message.save(update_fields=fields)
     _event(message, Kind.REPLIED, actor, at=now,
            data={"reply": reply.pk, "route": route, "kind": reply.kind})
-    _audit(actor, "reply_publish", message, role,
+    audit_record(actor=actor, action="inbox.reply_publish", target=message, role=role,
+                 target_label=f"#{message.pk}",
            after={"reply": reply.pk, "route": route, "on_time": message.replied_on_time})
     return reply
 
@@ -631,6 +639,7 @@ def message_resolve(*, message: Message, actor) -> Message:
     message.resolved_at = timezone.now()
     message.save(update_fields=["status", "resolved_at"])
     _event(message, Kind.RESOLVED, actor)
-    _audit(actor, "message_resolve", message, role, after={"status": message.status})
+    audit_record(actor=actor, action="inbox.message_resolve", target=message, role=role,
+                 target_label=f"#{message.pk}", after={"status": message.status})
     return message
 
