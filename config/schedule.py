@@ -42,4 +42,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.ledger_import_purge",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Monthly archive (rule 26): daily at 01:30; on the first working day of a month it
+    # packages last month per organization (idempotent; a correction makes a new version).
+    "assessment-monthly-archive": {
+        "task": "assessment.monthly_archive",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("registry.api_urls")),
     path("", include("moderation.api_urls")),
+    path("", include("assessment.api_urls")),
     *api_router.urls,
 ]
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("registry/", include("registry.urls")),
     path("moderation/", include("moderation.urls")),
+    path("assessment/", include("assessment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

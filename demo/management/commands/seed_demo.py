@@ -321,6 +321,11 @@ class Command(BaseCommand):
             work_created = seed_work(
                 orgs=orgs, work_dept=WORK_DEPT, password=DEMO_PASSWORD
             )
+        from demo.assessment import (
+            seed as seed_assessment,  # rubric, scores, circular, year
+        )
+
+        seed_assessment(stdout=self.stdout)
         self.stdout.write(
             f"Demo data: {orgs_created} organizations, {users_created} users, "
             f"{grants} roles, {accounts_created} media accounts created "

@@ -1,0 +1,336 @@
+"""API shapes of the assessment (read shapes; writes go through the services)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from assessment.models import (
+    AccountScore,
+    AssessmentFreeze,
+    ManualEntry,
+    OrgScore,
+    Rubric,
+    RubricItem,
+    ScoreEvidence,
+    ScoreLine,
+    ScoreRun,
+)
+from assessment.sources import source_label
+
+
+class RubricItemSerializer(serializers.ModelSerializer):
+    source_label = serializers.SerializerMethodField()
+    available = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RubricItem
+        fields = [
+            "id",
+            "code",
+            "name",
+            "part",
+            "source",
+            "source_label",
+            "available",
+            "points",
+            "cap",
+            "weight",
+            "params",
+            "order",
+        ]
+
+    def get_source_label(self, obj) -> str:
+        return source_label(obj.source)
+
+    def get_available(self, obj) -> bool:
+        from assessment.sources import MANUAL, SOURCES
+
+        return obj.source == MANUAL or (
+            obj.source in SOURCES and SOURCES[obj.source].available
+        )
+
+
+class RubricSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(
+        source="organization.name", read_only=True
+    )
+
+    class Meta:
+        model = Rubric
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "year",
+            "version",
+            "name",
+            "status",
+            "pass_mark",
+            "bonus_threshold",
+            "bonus_cap",
+            "engagement_opt_in",
+            "engagement_opt_in_reason",
+            "activated_at",
+        ]
+
+
+class RubricDetailSerializer(RubricSerializer):
+    items = RubricItemSerializer(many=True, read_only=True)
+
+    class Meta(RubricSerializer.Meta):
+        fields = [*RubricSerializer.Meta.fields, "items"]
+
+
+class RubricCreateSerializer(serializers.Serializer):
+    organization = serializers.IntegerField()
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+
+class RubricUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=120)
+    pass_mark = serializers.DecimalField(required=False, max_digits=5, decimal_places=2)
+    bonus_threshold = serializers.DecimalField(
+        required=False, max_digits=5, decimal_places=2
+    )
+    bonus_cap = serializers.DecimalField(required=False, max_digits=5, decimal_places=2)
+    engagement_opt_in = serializers.BooleanField(required=False)
+    engagement_opt_in_reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class RubricItemWriteSerializer(serializers.Serializer):
+    item = serializers.IntegerField(required=False)
+    code = serializers.SlugField(required=False, max_length=40)
+    name = serializers.CharField(required=False, max_length=160)
+    part = serializers.CharField(required=False)
+    source = serializers.CharField(required=False)
+    points = serializers.DecimalField(required=False, max_digits=6, decimal_places=2)
+    cap = serializers.DecimalField(required=False, max_digits=6, decimal_places=2)
+    weight = serializers.DecimalField(required=False, max_digits=4, decimal_places=2)
+    params = serializers.JSONField(required=False)
+
+
+class ScoreRunSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(
+        source="organization.name", read_only=True
+    )
+
+    class Meta:
+        model = ScoreRun
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "rubric",
+            "period_start",
+            "period_end",
+            "status",
+            "progress",
+            "account_count",
+            "frozen",
+            "engagement_opt_in",
+            "unavailable_sources",
+            "items",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class ScoreRunCreateSerializer(serializers.Serializer):
+    organization = serializers.IntegerField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    rubric = serializers.IntegerField(required=False)
+
+
+class ScoreEvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoreEvidence
+        fields = ["kind", "object_id", "label", "occurred_at", "url"]
+
+
+class ScoreLineSerializer(serializers.ModelSerializer):
+    evidence = ScoreEvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ScoreLine
+        fields = [
+            "item_code",
+            "item_name",
+            "part",
+            "source",
+            "occurrences",
+            "points",
+            "applied",
+            "capped",
+            "evidence",
+        ]
+
+
+class AccountScoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AccountScore
+        fields = [
+            "id",
+            "run",
+            "account",
+            "account_label",
+            "platform_label",
+            "organization",
+            "organization_label",
+            "level",
+            "vetoed",
+            "deductions",
+            "base",
+            "bonus",
+            "total",
+            "passed",
+            "rank_in_level",
+        ]
+
+
+class AccountScoreDetailSerializer(AccountScoreSerializer):
+    lines = ScoreLineSerializer(many=True, read_only=True)
+
+    class Meta(AccountScoreSerializer.Meta):
+        fields = [*AccountScoreSerializer.Meta.fields, "lines"]
+
+
+class OrgScoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgScore
+        fields = [
+            "id",
+            "run",
+            "organization",
+            "organization_label",
+            "level",
+            "accounts",
+            "passed",
+            "vetoed",
+            "average",
+            "rank_in_level",
+        ]
+
+
+class ManualEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ManualEntry
+        fields = [
+            "id",
+            "item",
+            "item_code",
+            "account",
+            "occurred_on",
+            "points",
+            "evidence",
+            "evidence_url",
+            "entered_by",
+            "entered_at",
+            "withdrawn_at",
+            "withdrawn_reason",
+        ]
+
+
+class ManualEntryCreateSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    account = serializers.IntegerField()
+    occurred_on = serializers.DateField()
+    points = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=6, decimal_places=2
+    )
+    evidence = serializers.CharField()
+    evidence_url = serializers.URLField(required=False, allow_blank=True)
+
+
+class FreezeSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(
+        source="organization.name", read_only=True
+    )
+
+    class Meta:
+        model = AssessmentFreeze
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "year",
+            "version",
+            "run",
+            "status",
+            "checksum",
+            "figures",
+            "frozen_by",
+            "frozen_at",
+            "reopened_by",
+            "reopened_at",
+            "reopen_reason",
+        ]
+
+
+class CircularSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import Circular
+
+        model = Circular
+        fields = [
+            "id",
+            "organization",
+            "month",
+            "run",
+            "title",
+            "status",
+            "summary",
+            "created_at",
+            "reviewed_at",
+            "review_note",
+            "published_at",
+        ]
+
+
+class CircularPartSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import CircularPart
+
+        model = CircularPart
+        fields = [
+            "id",
+            "circular",
+            "organization",
+            "organization_label",
+            "level",
+            "figures",
+            "headings",
+            "commended",
+            "rectification",
+        ]
+
+
+class MonthlyArchiveSerializer(serializers.ModelSerializer):
+    class Meta:
+        from assessment.models import MonthlyArchive
+
+        model = MonthlyArchive
+        fields = [
+            "id",
+            "organization",
+            "month",
+            "version",
+            "size",
+            "checksum",
+            "counts",
+            "created_at",
+        ]
+
+
+class RunRefSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=["reviewed", "published", "draft"])
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

@@ -1,0 +1,387 @@
+"""Automatic rubric items: pluggable sources keyed by a code.
+
+A source turns the live data of a subtree and a period into *occurrences*: one row per
+thing that counts against (or for) an account, each naming the row that caused it.
+Every source is one set-based query over the subtree (never a query per account).
+A rubric item names its source by code; point values stay in the rubric.
+
+Sources whose data lives in an app that is not installed (or has not built the
+model yet) report themselves unavailable: scoring skips them and the run lists them,
+so a report never pretends to have checked what it could not (nothing is faked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.apps import apps
+from django.db.models import F, Max, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    account_id: int
+    kind: str  # the model label of the row that caused it
+    object_id: str
+    label: str
+    occurred_at: datetime | None
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The scoring window in absolute time: [start, end); `check_at` is the end, or
+    now when the period has not ended yet."""
+
+    root_path: str
+    start: datetime
+    end: datetime
+
+    @property
+    def check_at(self) -> datetime:
+        return min(self.end, timezone.now())
+
+
+@dataclass(frozen=True)
+class Source:
+    code: str
+    label: object
+    fetch: Callable[[Period, dict], Iterable[Occurrence]]
+    # The model it reads ("app_label.Model"); unavailable while it is not installed.
+    needs: tuple[str, ...] = ()
+    # Counts likes, forwards or logins: refused without the rubric's opt-in (rule 30).
+    engagement: bool = False
+    params_help: object = ""
+    # False for a source whose fetcher is not written yet (its app has not landed).
+    built: bool = True
+
+    @property
+    def available(self) -> bool:
+        if not self.built:
+            return False
+        for label in self.needs:
+            try:
+                apps.get_model(label)
+            except (LookupError, ValueError):
+                return False
+        return True
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def register_source(source: Source) -> None:
+    """Apps above assessment's floor cannot be imported here; a source for their data
+    is registered here by model label and reads it through apps.get_model."""
+    SOURCES[source.code] = source
+
+
+def source_label(code: str) -> str:
+    if code == MANUAL:
+        return str(gettext_lazy("Manual entry with evidence"))
+    source = SOURCES.get(code)
+    return str(source.label) if source else code
+
+
+def scored_accounts(root_path: str, end: datetime | None = None):
+    """The accounts a run scores: in service below `root_path` and, when `end` is
+    given, opened before it (the opening date, else the registry row's creation)."""
+    from registry.models import AccountStatus, MediaAccount
+
+    qs = MediaAccount.objects.filter(
+        org_path__startswith=root_path,
+        status__in=[
+            AccountStatus.ACTIVE,
+            AccountStatus.RECTIFYING,
+            AccountStatus.SUSPENDED,
+        ],
+    )
+    if end is not None:
+        qs = qs.filter(
+            Q(opened_on__lt=timezone.localtime(end).date())
+            | Q(opened_on__isnull=True, created_at__lt=end)
+        )
+    return qs
+
+
+def _local_date(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d") if moment else "—"
+
+
+# --- sources on data that exists today -------------------------------------------------------
+def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Accounts with no post in the `days` days before the check time (rule 23, 28).
+
+    The last post is the registry's `last_post_at` when it is before the check time;
+    for a past period whose account posted since, the latest collector report before
+    the check time stands in, and without one the account is not counted (two
+    set-based queries)."""
+    from moderation.models import PublishedPost
+
+    days = int(params.get("days", 14))
+    check_at = period.check_at
+    limit = check_at - timedelta(days=days)
+    accounts = scored_accounts(period.root_path, check_at)
+    rows = list(
+        accounts.filter(
+            Q(last_post_at__isnull=True)
+            | Q(last_post_at__lt=limit)
+            | Q(last_post_at__gt=check_at)
+        ).values_list("id", "last_post_at", "created_at", "opened_on", "display_name")
+    )
+    later = [r[0] for r in rows if r[1] is not None and r[1] > check_at]
+    reported = {}
+    if later:
+        reported = dict(
+            PublishedPost.objects.filter(
+                account_id__in=later, published_at__lte=check_at
+            )
+            .values("account_id")
+            .annotate(last=Max("published_at"))
+            .values_list("account_id", "last")
+        )
+    tz = timezone.get_default_timezone()
+    for account_id, last_post_at, created_at, opened_on, name in rows:
+        if last_post_at is not None and last_post_at > check_at:
+            # Posted since the check time: only a collector's report can tell when it
+            # posted before; without one the idleness is unknown, and nothing unproven
+            # counts against an account.
+            last = reported.get(account_id)
+            if last is None:
+                continue
+        else:
+            last = last_post_at
+        opened = (
+            timezone.make_aware(datetime.combine(opened_on, time.min), tz)
+            if opened_on
+            else created_at
+        )
+        since = last or opened
+        if since >= limit:
+            continue
+        idle = (check_at - since).days
+        yield Occurrence(
+            account_id,
+            "registry.mediaaccount",
+            str(account_id),
+            _(
+                "%(name)s: last post %(last)s, %(days)d days without an update before %(check)s"
+            )
+            % {
+                "name": name,
+                "last": _local_date(last),
+                "days": idle,
+                "check": _local_date(check_at),
+            },
+            last,
+            reverse("registry:account_history", args=[account_id]),
+        )
+
+
+def unapproved_publications(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Posts the platform showed without an approved revision (moderation's flags)."""
+    from moderation.models import Flag, FlagKind
+
+    rows = Flag.objects.filter(
+        kind=FlagKind.UNAPPROVED_PUBLICATION,
+        org_path__startswith=period.root_path,
+        published_post__published_at__gte=period.start,
+        published_post__published_at__lt=period.end,
+    ).values_list(
+        "id", "published_post__account_id", "message", "published_post__published_at"
+    )
+    url = reverse("moderation:flag_list") + "?all=1"
+    for flag_id, account_id, message, published_at in rows.iterator(chunk_size=5000):
+        yield Occurrence(
+            account_id,
+            "moderation.flag",
+            str(flag_id),
+            message[:300],
+            published_at,
+            url,
+        )
+
+
+def late_filings(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Filings made after their due date (rule 32)."""
+    from registry.models import Filing
+
+    rows = Filing.objects.filter(
+        org_path__startswith=period.root_path,
+        is_late=True,
+        submitted_at__gte=period.start,
+        submitted_at__lt=period.end,
+    ).values_list("id", "account_id", "number", "kind", "submitted_at", "due_at")
+    for filing_id, account_id, number, kind, submitted_at, due_at in rows.iterator(
+        chunk_size=5000
+    ):
+        yield Occurrence(
+            account_id,
+            "registry.filing",
+            str(filing_id),
+            _("Filing %(number)s (%(kind)s) filed %(filed)s, due %(due)s")
+            % {
+                "number": number,
+                "kind": kind,
+                "filed": _local_date(submitted_at),
+                "due": _local_date(due_at),
+            },
+            submitted_at,
+            reverse("registry:filing_detail", args=[filing_id]),
+        )
+
+
+def late_reposts(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Repost directive targets confirmed after their deadline, or still open after it
+    (rule 15)."""
+    from moderation.models import DirectiveTarget
+
+    check_at = period.check_at
+    rows = (
+        DirectiveTarget.objects.filter(
+            org_path__startswith=period.root_path,
+            due_at__gte=period.start,
+            due_at__lt=period.end,
+        )
+        .filter(
+            Q(confirmed_at__gt=F("due_at"))
+            | Q(confirmed_at__isnull=True, due_at__lt=check_at)
+        )
+        .values_list(
+            "id",
+            "account_id",
+            "directive_id",
+            "directive__title",
+            "due_at",
+            "confirmed_at",
+        )
+    )
+    for (
+        target_id,
+        account_id,
+        directive_id,
+        title,
+        due_at,
+        confirmed_at,
+    ) in rows.iterator(chunk_size=5000):
+        if confirmed_at:
+            label = _("Repost of “%(title)s” due %(due)s, confirmed %(done)s") % {
+                "title": title,
+                "due": _local_date(due_at),
+                "done": _local_date(confirmed_at),
+            }
+        else:
+            label = _("Repost of “%(title)s” due %(due)s, not confirmed") % {
+                "title": title,
+                "due": _local_date(due_at),
+            }
+        yield Occurrence(
+            account_id,
+            "moderation.directivetarget",
+            str(target_id),
+            label[:300],
+            due_at,
+            reverse("moderation:directive_detail", args=[directive_id]),
+        )
+
+
+register_source(
+    Source(
+        "idle_days",
+        gettext_lazy("No update for N days before the check time"),
+        idle_accounts,
+        needs=("registry.MediaAccount",),
+        params_help=gettext_lazy('{"days": 14}'),
+    )
+)
+register_source(
+    Source(
+        "unapproved_publication",
+        gettext_lazy("Published without approval"),
+        unapproved_publications,
+        needs=("moderation.Flag",),
+    )
+)
+register_source(
+    Source(
+        "late_filing",
+        gettext_lazy("Filing after its due date"),
+        late_filings,
+        needs=("registry.Filing",),
+    )
+)
+register_source(
+    Source(
+        "late_repost",
+        gettext_lazy("Repost directive missed or late"),
+        late_reposts,
+        needs=("moderation.DirectiveTarget",),
+    )
+)
+
+
+# --- sources on data other apps are building -------------------------------------------------
+def _not_built(period: Period, params: dict) -> Iterable[Occurrence]:
+    raise NotImplementedError("this source is not built yet")
+
+
+# Declared (so a rubric can name them and the default rubric follows the national
+# indicators) but not built: their data lives in the inbox and supervision apps, which
+# other work is building. `built=False` keeps them unavailable: scoring skips them and
+# every report lists them as not checked. Each is replaced by a real fetcher under the
+# same code once its app is on main.
+for _code, _label, _needs, _eng in [
+    (
+        "late_reply",
+        gettext_lazy("Citizen message answered late"),
+        "inbox.Message",
+        False,
+    ),
+    (
+        "unanswered_message",
+        gettext_lazy("Valid citizen message unanswered for 3 months"),
+        "inbox.Message",
+        False,
+    ),
+    (
+        "low_resolution_rate",
+        gettext_lazy("Resolution rate below the threshold"),
+        "inbox.Message",
+        False,
+    ),
+    (
+        "low_satisfaction",
+        gettext_lazy("Satisfaction rate below the threshold"),
+        "inbox.Message",
+        False,
+    ),
+    ("open_findings", gettext_lazy("Open findings"), "supervision.Finding", False),
+    (
+        "inspection_failed",
+        gettext_lazy("Failed inspection"),
+        "supervision.Inspection",
+        False,
+    ),
+    (
+        "rectification_late",
+        gettext_lazy("Rectification order overdue"),
+        "supervision.RectificationOrder",
+        False,
+    ),
+    ("likes", gettext_lazy("Likes received"), "supervision.MetricSnapshot", True),
+    ("forwards", gettext_lazy("Forwards received"), "supervision.MetricSnapshot", True),
+    ("logins", gettext_lazy("Operator logins"), "supervision.MetricSnapshot", True),
+]:
+    register_source(
+        Source(_code, _label, _not_built, needs=(_needs,), engagement=_eng, built=False)
+    )
+
+ENGAGEMENT_SOURCES = frozenset(code for code, s in SOURCES.items() if s.engagement)
