@@ -28,6 +28,7 @@ def register() -> None:
             _("Findings"),
             "supervision:finding_list",
             "oversight",
+            roles=watchers,
             order=20,
         ),
         NavEntry(
@@ -35,6 +36,7 @@ def register() -> None:
             _("Rectification orders"),
             "supervision:order_list",
             "oversight",
+            roles=watchers,
             order=30,
         ),
         NavEntry(
@@ -50,6 +52,7 @@ def register() -> None:
             _("Public-opinion events"),
             "supervision:event_list",
             "oversight",
+            roles=watchers,
             order=50,
         ),
     )
