@@ -10,15 +10,16 @@ from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import second_factor, services, tokens
 from accounts.api_base import ScopedModelViewSet
+from accounts.lockout import captcha_answer_ok, captcha_required
 from accounts.models import Level, Membership, Organization, OrgKind, Role, User
+from accounts.passwords import change_required
 from accounts.scoping import Action, get_visible_or_404, memberships_of
 from common.errors import ApplicationError
 
@@ -27,10 +28,19 @@ from common.errors import ApplicationError
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    captcha_key = serializers.CharField(max_length=64, required=False, default="")
+    captcha_value = serializers.CharField(max_length=32, required=False, default="")
+    otp = serializers.CharField(
+        max_length=16,
+        required=False,
+        default="",
+        help_text="The second factor (TOTP or recovery code), for roles that need one.",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
 
 
 class ObtainTokenView(APIView):
@@ -43,6 +53,19 @@ class ObtainTokenView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if captcha_required(values["username"]) and not captcha_answer_ok(
+            values["captcha_key"], values["captcha_value"]
+        ):
+            # SECURITY: checked before the password, like the sign-in page.
+            message = _(
+                "This username has failed to sign in from several places: answer a "
+                "captcha (GET /captcha/refresh/ gives its key and picture)."
+            )
+            return Response(
+                {"code": "captcha_required", "detail": message, "fields": {"captcha_value": [message]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         # Django's HttpRequest, so axes can count failures and lock the username.
         user = authenticate(
             request._request,
@@ -63,11 +86,50 @@ class ObtainTokenView(APIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        if change_required(user):
+            return Response(
+                {
+                    "code": "password_change_required",
+                    "detail": _(
+                        "Your password was reset or has expired: change it on the web "
+                        "before asking for a token."
+                    ),
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        if second_factor.second_factor_required(user):
+            refused = self._second_factor(user, values["otp"])
+            if refused is not None:
+                return refused
         # A successful sign-in, as on the web: axes clears the username's failures
         # (AXES_RESET_ON_SUCCESS) and last_login is updated.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        instance, token = tokens.token_issue(user=user)
+        return Response({"token": token, "expiry": instance.expiry})
+
+    @staticmethod
+    def _second_factor(user, code: str) -> Response | None:
+        """SECURITY: tokens are issued only after the second factor."""
+        if not second_factor.has_second_factor(user):
+            return Response(
+                {
+                    "code": "second_factor_enrolment_required",
+                    "detail": _(
+                        "Your role signs in with a second factor: set it up on the web "
+                        "first, then send its code as otp."
+                    ),
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        try:
+            second_factor.second_factor_verify(request=None, user=user, code=code, channel="api")
+        except ApplicationError as exc:
+            message = _("Enter the current code of your second factor (or a recovery code).")
+            return Response(
+                {"code": exc.code, "detail": message, "fields": {"otp": [message]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return None
 
 
 # --- the current user -------------------------------------------------------------------

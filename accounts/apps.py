@@ -18,4 +18,22 @@ class AccountsConfig(AppConfig):
             "user.created": _("User created"),
             "membership.granted": _("Role granted"),
             "membership.ended": _("Role ended"),
+            "user.password_changed": _("Password changed"),
+            "user.password_reset": _("Password reset"),
+            "auth.signed_in": _("Signed in"),
+            "auth.sign_in_failed": _("Sign-in failed"),
+            "auth.signed_out": _("Signed out"),
+            "auth.locked_out": _("Sign-in locked"),
+            "auth.unlocked": _("Sign-in unlocked"),
+            "user.deactivated": _("Sign-in deactivated"),
+            "token.issued": _("API token issued"),
+            "token.revoked": _("API token revoked"),
+            "otp.enrolled": _("Second factor set up"),
+            "otp.verified": _("Second factor used"),
+            "otp.failed": _("Second factor refused"),
+            "otp.reset": _("Second factor reset"),
+            "otp.rule_set": _("Second-factor rule changed"),
         })
+        from accounts import security_events
+
+        security_events.connect()

@@ -94,6 +94,11 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Password policy (accounts.passwords): when the password was last set, and whether
+    # the person must choose a new one at the next sign-in (after a reset by the
+    # security administrator). Null: set before the policy existed, counts from now.
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         verbose_name = _("user")
@@ -181,3 +186,40 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.organization}"
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a person's earlier passwords, so the last few are not reused."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="password_history", verbose_name=_("user")
+    )
+    password = models.CharField(_("password hash"), max_length=128)
+    created_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("earlier password")
+        verbose_name_plural = _("earlier passwords")
+        indexes = [models.Index(fields=["user", "-created_at"], name="pwhistory_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class SecondFactorRule(models.Model):
+    """Whether the holders of a role must sign in with a second factor (TOTP).
+
+    The three administrator roles always must (MLPS 2.0 level 3); for every other role
+    a row here overrides the default of settings.SECOND_FACTOR_DEFAULT_ROLES.
+    """
+
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, unique=True)
+    required = models.BooleanField(_("second factor required"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("second-factor rule")
+        verbose_name_plural = _("second-factor rules")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.required}"

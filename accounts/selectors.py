@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Case, CharField, Count, F, Q, Value, When
 
 from accounts.models import Membership, Organization
 from accounts.scoping import Action, Domain, scope_for
@@ -63,3 +63,29 @@ def role_counts(org: Organization) -> dict[str, int]:
         Membership.objects.active().filter(organization=org).values("role").annotate(n=Count("id"))
     )
     return {r["role"]: r["n"] for r in rows}
+
+
+def separation_violations(user, limit: int = 200):
+    """Active memberships, visible to `user` (access domain), of people whose active
+    roles span more than one duty (三员分立: one administrator role, or business roles
+    only). Rows granted before the rule existed; the security administrator ends them.
+    Two queries, whatever the number of rows."""
+    from accounts.scoping import ADMIN_ROLES
+
+    duty = Case(
+        *[When(role=r, then=Value(str(r))) for r in ADMIN_ROLES],
+        default=Value("business"),
+        output_field=CharField(),
+    )
+    offenders = (
+        Membership.objects.filter(is_active=True)
+        .values("user_id")
+        .annotate(duties=Count(duty, distinct=True))
+        .filter(duties__gt=1)
+        .values("user_id")
+    )
+    return (
+        memberships_visible(user)
+        .filter(is_active=True, user_id__in=offenders)
+        .order_by("user__username", F("organization__path"), "role")[:limit]
+    )

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Organization, Role, User
-from accounts.scoping import Action, Domain, forget, require
+from accounts.models import Membership, Organization, PasswordHistory, Role, User
+from accounts.scoping import ADMIN_ROLES, Action, Domain, forget, require
 from audit.services import audit_record
-from common.errors import Conflict, ValidationFailed
+from common.errors import Conflict, NotFound, ValidationFailed
 
 # Apps that must act when a role ends (e.g. the registry opens credential-rotation
 # tasks) register a callback here in AppConfig.ready. Called inside the transaction.
@@ -143,6 +143,7 @@ def user_create(
     except ValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from exc
     user.set_password(password)
+    user.password_changed_at = timezone.now()
     _clean(user, exclude=["password"])
     user.save()
     audit_record(
@@ -166,6 +167,39 @@ def _membership_state(m: Membership) -> dict:
         "agreement_signed_on": m.agreement_signed_on,
         "agreement_document": m.agreement_document,
     }
+
+
+def duty_of(role: str) -> str:
+    """The duty a role belongs to: each administrator role is a duty of its own, every
+    other role is business. One person holds roles of one duty only (三员分立)."""
+    return role if role in ADMIN_ROLES else "business"
+
+
+def separation_check(*, user: User, role: str) -> None:
+    """Refuse a grant that would give `user` two duties (三员分立).
+
+    SECURITY: MLPS 2.0 level 3 separates the system, security and audit
+    administrators: one person holds at most one administrator role, and no
+    business role beside it. Holding the same administrator role in several
+    organizations is one duty and allowed.
+    """
+    held = set(Membership.objects.filter(user=user, is_active=True).values_list("role", flat=True))
+    clash = sorted(h for h in held if duty_of(h) != duty_of(role))
+    if not clash:
+        return
+    held_label = "、".join(str(Role(h).label) for h in clash)
+    if role in ADMIN_ROLES:
+        message = _(
+            "Separation of the three administrators: %(user)s already holds %(held)s; "
+            "an administrator role cannot be held together with any other role."
+        )
+    else:
+        message = _(
+            "Separation of the three administrators: %(user)s holds %(held)s and "
+            "therefore cannot also hold a business role."
+        )
+    message = message % {"user": user, "held": held_label}
+    raise Conflict(message, code="separation_of_duties", fields={"role": [message]})
 
 
 @transaction.atomic
@@ -200,8 +234,12 @@ def membership_grant(
                 "agreement_document": [_("Enter the agreement's document number.")],
             },
         )
+    # Serialize grants to one person, so two concurrent grants cannot together break
+    # the separation of duties (the database constraint catches it too on PostgreSQL).
+    User.objects.select_for_update().filter(pk=user.pk).first()
     if Membership.objects.filter(user=user, organization=organization, role=role, is_active=True).exists():
         raise Conflict(_("This person already holds this role here."), code="duplicate_role")
+    separation_check(user=user, role=role)
     m = Membership(
         user=user,
         organization=organization,
@@ -253,3 +291,136 @@ def membership_end(*, actor: User | None, membership: Membership, ended_on: date
     for callback in _ON_MEMBERSHIP_ENDED:
         callback(membership=m, actor=actor)
     return m
+
+
+# --- passwords (accounts.passwords holds the policy) ---------------------------------
+PASSWORD_HISTORY_DEPTH = 5
+_ON_CREDENTIALS_CHANGED: list[Callable[..., None]] = []
+
+
+def on_credentials_changed(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register a callback run (inside the transaction) when a person's password
+    changes or their sign-in is deactivated: API tokens are revoked there."""
+    if fn not in _ON_CREDENTIALS_CHANGED:
+        _ON_CREDENTIALS_CHANGED.append(fn)
+    return fn
+
+
+def home_organization(user: User) -> Organization | None:
+    """The organization a person's security events are filed under: that of their
+    first active role (None for a person without roles: a platform-wide event)."""
+    m = (
+        Membership.objects.filter(user=user, is_active=True)
+        .select_related("organization")
+        .order_by("organization__path", "id")
+        .first()
+    )
+    return m.organization if m else None
+
+
+def _set_password(user: User, new_password: str, *, must_change: bool) -> None:
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            " ".join(exc.messages), fields={"new_password": exc.messages}
+        ) from exc
+    if user.password:
+        PasswordHistory.objects.create(user=user, password=user.password)
+        keep = list(
+            PasswordHistory.objects.filter(user=user)
+            .order_by("-created_at", "-id")
+            .values_list("id", flat=True)[:PASSWORD_HISTORY_DEPTH]
+        )
+        PasswordHistory.objects.filter(user=user).exclude(id__in=keep).delete()
+    user.set_password(new_password)
+    user.password_changed_at = timezone.now()
+    user.must_change_password = must_change
+    user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+    # SECURITY: a new password ends every API token issued under the old one.
+    from accounts.tokens import tokens_revoke_all
+
+    tokens_revoke_all(user=user, reason="password_changed")
+    for callback in _ON_CREDENTIALS_CHANGED:
+        callback(user=user)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """A person changes their own password (self-service; also the forced change)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        message = _("The current password is wrong.")
+        raise ValidationFailed(message, code="wrong_password", fields={"old_password": [message]})
+    _set_password(user, new_password, must_change=False)
+    org = home_organization(user)
+    audit_record(
+        actor=user,
+        action="user.password_changed",
+        target=user,
+        organization=org,
+        platform_wide=org is None,
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_reset(*, actor: User | None, user: User, new_password: str) -> User:
+    """The security administrator sets a temporary password; the person must choose
+    their own at the next sign-in."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    org = home_organization(user)
+    role = ""
+    if actor is not None:
+        if org is None:
+            raise NotFound(_("Not found."))
+        role = require(actor, Action.CHANGE, org, Domain.ACCESS)
+        if actor.pk == user.pk:
+            raise ValidationFailed(
+                _("Change your own password on your password page."),
+                fields={"user": [_("Choose another person.")]},
+            )
+    _set_password(user, new_password, must_change=True)
+    audit_record(
+        actor=actor,
+        action="user.password_reset",
+        target=user,
+        organization=org,
+        role=role,
+        platform_wide=org is None,
+    )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    """Switch off a person's sign-in (leaving the platform); their API tokens end."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    org = home_organization(user)
+    role = ""
+    if actor is not None:
+        if org is None:
+            raise NotFound(_("Not found."))
+        role = require(actor, Action.CHANGE, org, Domain.ACCESS)
+        if actor.pk == user.pk:
+            raise ValidationFailed(
+                _("Nobody deactivates themselves."), fields={"user": [_("Choose another person.")]}
+            )
+    if not user.is_active:
+        raise Conflict(_("This sign-in is already deactivated."), code="already_inactive")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    from accounts.tokens import tokens_revoke_all
+
+    tokens_revoke_all(user=user, reason="deactivated")
+    audit_record(
+        actor=actor,
+        action="user.deactivated",
+        target=user,
+        organization=org,
+        role=role,
+        before={"is_active": True},
+        after={"is_active": False},
+        platform_wide=org is None,
+    )
+    return user

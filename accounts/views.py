@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
-from django.utils.http import urlencode
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 
-from accounts import selectors
+from accounts import selectors, services
+from accounts.forms import PasswordChangeForm, SignInForm
 from accounts.models import Organization
+from accounts.passwords import change_required
 from accounts.scoping import (
     Action,
     Domain,
@@ -19,11 +24,43 @@ from accounts.scoping import (
     memberships_of,
     scope_for,
 )
+from common.errors import ApplicationError
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
+
+
+@login_required
+def password_change(request):
+    """Self-service password change; also where the forced change leads."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_password_change(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ApplicationError as exc:
+            for field, texts in exc.fields.items():
+                for text in texts:
+                    form.add_error(field if field in form.fields else None, text)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password has been changed."))
+            target = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+                target = ""
+            return redirect(target or "home")
+    context = {
+        "form": form,
+        "forced": change_required(request.user),
+        "help_texts": password_validators_help_texts(),
+    }
+    return render(request, "accounts/password_change.html", context)
 
 
 def lockout_response(request, credentials, *args, **kwargs):
@@ -108,5 +145,66 @@ def membership_list(request):
             "role": role,
             "active": active,
             "filter_query": urlencode({"role": role, "active": active}),
+            "violations": list(selectors.separation_violations(request.user)),
         },
     )
+
+
+def _next_url(request) -> str:
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return ""
+    return target
+
+
+@login_required
+def otp_enrol(request):
+    """Enrol an authenticator app: scan the QR code (or type the key), confirm with a
+    code, keep the recovery codes shown once."""
+    from accounts import second_factor
+
+    if request.user.is_verified() and request.method == "GET" and "again" not in request.GET:
+        return redirect(_next_url(request) or "home")
+    device = second_factor.pending_device(request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            codes = second_factor.second_factor_enrol(
+                request=request, user=request.user, code=request.POST.get("code", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return render(
+                request,
+                "accounts/otp_recovery_codes.html",
+                {"codes": codes, "next": _next_url(request) or "/"},
+            )
+    context = {
+        "qr_svg": second_factor.qr_svg(device),
+        "secret": second_factor.secret_base32(device),
+        "error": error,
+    }
+    return render(request, "accounts/otp_enrol.html", context)
+
+
+@login_required
+def otp_verify(request):
+    """The second step of signing in: a code from the app or a recovery code."""
+    from accounts import second_factor
+
+    if request.user.is_verified():
+        return redirect(_next_url(request) or "home")
+    if not second_factor.has_second_factor(request.user):
+        return redirect("accounts:otp_enrol")
+    error = ""
+    if request.method == "POST":
+        try:
+            second_factor.second_factor_verify(
+                request=request, user=request.user, code=request.POST.get("code", "")
+            )
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            return redirect(_next_url(request) or "home")
+    return render(request, "accounts/otp_verify.html", {"error": error})

@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from accounts.api_base import ScopedReadOnlyViewSet
 from audit.labels import action_label, actor_display, target_type_label
 from audit.models import AuditEvent
-from audit.views import event_export
+from audit.views import event_export, record_trail_read
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -55,6 +55,16 @@ class AuditEventViewSet(ScopedReadOnlyViewSet):
     serializer_class = AuditEventSerializer
     filterset_fields = ["action", "target_type", "target_id", "actor_id", "organization_id"]
     ordering = ["-id"]
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        record_trail_read(request, channel="api")
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        record_trail_read(request, channel="api", event=response.data["id"])
+        return response
 
     @action(detail=False, methods=["get"])
     def export(self, request):

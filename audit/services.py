@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from audit.context import current_ip
 from audit.models import AuditChainHead, AuditEvent
+from common.keys import key_bytes
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -45,14 +48,25 @@ def _normalize(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
 
 
-def event_digest(prev_hash: str, fields: dict[str, Any]) -> str:
+def chain_key() -> bytes:
+    """The HMAC key of the chain: settings.AUDIT_HMAC_KEY or the key file, never the
+    database."""
+    return key_bytes(settings.AUDIT_HMAC_KEY, settings.AUDIT_HMAC_KEY_FILE)
+
+
+def event_digest(prev_hash: str, fields: dict[str, Any], key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the previous digest and the event's canonical JSON.
+
+    SECURITY: keyed, so someone who can write the database but does not hold the key
+    cannot recompute the chain after changing an event (a plain hash could be)."""
     payload = {name: fields[name] for name in HASHED_FIELDS}
     occurred = payload["occurred_at"]
     payload["occurred_at"] = occurred.astimezone(UTC).isoformat(timespec="microseconds")
-    for key in ("actor_id", "organization_id"):
-        payload[key] = None if payload[key] is None else int(payload[key])
+    for name in ("actor_id", "organization_id"):
+        payload[name] = None if payload[name] is None else int(payload[name])
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    message = (prev_hash + canonical).encode()
+    return hmac.new(key or chain_key(), message, hashlib.sha256).hexdigest()
 
 
 def audit_record(
@@ -102,6 +116,10 @@ def audit_record(
         "after": _normalize(after),
         "ip": current_ip.get(),
     }
+    return _append(fields)
+
+
+def _append(fields: dict[str, Any]) -> AuditEvent:
     # SECURITY: the head row lock serializes writers, so the chain has no forks.
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(
         id=1, defaults={"last_hash": GENESIS}
@@ -113,6 +131,50 @@ def audit_record(
     head.count += 1
     head.save(update_fields=["last_hash", "count"])
     return event
+
+
+@transaction.atomic
+def audit_security_event(
+    *,
+    action: str,
+    actor=None,
+    subject=None,
+    username: str = "",
+    organization=None,
+    role: str = "",
+    after: dict | None = None,
+    target=None,
+) -> AuditEvent:
+    """Append a security event (sign-in, lockout, token, export, audit read) to the
+    same chain as every governance action.
+
+    `subject` is the user the event concerns (None for an unknown username, kept as
+    `username`); `actor` defaults to the subject. Without an organization the event
+    is platform-wide. `target` (a saved model instance) names what was read or
+    exported when that is not a person. Runs in its own transaction when the caller
+    has none: a failed sign-in changes nothing else.
+    """
+    if not action:
+        raise AuditContextMissing("an audit event needs an action")
+    actor = actor if actor is not None else subject
+    label = str(subject) if subject is not None else (username or "?")
+    fields = {
+        "occurred_at": timezone.now(),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_label": (str(actor) if actor is not None else label)[:150],
+        "role": role or "",
+        "organization_id": organization.pk if organization else None,
+        "organization_path": organization.path if organization else "",
+        "organization_label": organization.name[:120] if organization else "",
+        "action": action,
+        "target_type": target._meta.label_lower if target is not None else "accounts.user",
+        "target_id": str(target.pk if target is not None else (subject.pk if subject else "")),
+        "target_label": (str(target) if target is not None else label)[:200],
+        "before": None,
+        "after": _normalize(after),
+        "ip": current_ip.get(),
+    }
+    return _append(fields)
 
 
 @dataclass
@@ -138,7 +200,29 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
     head = AuditChainHead.objects.filter(id=1).first()
     if head and (head.last_hash != prev or head.count != checked):
         return ChainReport(False, checked, None, "events were removed from the end of the chain")
-    return ChainReport(True, checked)
+    return _check_anchors(ChainReport(True, checked))
+
+
+def _check_anchors(report: ChainReport) -> ChainReport:
+    """Compare the chain with the digests anchored outside the database."""
+    from audit.anchors import anchors_read
+
+    anchors = anchors_read()
+    if not anchors:
+        return report
+    ids = [a.event_id for a in anchors]
+    stored = dict(AuditEvent.objects.filter(id__in=ids).values_list("id", "hash"))
+    for anchor in anchors:
+        if not anchor.valid_mac:
+            return ChainReport(False, report.checked, None, "an anchor line was altered")
+        if stored.get(anchor.event_id) != anchor.hash:
+            return ChainReport(
+                False,
+                report.checked,
+                anchor.event_id,
+                f"differs from the digest anchored outside the database at {anchor.at}",
+            )
+    return report
 
 
 def audit_record_bulk(

@@ -11,6 +11,26 @@ from accounts.scoping import Action, Domain, scope_for
 from audit import selectors
 from audit.forms import AuditFilterForm
 from audit.labels import action_label, actor_display
+from audit.services import audit_security_event
+
+
+def record_trail_read(
+    request, *, exported: bool = False, rows: int | None = None, **extra
+):
+    """The audit trail's own reads are security events (MLPS: audit records are
+    protected and their use is itself recorded)."""
+    from accounts.services import home_organization
+
+    filters = {k: v for k, v in request.GET.items() if k != "page"}
+    after = {"filters": filters, **extra}
+    if rows is not None:
+        after["rows"] = rows
+    return audit_security_event(
+        action="audit.trail_exported" if exported else "audit.trail_viewed",
+        subject=request.user,
+        organization=home_organization(request.user),
+        after=after,
+    )
 
 
 def _filtered(request, action):
@@ -33,6 +53,7 @@ def event_list(request):
         event.role_label = role_labels.get(event.role, event.role)
     query = request.GET.copy()
     query.pop("page", None)
+    record_trail_read(request, page=page.number)
     return render(
         request,
         "audit/event_list.html",
@@ -43,6 +64,9 @@ def event_list(request):
 @login_required
 def event_export(request):
     form, qs = _filtered(request, Action.EXPORT)
+    # The export is the trail as it stood when asked: without its own read event.
+    event = record_trail_read(request, exported=True, rows=qs.count())
+    qs = qs.filter(id__lt=event.pk)
     rows = (
         (
             timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),

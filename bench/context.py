@@ -55,7 +55,7 @@ class Context:
                     actor=None,
                     organization=self.province,
                     username=username,
-                    password=os.urandom(16).hex(),
+                    password=f"Bench-{os.urandom(16).hex()}",  # 3+ character classes
                     display_name="Benchmark supervisor",
                 )
             if not Membership.objects.filter(

@@ -41,10 +41,40 @@ def _broker() -> dict:
     return {"ok": True, "kind": "redis"}
 
 
+WORKER_STALE_SECONDS = 180
+
+
+def _worker() -> dict:
+    """Whether a worker ran the every-minute heartbeat task recently (common.tasks)."""
+    from datetime import datetime
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from common.tasks import HEARTBEAT_KEY
+
+    try:
+        seen = cache.get(HEARTBEAT_KEY)
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    if not seen:
+        return {"ok": False, "last_seen": None}
+    age = (timezone.now() - datetime.fromisoformat(seen)).total_seconds()
+    return {"ok": age <= WORKER_STALE_SECONDS, "last_seen": seen, "age_s": round(age)}
+
+
 def healthz(request):
-    db, broker = _database(), _broker()
-    ok = db["ok"] and broker["ok"]
+    """200 while the database and the broker answer (the web process can serve); the
+    status says "degraded" also when no worker has consumed the queue in the last
+    three minutes, so monitoring sees a stopped worker."""
+    db, broker, worker = _database(), _broker(), _worker()
+    serving = db["ok"] and broker["ok"]
     return JsonResponse(
-        {"status": "ok" if ok else "degraded", "database": db, "broker": broker},
-        status=200 if ok else 503,
+        {
+            "status": "ok" if serving and worker["ok"] else "degraded",
+            "database": db,
+            "broker": broker,
+            "worker": worker,
+        },
+        status=200 if serving else 503,
     )

@@ -30,7 +30,8 @@ class RejectNulMiddleware:
         ):
             return True
         if request.method in {"POST", "PUT", "PATCH"}:
-            content_type = request.META.get("CONTENT_TYPE", "")
+            # Media types are case-insensitive (RFC 9110): APPLICATION/JSON is JSON.
+            content_type = request.META.get("CONTENT_TYPE", "").lower()
             if content_type.startswith("application/json"):
                 body = request.body
                 return b"\\u0000" in body or b"\x00" in body

@@ -16,6 +16,10 @@ class GovMediaAdminSite(admin.AdminSite):
         user = request.user
         if not user.is_active or not user.is_authenticated:
             return False
+        # SECURITY: the admin always needs the second factor (MLPS 2.0 level 3);
+        # is_verified comes from django_otp's OTPMiddleware.
+        if not getattr(user, "is_verified", lambda: False)():
+            return False
         return user.is_superuser or user.is_staff or bool(roles_of(user) & ADMIN_ROLES)
 
 

@@ -8,6 +8,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.verify_chain",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Worker heartbeat: the worker that runs it records the time; /healthz reports a
+    # worker that has not consumed the queue for three minutes.
+    "common-worker-heartbeat": {
+        "task": "common.worker_heartbeat",
+        "schedule": crontab(),  # every minute
+    },
+    # Anchor the audit chain's head outside the database (append-only file), so a
+    # chain recomputed with database access is detected by verify_audit.
+    "audit-anchor-head": {
+        "task": "audit.anchor_head",
+        "schedule": crontab(minute="*/10"),
+    },
     # Recompute open deadlines after calendar edits (cheap no-op when nothing changed).
     "workcalendar-refresh-provisional": {
         "task": "workcalendar.refresh_years",

@@ -47,12 +47,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "treebeard",
     "axes",
+    "captcha",
+    "csp",
     # The platform's own apps, in dependency order (nothing imports "upward").
     "common",
     "audit",
@@ -79,8 +84,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
+    "accounts.middleware.PasswordPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
     # Axes last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
@@ -123,6 +132,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # A task taken by a worker that dies is given to another after this long; it
+    # must exceed the longest task's time limit (audit.verify_chain, 3600 s), or a
+    # slow task would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600 + 300}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -178,7 +191,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "accounts.passwords.CharacterClassValidator",
+        "OPTIONS": {"min_classes": 3},
+    },
+    {"NAME": "accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"depth": 5}},
 ]
+# Password policy (accounts.passwords): days until a password must be changed (0: never).
+PASSWORD_MAX_AGE_DAYS = int(os.environ.get("PASSWORD_MAX_AGE_DAYS", "90"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -189,10 +209,16 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 
-# Lockout: 5 failed attempts for one username lock it for 15 minutes.
+# Lockout: 5 failed attempts for one username FROM ONE ADDRESS lock that pair for 15
+# minutes, so nobody can lock a person out from elsewhere. When a username fails from
+# SECURITY_CAPTCHA_AFTER_ADDRESSES or more addresses within those 15 minutes, every
+# sign-in for it must also answer a captcha (accounts.lockout).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+SECURITY_CAPTCHA_AFTER_ADDRESSES = int(os.environ.get("SECURITY_CAPTCHA_AFTER_ADDRESSES", "3"))
+CAPTCHA_LENGTH = 5
+CAPTCHA_TIMEOUT = 5  # minutes
 AXES_RESET_ON_SUCCESS = True
 # The lock lasts 15 minutes from the fifth failure; attempts during the lock do not
 # extend it (axes' default would restart the 15 minutes on each one).
@@ -201,10 +227,23 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
+# Second factor (accounts.second_factor): always for the three administrators, staff
+# and superusers; for other roles a SecondFactorRule row, else this default.
+SECOND_FACTOR_DEFAULT_ROLES = env_list("SECOND_FACTOR_DEFAULT_ROLES", "supervisor")
+OTP_TOTP_ISSUER = "GovMedia"
+
 # --- API ------------------------------------------------------------------------------
+# API tokens (django-rest-knox): stored hashed; idle expiry pushed on with use, and an
+# absolute limit from issue; revoked on password change and deactivation.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=int(os.environ.get("API_TOKEN_IDLE_HOURS", "8"))),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=int(os.environ.get("API_TOKEN_MAX_DAYS", "30"))),
+    "MIN_REFRESH_INTERVAL": 60,
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -289,8 +328,35 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): scripts only from our own static files, no
+# plugins, no framing, forms post only to us. Styles allow inline attributes and
+# blocks: progress bars set their width inline, and the context-free error pages
+# (templates/standalone.html) carry their own <style>; CSS cannot run script.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Audit trail ---------------------------------------------------------------------
+# The chain's HMAC key: from the environment (a secret store) or a key file outside the
+# database, created on first use. The head is anchored to an append-only file.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_HMAC_KEY_FILE = os.environ.get("AUDIT_HMAC_KEY_FILE", str(VAR_DIR / "keys" / "audit-hmac.key"))
+AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit" / "anchors.jsonl"))
 
 # --- Working-day calendar -------------------------------------------------------------
 # Office hours used when counting working hours between two instants (Asia/Shanghai).

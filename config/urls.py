@@ -32,8 +32,12 @@ urlpatterns = [
     path("supervision/", include("supervision.urls")),
     path("assessment/", include("assessment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# JSON errors for the API when Django refuses a request before any view (oversized body).
+handler400 = "common.views.bad_request"

@@ -40,8 +40,12 @@ class PostListSerializer(serializers.ModelSerializer):
 
 
 class StepSerializer(serializers.ModelSerializer):
-    decided_by_name = serializers.CharField(source="decided_by.__str__", default=None)
+    decided_by_name = serializers.SerializerMethodField()
     revision_number = serializers.IntegerField(source="revision.number")
+
+    def get_decided_by_name(self, step) -> str | None:
+        # str() of the person, never of a bound method (which printed an object address).
+        return str(step.decided_by) if step.decided_by_id else None
 
     class Meta:
         model = ReviewStep

@@ -423,6 +423,21 @@ class CustodySetSerializer(serializers.Serializer):
     last_changed_on = serializers.DateField(allow_null=True)
 
 
+def _record_custody_read(request, *, rows: list[int], target=None) -> None:
+    """Who looked at credential custody is a security event (MLPS: access to
+    sensitive records is audited)."""
+    from accounts.services import home_organization
+    from audit.services import audit_security_event
+
+    audit_security_event(
+        action="custody.viewed",
+        subject=request.user,
+        organization=home_organization(request.user),
+        target=target,
+        after={"accounts": rows, "filters": dict(request.query_params.items())},
+    )
+
+
 class CredentialCustodyViewSet(ScopedModelViewSet):
     """Who holds each account's credentials (never the credentials themselves).
     POST records or replaces the custody of an account."""
@@ -434,10 +449,13 @@ class CredentialCustodyViewSet(ScopedModelViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        _record_custody_read(request, rows=[c.account_id for c in page])
         return self.get_paginated_response(CustodySerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(CustodySerializer(self.get_object()).data)
+        custody = self.get_object()
+        _record_custody_read(request, rows=[custody.account_id], target=custody.account)
+        return Response(CustodySerializer(custody).data)
 
     @extend_schema(request=CustodySetSerializer, responses={201: CustodySerializer})
     def create(self, request):

@@ -44,6 +44,7 @@ class RegistryConfig(AppConfig):
 
         register_action_labels({
             "platform.created": _("Platform created"),
+            "custody.viewed": _("Credential custody viewed"),
             "platform.updated": _("Platform updated"),
             "filing.submitted": _("Filing submitted"),
             "filing.approved": _("Filing approved"),

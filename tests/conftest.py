@@ -13,6 +13,12 @@ from tests.factories import make_org, make_user
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path):
+    """Each test anchors the audit chain in a file of its own (its database is its own)."""
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.jsonl")
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     cache.clear()
     yield
@@ -48,12 +54,43 @@ def world(db):
     return SimpleNamespace(mine=build_province("甲", "330000"), other=build_province("乙", "440000"))
 
 
+def _force_login_with_second_factor(original):
+    """`Client.force_login` stands for a completed sign-in: for people who need a second
+    factor (accounts.second_factor) the session is verified with a TOTP device too.
+    The sign-in steps themselves are tested through the real pages."""
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from accounts.second_factor import second_factor_required
+
+        if not second_factor_required(user):
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    return force_login
+
+
 def pytest_configure(config):
+    from django.test import Client
+
+    Client.force_login = _force_login_with_second_factor(Client.force_login)
     # Argon2 is deliberately slow; tests that check hashing restore it explicitly
     # (tests/accounts/test_auth.py). Everything else signs in with a fast hasher.
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Business roles sign in with a password alone, as in the demo (seed_demo); the
+    # administrators' second factor is mandatory whatever this says, and
+    # tests/accounts/test_second_factor.py checks the production default (supervisors).
+    settings.SECOND_FACTOR_DEFAULT_ROLES = []
     # One cache per test process: the development file cache under var/ is shared with
     # `make run` and with other test runs, whose clear() would make tests flaky.
     settings.CACHES = {

@@ -35,3 +35,10 @@ def make_user(org: Organization, role: str | None = None, *, username: str | Non
             grant.setdefault("agreement_document", "BM-2026-001")
         services.membership_grant(actor=None, user=user, organization=org, role=role, **grant)
     return User.objects.get(pk=user.pk)
+
+
+def token_for(user) -> str:
+    """An API token for `user` (django-rest-knox: only its digest is stored)."""
+    from knox.models import AuthToken
+
+    return AuthToken.objects.create(user=user)[1]

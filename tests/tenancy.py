@@ -327,6 +327,15 @@ ENDPOINTS: list[Endpoint] = [
         method="post",
         data=lambda m, ctx: {},
     ),
+    # The security administrator revokes the API tokens of the person holding a role.
+    Endpoint(
+        "api auth tokens revoke-user",
+        "membership",
+        CHANGE,
+        "/api/v1/auth/tokens/revoke-user/",
+        method="post",
+        data=lambda m, ctx: {"user": m.user_id},
+    ),
     Endpoint(
         "api memberships create",
         "membership",

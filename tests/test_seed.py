@@ -348,3 +348,33 @@ def test_generate_scale_is_deterministic_and_clears():
         MediaAccount.objects.filter(platform_account_id__startswith="syn").count()
         == 300
     )
+
+
+def test_demo_second_factor(settings):
+    """Business roles sign in with a password alone even with the production default
+    (supervisors need a second factor); the administrators' TOTP secrets are printed
+    and work."""
+    import re
+    from base64 import b32decode
+
+    from django.test import Client
+    from django_otp.oath import totp
+
+    settings.SECOND_FACTOR_DEFAULT_ROLES = ["supervisor"]
+    output = _seed()
+    secrets = dict(re.findall(r"(demo-\w+): TOTP secret ([A-Z2-7]+)", output))
+    assert set(secrets) == {"demo-sysadmin", "demo-secadmin", "demo-auditadmin"}
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": "demo-supervisor", "password": DEMO_PASSWORD})
+    assert client.get("/").status_code == 200
+    admin = Client()
+    admin.post(reverse("accounts:login"), {"username": "demo-auditadmin", "password": DEMO_PASSWORD})
+    response = admin.get("/audit/")
+    assert response.status_code == 302 and "/second-factor/" in response["Location"]
+    code = totp(b32decode(secrets["demo-auditadmin"]))
+    admin.post("/accounts/second-factor/", {"code": f"{code:06d}"})
+    assert admin.get("/audit/").status_code == 200
+    # Idempotent: a second run finds the rules and devices.
+    before = _counts()
+    assert secrets == dict(re.findall(r"(demo-\w+): TOTP secret ([A-Z2-7]+)", _seed()))
+    assert _counts() == before

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 import config.settings as project_settings
 from accounts import services
@@ -67,14 +67,17 @@ def test_token_for_username_and_password_authenticates_api_calls(person):
     response = api_token(client, person.username, PASSWORD)
     assert response.status_code == 200
     key = response.json()["token"]
-    assert Token.objects.get(key=key).user == person
+    assert AuthToken.objects.get(token_key=key[:15]).user == person
+    # SECURITY: stored as a digest, never the token itself.
+    assert not AuthToken.objects.filter(digest=key).exists()
+    assert key not in str(list(AuthToken.objects.values_list("digest", "token_key")))
     assert Client().get("/api/v1/me/").status_code in (401, 403)
     me = Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/me/")
     assert me.status_code == 200
     body = me.json()
     assert body["username"] == person.username
     assert [m["role"] for m in body["memberships"]] == ["operator"]
-    bad = Client(HTTP_AUTHORIZATION="Token " + "0" * 40).get("/api/v1/me/")
+    bad = Client(HTTP_AUTHORIZATION="Token " + "0" * 64).get("/api/v1/me/")
     assert bad.status_code in (401, 403)
 
 
@@ -170,7 +173,7 @@ def test_five_failures_lock_the_username_for_fifteen_minutes(person, channel):
             response = api_token(client, person.username, PASSWORD)
             assert response.status_code == 429
             assert response.json()["code"] == "locked_out"
-            assert not Token.objects.filter(user=person).exists()
+            assert not AuthToken.objects.filter(user=person).exists()
         clock.shift(timedelta(minutes=14))
         assert not _succeed(channel, Client(), person.username)
         clock.shift(timedelta(minutes=1, seconds=1))

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from tests import tenancy
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 
 SUBTREE_ROLES = {
     Role.SUPERVISOR,
@@ -31,9 +30,9 @@ def _context(world, role: Role, placement: str) -> tenancy.Context:
         # The same role held in a city: a subtree in the middle of the tree.
         at = mine.city
         user = make_user(at, role)
-    token = Token.objects.create(user=user)
+    token = token_for(user)
     client = Client(
-        HTTP_AUTHORIZATION=f"Token {token.key}", raise_request_exception=False
+        HTTP_AUTHORIZATION=f"Token {token}", raise_request_exception=False
     )
     client.force_login(user)
     targets = {

@@ -22,7 +22,7 @@ from moderation.services.review import Decision
 
 ROOT = Path(settings.BASE_DIR)
 SKIP_DIRS = {".venv", "tests", "node_modules", "migrations", ".git", "var", "static", "docs"}
-AUDIT_CALLS = {"audit_record", "audit_record_bulk"}
+AUDIT_CALLS = {"audit_record", "audit_record_bulk", "audit_security_event"}
 # Actions built with an f-string: the source text of the expression -> its values.
 FSTRING_FAMILIES = {
     "f'moderation.post_{decision}'": [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from tests.factories import token_for
 
 
 def test_filters_and_bad_filter_input(world):
@@ -29,8 +29,8 @@ def test_filters_and_bad_filter_input(world):
 
 def test_audit_api_is_read_only(world):
     admin = world.mine.users[Role.AUDIT_ADMIN]
-    token = Token.objects.create(user=admin)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = token_for(admin)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     event = AuditEvent.objects.visible_to(admin).first()
     url = f"/api/v1/audit-events/{event.pk}/"
     assert client.get(url).status_code == 200

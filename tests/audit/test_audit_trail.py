@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts import services
 from accounts.models import Membership, Organization, Role
@@ -17,14 +16,14 @@ from audit.context import current_ip
 from audit.models import AuditChainHead, AuditEvent, AuditImmutable
 from audit.services import AuditContextMissing, audit_record, verify_chain
 from common.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 
 IP = "10.20.30.40"
 
 
 def api(user) -> Client:
-    token = Token.objects.create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}", REMOTE_ADDR=IP)
+    token = token_for(user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}", REMOTE_ADDR=IP)
 
 
 def post(client, url, data, method="post"):

@@ -9,6 +9,9 @@ from django.test import Client
 
 
 def test_healthz_reports_database_and_broker(db):
+    from common.tasks import worker_heartbeat
+
+    worker_heartbeat()  # a worker consumed the queue (tests/common/test_worker_health.py)
     response = Client().get("/healthz")
     assert response.status_code == 200
     body = response.json()

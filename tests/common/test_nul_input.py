@@ -15,7 +15,8 @@ def test_nul_in_query_string_is_400(client, world, path):
     assert response.status_code == 400
 
 
-def test_nul_in_json_body_is_400_and_writes_nothing(client, world):
+@pytest.mark.parametrize("content_type", ["application/json", "APPLICATION/JSON", "Application/Json; charset=utf-8"])
+def test_nul_in_json_body_is_400_and_writes_nothing(client, world, content_type):
     from accounts.models import Organization
 
     admin = world.mine.users[Role.SYSTEM_ADMIN]
@@ -27,7 +28,7 @@ def test_nul_in_json_body_is_400_and_writes_nothing(client, world):
             '{"parent": PARENT, "name": "a\\u0000b", "kind": "department", '
             '"level": "province", "region_code": "330000"}'
         ).replace("PARENT", str(world.mine.province.pk)),
-        content_type="application/json",
+        content_type=content_type,
     )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"

@@ -86,6 +86,9 @@ def test_api_flow_important_post_with_soft_hit(world):
         ("department_head", "approved"), ("leader_in_charge", "approved"),
         ("confidentiality_reviewer", "approved")]
     assert all(s["decided_by_name"] and s["decided_at"] for s in detail["steps"])
+    # The person's name, never an object's repr (which leaked a memory address).
+    assert all(" at 0x" not in s["decided_by_name"] for s in detail["steps"])
+    assert detail["steps"][0]["decided_by_name"] == str(ns.users[Role.DEPARTMENT_HEAD])
 
     # The collector reports the same text: matched, no flag.
     collector = client_for(ns.users[Role.SUPERVISOR])
@@ -330,3 +333,13 @@ def test_precheck_endpoint_is_scoped(world):
     r = op.post("/api/v1/posts/precheck/", {"text": "x", "organization": ns.city_dept.pk},
                 format="json")
     assert r.status_code == 404  # another jurisdiction answers like a missing one
+
+
+def test_a_pending_step_has_no_decider_name():
+    """A step nobody decided yet answers null, not the repr of None's __str__ (which
+    leaked an object address)."""
+    from moderation.models import PostRevision, ReviewStep
+    from moderation.serializers import StepSerializer
+
+    step = ReviewStep(revision=PostRevision(number=1), round=1, order=1, role="department_head")
+    assert StepSerializer(step).data["decided_by_name"] is None

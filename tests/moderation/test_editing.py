@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from common.errors import NotFound, PermissionDenied
 from moderation.models import PostStatus
 from moderation.services import posts, review
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 from tests.moderation.factories import make_post, submit
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +92,7 @@ def test_edit_page_and_api_refuse_reviewers_with_a_message(world):
     assert _page(leader).get(f"/moderation/posts/{post.pk}/edit/").status_code == 403
     r = _page(leader).post(f"/moderation/posts/{post.pk}/edit/", {"text": "改", "accounts": []})
     assert r.status_code == 403
-    api = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=leader).key}")
+    api = Client(HTTP_AUTHORIZATION=f"Token {token_for(leader)}")
     r = api.patch(f"/api/v1/posts/{post.pk}/", {"text": "领导改写。"},
                   content_type="application/json")
     assert r.status_code == 403

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
 from common.errors import NotFound, PermissionDenied, ValidationFailed
 from moderation.models import DeadlineUnit, RepostPolicy
 from moderation.services import directives, policies
+from tests.factories import token_for
 from tests.moderation.factories import make_account, platform
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def _api(user) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
 
 
 def _policy(org, code="douyin", amount=120, actor=None):

@@ -10,7 +10,6 @@ import itertools
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Organization, Role
 from accounts.scoping import Domain
@@ -27,7 +26,7 @@ from moderation.models import (
 from moderation.services import dictionaries, directives, posts, publication
 from tests import tenancy
 from tests.accounts.test_tenancy_matrix import _context
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 from tests.moderation.factories import make_account, platform
 
 _n = itertools.count(1)
@@ -313,7 +312,7 @@ def test_policy_detail_of_a_national_default_is_readable_not_changeable(world):
     default = RepostPolicy.objects.filter(organization=None).first()
     for role, read in ((Role.OPERATOR, 200), (Role.AUDITOR, 200), (Role.SYSTEM_ADMIN, 404)):
         user = world.mine.users[role]
-        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client = Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
         assert client.get(f"/api/v1/repost-policies/{default.pk}/").status_code == read
         r = client.patch(f"/api/v1/repost-policies/{default.pk}/", {"amount": 1},
                          content_type="application/json")

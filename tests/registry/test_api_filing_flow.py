@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from registry.models import AccountStatus, Filing, FilingStatus
+from tests.factories import token_for
 
 
 def _client(user) -> Client:
-    token = Token.objects.create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = token_for(user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 
 def test_file_approve_list_history(world):

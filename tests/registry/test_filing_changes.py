@@ -10,14 +10,13 @@ import re
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from notifications.models import Notification
 from registry.changes import describe_changes
 from registry.models import Filing
 from registry.services import filings
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 from tests.registry.helpers import active_account, file_open
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +38,8 @@ def _page(user) -> Client:
 
 
 def _api(user) -> Client:
-    token, _created = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    token = token_for(user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 def _change(world, account, **changes) -> Filing:

@@ -9,7 +9,6 @@ import itertools
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership, Role
 from accounts.scoping import Domain
@@ -17,7 +16,7 @@ from registry.models import Filing, FilingStatus, MediaAccount, Platform, Rotati
 from registry.services import filings
 from tests import tenancy
 from tests.accounts.test_tenancy_matrix import _context
-from tests.factories import make_user
+from tests.factories import make_user, token_for
 
 _n = itertools.count(1)
 
@@ -85,7 +84,7 @@ def test_registry_isolation_matrix(world, role, placement, monkeypatch):
 
 
 def _api(user) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return Client(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
 
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])

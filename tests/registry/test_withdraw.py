@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from common.errors import Conflict, NotFound, PermissionDenied
 from registry.models import AccountStatus, FilingStatus
 from registry.services import filings
+from tests.factories import token_for
 from tests.registry.helpers import active_account, file_open
 
 
 def _api(user) -> Client:
-    token, _created = Token.objects.get_or_create(user=user)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = token_for(user)
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 
 def _page(user) -> Client:

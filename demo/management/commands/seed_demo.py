@@ -334,6 +334,9 @@ class Command(BaseCommand):
         )
         __import__("demo.supervision").supervision.seed(stdout=self.stdout)
         self._print_sign_ins(orgs)
+        from demo import security
+
+        security.seed(stdout=self.stdout)
 
     # --- organizations ---------------------------------------------------------------
 
