@@ -213,13 +213,25 @@ ENDPOINTS = [
       "/api/v1/directive-targets/export/", extract=tenancy.csv_column(0)),
     E("api directive-targets confirm", "moderation_target", tenancy.CHANGE,
       "/api/v1/directive-targets/{pk}/confirm/", method="post",
-      data=lambda row, ctx: {"repost_url": "https://weibo.com/1/repost"}),
+      data=lambda row, ctx: _confirm_body(row, ctx)),
     # repost policies
     E("api repost-policies list", "moderation_policy", tenancy.LIST,
       "/api/v1/repost-policies/?page_size=200", extract=_policies_without_defaults),
     tenancy.api_read("api repost-policies retrieve", "moderation_policy",
                      "/api/v1/repost-policies/{pk}/"),
 ]
+
+
+def _confirm_body(row, ctx):
+    """Only an account's operators confirm its repost (tests/moderation/
+    test_directive_pages.py pins that rule); this matrix checks scope, so the user
+    under test is first made an operator of the target's account. Scope and role are
+    still checked before the operator rule: out of scope answers 404, no change right
+    403."""
+    user_id = ctx.client.session.get("_auth_user_id")
+    if user_id:
+        row.account.operators.add(int(user_id))
+    return {"repost_url": "https://weibo.com/1/repost"}
 
 
 def _path_of(row):
