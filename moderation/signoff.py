@@ -121,9 +121,9 @@ def _signers(post: Post, steps: list[ReviewStep]) -> list[tuple[str, str]]:
     leaders = [s for s in steps if s.role != ReviewRole.CONFIDENTIALITY_REVIEWER]
     issuer = leaders[-1] if leaders else None
     return [
-        (_("Drafted by"), str(post.author)),
-        (_("Checked by"), str(checker.decided_by) if checker else ""),
-        (_("Issued by"), str(issuer.decided_by) if issuer else ""),
+        (pgettext("signature line", "Drafted by"), str(post.author)),
+        (pgettext("signature line", "Checked by"), str(checker.decided_by) if checker else ""),
+        (pgettext("signature line", "Issued by"), str(issuer.decided_by) if issuer else ""),
     ]
 
 

@@ -5,6 +5,9 @@ service, render."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -309,12 +312,30 @@ class FindingViewSet(_Filtered, ScopedModelViewSet):
         finding = findings.finding_dispose(finding=finding, actor=request.user, **data)
         return Response(s.FindingSerializer(finding).data)
 
+    @extend_schema(
+        request=None,
+        responses=OpenApiResponse(
+            response=OpenApiTypes.OBJECT,
+            description='Per finding kind, {"opened", "refreshed", "closed"} counts; '
+            '{"skipped": true} when another sweep is running.',
+        ),
+    )
     @action(detail=False, methods=["post"])
     def sweep(self, request):
         """Run the sweeps now (supervisors): the same job beat runs each night."""
         selectors.require_supervisor(request.user)
         return Response(selectors.sweep_now(request.user, sweeps.findings_sweep))
 
+    @extend_schema(
+        responses=inline_serializer(
+            "CounterfeitCheckResult",
+            {
+                "checked": drf.IntegerField(),
+                "opened": drf.IntegerField(),
+                "findings": drf.ListField(child=drf.DictField()),
+            },
+        )
+    )
     @action(detail=False, methods=["post"], url_path="counterfeit-check")
     def counterfeit(self, request):
         """Run the counterfeit check on pasted names / URLs and store its findings."""
