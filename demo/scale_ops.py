@@ -68,8 +68,9 @@ def generate(*, stdout, accounts: int, seed: int, synthetic_prefix: str) -> dict
         for username in (NATIONAL_USER, PROVINCE_USER):
             c.execute(
                 "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
-                "last_name, email, is_staff, is_active, date_joined, display_name, phone) "
-                "VALUES (%s, false, %s, '', '', '', false, true, now(), %s, '') "
+                "last_name, email, is_staff, is_active, date_joined, display_name, phone, "
+                "must_change_password) "
+                "VALUES (%s, false, %s, '', '', '', false, true, now(), %s, '', false) "
                 "ON CONFLICT (username) DO UPDATE SET password = EXCLUDED.password "
                 "RETURNING id",
                 [password, username, "合成" + username],
@@ -101,9 +102,10 @@ def generate(*, stdout, accounts: int, seed: int, synthetic_prefix: str) -> dict
         counts["operators"] = _exec(
             c,
             "INSERT INTO accounts_user (password, is_superuser, username, first_name, "
-            "last_name, email, is_staff, is_active, date_joined, display_name, phone) "
+            "last_name, email, is_staff, is_active, date_joined, display_name, phone, "
+            "must_change_password) "
             "SELECT '!', false, 'syn-op-' || lpad(n::text, 6, '0'), '', '', '', false, "
-            "true, now(), '合成运维' || n, '' FROM syn_ops "
+            "true, now(), '合成运维' || n, '', false FROM syn_ops "
             "ON CONFLICT (username) DO NOTHING",
         )
         c.execute(

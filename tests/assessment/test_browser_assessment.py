@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from tests.browser import browser_page  # noqa: F401  (fixture)
 
@@ -77,9 +78,7 @@ def test_the_demo_auditor_exports_the_frozen_year(
     assert len(sheets) == 7
 
     page.click("#export-pdf")
-    page.wait_for_function(
-        "document.querySelectorAll('#export-jobs a.download').length >= 2"
-    )
+    expect(page.locator("#export-jobs a.download")).to_have_count(2, timeout=30000)
     with page.expect_download() as info:
         page.locator("#export-jobs tbody tr").first.locator("a.download").click()
     pdf = tmp_path / "report.pdf"

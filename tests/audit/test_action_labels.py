@@ -66,11 +66,45 @@ def _resolve(expr, scopes, where) -> set[str]:
             values = _string_assignments(scope, expr.id)
             if values:
                 return set().union(*(_resolve(v, scopes, where) for v in values))
+        passed = _passed_by_callers(expr.id, scopes, where)
+        if passed is not None:
+            return passed
     if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):
         for value in _string_assignments(scopes[-1], expr.value.id):
             if isinstance(value, ast.Dict):
                 return set().union(*(_resolve(v, scopes, where) for v in value.values))
     raise AssertionError(f"{where}: cannot tell which actions `{ast.unparse(expr)}` records")
+
+
+def _passed_by_callers(name: str, scopes, where) -> set[str] | None:
+    """A helper that records `action` from its own parameter: the values its callers
+    in the same module pass (positionally or by keyword)."""
+    function, module = scopes[0], scopes[-1]
+    if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    keyword_only = [a.arg for a in function.args.kwonlyargs]
+    if name not in params and name not in keyword_only:
+        return None
+    functions = [n for n in ast.walk(module) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    found: set[str] = set()
+    calls = 0
+    for call in ast.walk(module):
+        if not (isinstance(call, ast.Call) and getattr(call.func, "id", None) == function.name):
+            continue
+        calls += 1
+        keyword = [k.value for k in call.keywords if k.arg == name]
+        if keyword:
+            value = keyword[0]
+        else:
+            index = params.index(name) if name in params else len(call.args)
+            assert index < len(call.args), f"{where}: a call of {function.name} omits {name}"
+            value = call.args[index]
+        caller = [f for f in functions if f.lineno <= call.lineno <= (f.end_lineno or f.lineno)]
+        innermost = sorted(caller, key=lambda f: f.lineno)[-1:]
+        found |= _resolve(value, [*innermost, module], f"{where} via line {call.lineno}")
+    assert calls, f"{where}: {function.name} records `{name}` but nothing in its module calls it"
+    return found
 
 
 def recorded_actions() -> dict[str, str]:
@@ -111,6 +145,7 @@ def test_the_scan_finds_the_known_actions():
         "media_account.seeded",  # audit_record_bulk in a management command
         "calendar.year_saved",
         "membership.granted",
+        "supervision.activity_ingest",  # a helper's parameter, from its callers
     ):
         assert code in actions, code
     assert len(actions) >= 45

@@ -12,6 +12,7 @@ import re
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 
 from accounts import services as account_services
 from accounts.models import Role
@@ -58,9 +59,7 @@ def test_national_supervisor_exports_the_whole_ledger(
 
     # The worker reports progress; the page polls and shows it.
     ExportJob.objects.filter(pk=job.pk).update(state="running", done=3)
-    page.wait_for_function(
-        "document.querySelector('#export-progress-text').textContent.includes('3')"
-    )
+    expect(page.locator("#export-progress-text")).to_contain_text("3")
     assert "3" in page.locator("#export-progress-text").inner_text()
     # The worker finishes; the page reloads with the download link.
     ExportJob.objects.filter(pk=job.pk).update(state="queued")

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.urls import NoReverseMatch, reverse
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from registry.models import AccountStatus, MediaAccount
@@ -37,13 +38,13 @@ def test_operator_files_supervisor_approves_history_shows_both(browser_page, liv
     page.wait_for_url(re.compile(r"/registry/filings/new/$"))
     # Pasting the profile URL fills the platform and the account id.
     page.fill("#id_profile_url", "https://m.weibo.cn/u/5566778899?luicode=1")
-    page.wait_for_function("document.querySelector('#id_platform_account_id').value === '5566778899'")
+    expect(page.locator("#id_platform_account_id")).to_have_value("5566778899")
     assert page.locator("#id_platform option:checked").inner_text() == "微博"
     # An address no platform knows gets a clear field error.
     page.fill("#id_profile_url", "https://example.com/nobody")
     page.wait_for_selector("#field-profile_url .field-error")
     page.fill("#id_profile_url", "https://m.weibo.cn/u/5566778899?luicode=1")
-    page.wait_for_function("!document.querySelector('#field-profile_url .field-error')")
+    expect(page.locator("#field-profile_url .field-error")).to_have_count(0)
     page.fill("#id_display_name", "甲一公安")
     page.check(f"input[name=operators][value='{operator.pk}']")
     page.check(f"input[name=operators][value='{world.mine.users[Role.OUTSOURCED_OPERATOR].pk}']")

@@ -12,6 +12,7 @@ from accounts.models import Role
 from common.errors import Conflict
 from registry.models import Filing, FilingStatus
 from registry.services import filings
+from tests.factories import make_user
 from tests.registry.helpers import file_open
 
 
@@ -23,7 +24,9 @@ def test_concurrent_double_approval_only_one_wins(world):
         print(reason)
         pytest.skip(reason)
     f = file_open(world.mine)
-    deciders = [world.mine.users[Role.SUPERVISOR], world.mine.city_supervisor]
+    # two supervisors of the supervising organization (the city) decide at once
+    second = make_user(world.mine.city, Role.SUPERVISOR, username="city-supervisor-2")
+    deciders = [world.mine.city_supervisor, second]
     barrier = threading.Barrier(2)
     results: list[str] = []
 

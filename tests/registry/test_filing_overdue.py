@@ -43,7 +43,8 @@ def test_filing_overdue_filter(world):
         # recorded (imported) as pending thirty days ago, nothing filed
         make_account(mine.county_dept, "甲一旧待备案", status=AccountStatus.PENDING)
     decided = file_open(mine, name="甲一驳回", code="kuaishou", event_date=today)
-    filings.filing_reject(filing=decided, actor=sup, reason="不规范")
+    # the supervising organization's supervisor decides (分级备案)
+    filings.filing_reject(filing=decided, actor=mine.city_supervisor, reason="不规范")
     make_account(mine.county_dept, "甲一新待备案", status=AccountStatus.PENDING,
                  opened_on=today - timedelta(days=1))
     make_account(mine.county_dept, "甲一开设久未备案", status=AccountStatus.PENDING,
@@ -57,8 +58,8 @@ def test_filing_overdue_filter(world):
     assert _names(sup, "false") == {"甲一按时", "甲一驳回", "甲一新待备案", "甲一正常"}
 
     # approving the stuck filing puts it on record; the late one stays flagged
-    filings.filing_approve(filing=stuck, actor=sup)
-    filings.filing_approve(filing=late, actor=sup)
+    filings.filing_approve(filing=stuck, actor=mine.city_supervisor)
+    filings.filing_approve(filing=late, actor=mine.city_supervisor)
     assert _names(sup, "true") == overdue - {"甲一积压"}
     # another province sees only its own
     assert _names(world.other.users[Role.SUPERVISOR], "true") == {"乙一旧待备案"}

@@ -134,7 +134,7 @@ def test_move_to_another_organization_through_approval(world):
     account.refresh_from_db()
     assert account.organization == old_org  # nothing moves before approval
 
-    supervisor = _page(world.mine.users[Role.SUPERVISOR])
+    supervisor = _page(world.mine.city_supervisor)  # the supervising organization decides
     r = supervisor.post(f"/registry/filings/{filing.pk}/decide/", {"decision": "approve"})
     assert r.status_code == 302
     filing.refresh_from_db()

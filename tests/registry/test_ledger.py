@@ -55,6 +55,8 @@ def ledger_world(world):
             platform="wechat_subscription",
             followers=9000,
             category=AccountCategory.LEADER,
+            # never posted since it opened 100 days ago: idle counts from the opening
+            opened_on=timezone.localdate() - timedelta(days=100),
         ),
         "cancelled": make_account(
             mine.city,

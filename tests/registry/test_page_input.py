@@ -131,9 +131,10 @@ def test_change_suspend_cancel_bad_input(world):
 
 def test_reject_without_reason_and_bad_exemption_and_custody(world):
     f = file_open(world.mine)
-    sup = _page(world.mine.users[Role.SUPERVISOR])
-    r = sup.post(f"/registry/filings/{f.pk}/decide/", {"decision": "reject", "reason": ""})
+    decider = _page(world.mine.city_supervisor)  # the supervising organization decides
+    r = decider.post(f"/registry/filings/{f.pk}/decide/", {"decision": "reject", "reason": ""})
     assert r.status_code == 400 and field_errors(r.content.decode(), "reason")
+    sup = _page(world.mine.users[Role.SUPERVISOR])
 
     r = sup.post("/registry/exemptions/", {"organization": "999999", "platform": "", "reason": ""})
     html = r.content.decode()

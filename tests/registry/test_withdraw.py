@@ -99,7 +99,7 @@ def test_withdraw_through_the_api(world):
     assert r.status_code == 400 and "reason" in r.json()["fields"]
     r = _api(world.mine.users[Role.OPERATOR]).post(url, {}, content_type="application/json")
     assert r.status_code == 200 and r.json()["status"] == "withdrawn"
-    again = _api(world.mine.users[Role.SUPERVISOR]).post(f"/api/v1/filings/{f.pk}/approve/")
+    again = _api(world.mine.city_supervisor).post(f"/api/v1/filings/{f.pk}/approve/")
     assert again.status_code == 409
     account = _api(world.mine.users[Role.OPERATOR]).get(f"/api/v1/media-accounts/{f.account_id}/")
     assert account.json()["status"] == "not_opened"

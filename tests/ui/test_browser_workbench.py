@@ -78,10 +78,15 @@ def test_each_role_goes_from_the_workbench_to_the_item_and_back(browser_page, li
     assert count(page, "review_waiting") == 0
     assert "status-done" in page.locator("li[data-card=review_waiting]").get_attribute("class")
 
-    # Supervisor: one filing to approve; approve it from the queue.
+    # Province supervisor: the directive it issued has one repost outstanding; the
+    # city's filing is the city's to decide (分级备案), not the province's.
     sign_in(page, base, ns.users[Role.SUPERVISOR])
+    assert count(page, "directives_issued") == 1
+    assert count(page, "filings_to_decide") == 0
+
+    # City supervisor: one filing to approve; approve it from the queue.
+    sign_in(page, base, ns.city_supervisor)
     assert count(page, "filings_to_decide") == 1
-    assert count(page, "directives_issued") == 1  # one repost still outstanding
     open_card(page, "filings_to_decide")
     assert page.url.endswith("/registry/filings/queue/")
     page.locator("#queue-table tbody tr").first.locator("a").first.click()

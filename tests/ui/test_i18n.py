@@ -205,7 +205,7 @@ def pages(world):
         (users[Role.SUPERVISOR], reverse("registry:ledger"), ["Ledger", "Export XLSX"]),
         (users[Role.SUPERVISOR], reverse("registry:filing_queue"), ["Approval queue"]),
         (
-            users[Role.SUPERVISOR],
+            ns.city_supervisor,  # the supervising organization decides the filing
             reverse("registry:filing_detail", args=[pending.pk]),
             ["Before and after", "Approve", "Reject"],
         ),
