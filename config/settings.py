@@ -420,6 +420,9 @@ REGISTRY_FILING_DUE_WORKING_DAYS = int(os.environ.get("REGISTRY_FILING_DUE_WORKI
 REGISTRY_MIN_OPERATORS = {"province": 2, "city": 2, "county": 1, "township": 1}
 # Working days to change an account's credentials after an operator's role ends.
 REGISTRY_ROTATION_DUE_WORKING_DAYS = 3
+# Filing kinds the sponsoring unit's principal leader signs off in the system before
+# the supervising organization decides them (DOMAIN.md rule 8: opening and closing).
+REGISTRY_LEADER_SIGNOFF_KINDS = ("open", "cancel")
 # Days without a post after which an account is idle (rule 23) and goes on the
 # clean-up list (rule 31); an organization may override both for its subtree
 # (registry.ActivityPolicy, read by registry.selectors.activity_thresholds_for).

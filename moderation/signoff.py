@@ -128,6 +128,16 @@ def _signers(post: Post, steps: list[ReviewStep]) -> list[tuple[str, str]]:
 
 
 def signoff_pdf(sheet: SignOffSheet, *, verify_url: str = "/verify/") -> bytes:
+    """The sheet as PDF, always in Chinese: it is the official record filed with the
+    post (审签单), the same whatever language the person printing it reads."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return _signoff_pdf(sheet, verify_url=verify_url)
+
+
+def _signoff_pdf(sheet: SignOffSheet, *, verify_url: str) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import TableBordersLayout
     from fpdf.fonts import FontFace

@@ -36,6 +36,7 @@ from registry.models import (
 )
 from registry.services import custody as custody_services
 from registry.services import filings as filing_services
+from registry.services import signoff
 from registry.services.accounts import parse_profile_url
 
 
@@ -174,7 +175,8 @@ class FilingSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "kind", "status", "account", "account_name", "organization",
                   "organization_name", "supervising_organization", "event_date", "note",
                   "before", "after", "changes", "warnings", "exemption", "announcement_url",
-                  "announcement_text", "announced_on", "principal_leader", "leader_approved_on",
+                  "announcement_text", "announced_on", "leader_signoff", "principal_leader",
+                  "leader_approved_on", "leader_comment",
                   "deregistered_on", "submitted_by", "submitted_at", "due_at", "due_provisional",
                   "is_late", "decided_by", "decided_at", "decision_reason"]
         read_only_fields = fields
@@ -222,9 +224,11 @@ class FilingSubmitSerializer(serializers.Serializer):
     announcement_url = serializers.URLField(required=False, allow_blank=True, default="")
     announcement_text = serializers.CharField(required=False, allow_blank=True, default="")
     announced_on = serializers.DateField(required=False, allow_null=True, default=None)
-    principal_leader = serializers.IntegerField(required=False, allow_null=True, default=None)
-    leader_approved_on = serializers.DateField(required=False, allow_null=True, default=None)
     deregistered_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class SignoffSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -314,13 +318,9 @@ class FilingViewSet(ScopedModelViewSet):
         elif kind == FilingKind.SUSPEND:
             filing = filing_services.filing_submit_suspend(actor=request.user, account=account, **common)
         else:
-            leader = None
-            if v["principal_leader"] is not None:
-                leader = User.objects.filter(pk=v["principal_leader"], is_active=True).first()
             filing = filing_services.filing_submit_cancel(
                 actor=request.user, account=account, announcement_url=v["announcement_url"],
                 announcement_text=v["announcement_text"], announced_on=v["announced_on"],
-                principal_leader=leader, leader_approved_on=v["leader_approved_on"],
                 deregistered_on=v["deregistered_on"], **common,
             )
         return Response(FilingSerializer(filing).data, status=status.HTTP_201_CREATED)
@@ -345,6 +345,30 @@ class FilingViewSet(ScopedModelViewSet):
         )
         return Response(FilingSerializer(filing).data)
 
+
+    @extend_schema(request=SignoffSerializer, responses=FilingSerializer)
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request, pk=None):
+        """The sponsoring organization's principal leader signs an opening or closure
+        off (DOMAIN.md rule 8); the supervisors can then decide it."""
+        data = SignoffSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filing = signoff.filing_leader_approve(
+            filing=self.get_object(), actor=request.user, comment=data.validated_data["comment"]
+        )
+        return Response(FilingSerializer(filing).data)
+
+    @extend_schema(request=SignoffSerializer, responses=FilingSerializer)
+    @action(detail=True, methods=["post"], url_path="refuse-sign-off")
+    def refuse_sign_off(self, request, pk=None):
+        """The principal leader refuses (a reason is required): the filing ends
+        rejected and an unopened account is released."""
+        data = SignoffSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filing = signoff.filing_leader_refuse(
+            filing=self.get_object(), actor=request.user, comment=data.validated_data["comment"]
+        )
+        return Response(FilingSerializer(filing).data)
 
     @extend_schema(request=DecisionSerializer, responses=FilingSerializer)
     @action(detail=True, methods=["post"])

@@ -50,6 +50,8 @@ class RegistryConfig(AppConfig):
             NavEntry("registry_queue", _("Filings to approve"), "registry:filing_queue",
                      "filings", action="change", roles=frozenset({Role.SUPERVISOR}),
                      order=20),
+            NavEntry("registry_signoff", _("Filings to sign off"), "registry:signoff_queue",
+                     "filings", roles=frozenset({Role.PRINCIPAL_LEADER}), order=22),
             NavEntry("exemptions", _("Exemptions"), "registry:exemption_list", "filings",
                      roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=30),
         )
@@ -73,6 +75,8 @@ class RegistryConfig(AppConfig):
             "filing.approved": _("Filing approved"),
             "filing.rejected": _("Filing rejected"),
             "filing.withdrawn": _("Filing withdrawn"),
+            "filing.leader_approved": _("Filing signed off by the principal leader"),
+            "filing.leader_refused": _("Filing refused by the principal leader"),
             "filing.escalated": _("Filing escalated to the level above"),
             "media_account.operator_removed": _("Operator removed (role ended)"),
             "media_account.recorded": _("Account recorded"),

@@ -112,18 +112,19 @@ class CancelFilingForm(forms.Form):
         label=_("Announcement text"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     announced_on = forms.DateField(label=_("Announced on"), required=False, widget=DateInput)
-    principal_leader = forms.TypedChoiceField(
-        label=_("Principal leader who approved"), coerce=int, required=False, empty_value=None
-    )
-    leader_approved_on = forms.DateField(label=_("Leader approved on"), required=False, widget=DateInput)
     deregistered_on = forms.DateField(
         label=_("De-registered on the platform on"), required=False, widget=DateInput
     )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, leaders, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["principal_leader"].choices = [("", "—"), *leaders]
+
+class SignoffForm(forms.Form):
+    """The principal leader signs a filing off or refuses it (with a reason)."""
+
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class DecisionForm(forms.Form):

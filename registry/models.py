@@ -219,6 +219,16 @@ class FilingStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class LeaderSignoff(models.TextChoices):
+    """The sponsoring unit's principal leader signs an opening or a closure off in the
+    system before the supervising organization decides it (DOMAIN.md rule 8)."""
+
+    NOT_NEEDED = "", _("Not needed")
+    PENDING = "pending", _("Awaiting the principal leader")
+    APPROVED = "approved", _("Signed off by the principal leader")
+    REFUSED = "refused", _("Refused by the principal leader")
+
+
 # The whole workflow: a filing is submitted, then approved or rejected by the
 # supervisor, or withdrawn by its filer, once.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -375,11 +385,21 @@ class Filing(models.Model):
     announcement_url = models.URLField(_("announcement URL"), max_length=500, blank=True)
     announcement_text = models.TextField(_("announcement text"), blank=True)
     announced_on = models.DateField(_("announced on"), null=True, blank=True)
+    # The principal leader's sign-off (openings and closures, DOMAIN.md rule 8):
+    # given in the system by the leader (registry.services.signoff), never typed in by
+    # the filer. `principal_leader` is who decided, `leader_approved_on` the day.
+    leader_signoff = models.CharField(
+        _("principal leader's sign-off"), max_length=8, choices=LeaderSignoff.choices,
+        default=LeaderSignoff.NOT_NEEDED, db_default=LeaderSignoff.NOT_NEEDED, blank=True,
+    )
     principal_leader = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         related_name="+", verbose_name=_("principal leader"),
     )
     leader_approved_on = models.DateField(_("leader approved on"), null=True, blank=True)
+    leader_decided_at = models.DateTimeField(_("leader decided at"), null=True, blank=True)
+    # Database defaults too: the bulk SQL of generate_scale inserts without them.
+    leader_comment = models.TextField(_("leader's comment"), blank=True, default="", db_default="")
     deregistered_on = models.DateField(_("de-registered on the platform"), null=True, blank=True)
 
     # Routing by level (分级备案, DOMAIN.md rule 1), fixed at submission: the
@@ -440,6 +460,11 @@ class Filing(models.Model):
             # this small index instead of a scan of every filing (bench/RESULTS.md).
             models.Index(
                 fields=["account"], condition=Q(is_late=True), name="filing_late_account_idx"
+            ),
+            # A principal leader's sign-off queue (few rows at any time).
+            models.Index(
+                fields=["organization", "submitted_at"], condition=Q(leader_signoff="pending"),
+                name="filing_leader_pending_idx",
             ),
         ]
 

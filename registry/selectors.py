@@ -19,6 +19,7 @@ from registry.models import (
     CredentialCustody,
     Filing,
     FilingStatus,
+    LeaderSignoff,
     MediaAccount,
     Platform,
     RotationTask,
@@ -180,6 +181,8 @@ def filing_queue(user):
         filings_visible(user)
         .filter(decider_queue_q(user), status=FilingStatus.SUBMITTED)
         .exclude(submitted_by=user)
+        # awaiting the sponsoring unit's principal leader first (rule 8)
+        .exclude(leader_signoff=LeaderSignoff.PENDING)
         .order_by("submitted_at", "id")
     )
 

@@ -39,6 +39,24 @@ def filings_to_decide(user) -> list[Card]:
     ]
 
 
+def filings_to_sign(user) -> list[Card]:
+    """The principal leader's openings and closures to sign off (rule 8)."""
+    from registry.services.signoff import signoff_queue
+
+    now = timezone.now()
+    totals = signoff_queue(user).order_by().aggregate(
+        open=Count("pk"), late=Count("pk", filter=Q(due_at__lt=now))
+    )
+    return [
+        Card(
+            "filings_to_sign", _("Filings to sign off"), totals["open"],
+            url=reverse("registry:signoff_queue"),
+            state=state_for(overdue=totals["late"], total=totals["open"]),
+            detail=_overdue_detail(totals["late"]),
+        )
+    ]
+
+
 def rotations_open(user) -> list[Card]:
     now = timezone.now()
     totals = (
@@ -87,6 +105,8 @@ def accounts_needing_attention(user) -> list[Card]:
 def register_cards() -> None:
     register("filings_to_decide", provider=filings_to_decide, roles={Role.SUPERVISOR},
              order=10)
+    register("filings_to_sign", provider=filings_to_sign, roles={Role.PRINCIPAL_LEADER},
+             order=12)
     register("rotations", provider=rotations_open,
              roles={Role.OPERATOR, Role.DEPARTMENT_HEAD, Role.LIAISON}, order=60)
     register("accounts_attention", provider=accounts_needing_attention,

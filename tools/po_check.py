@@ -1,6 +1,7 @@
 """The Chinese catalogue is the one source of translations: check it is complete.
 
     make messages   # makemessages (no source locations), compilemessages, this check
+    python tools/po_check.py --fill new.json   # write {"msgid": "中文"} entries
 
 Translate by editing msgstr in locale/zh_Hans/LC_MESSAGES/django.po (Chinese has one
 plural form), then `make messages` again. Entries carry no source locations, so two
@@ -155,11 +156,40 @@ def messages(entries: list[Entry]) -> list[Entry]:
     return [e for e in entries if e.msgid and not e.obsolete]
 
 
+def fill(translations: dict[str, str], path: Path = ZH_PO) -> int:
+    """Write Chinese for the msgids in `translations` (a key "context\x04msgid" names a
+    msgctxt); plural entries get the same text for Chinese's one form. Clears the
+    fuzzy mark of each entry written. Returns how many were written."""
+    entries = load(path)
+    written = 0
+    for e in entries:
+        key = f"{e.msgctxt}\x04{e.msgid}" if e.msgctxt is not None else e.msgid
+        if e.obsolete or key not in translations:
+            continue
+        text = translations[key]
+        if e.msgid_plural is not None:
+            e.msgstr_plural = {0: text}
+        else:
+            e.msgstr = text
+        e.drop_fuzzy()
+        written += 1
+    path.write_text(serialize(entries), encoding="utf-8")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Report msgids of locale/zh_Hans that lack Chinese or are fuzzy"
     )
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--fill", metavar="JSON", help='write translations from a JSON file {"msgid": "中文"}'
+    )
+    args = parser.parse_args(argv)
+    if args.fill:
+        import json
+
+        with open(args.fill, encoding="utf-8") as f:
+            print(f"filled {fill(json.load(f))} entries")
     entries = messages(load())
     missing = [e for e in entries if not e.translated or e.fuzzy]
     print(f"{len(entries) - len(missing)}/{len(entries)} translated; {len(missing)} to do")

@@ -42,11 +42,12 @@ from registry.models import (
     FilingPolicy,
     FilingSequence,
     FilingStatus,
+    LeaderSignoff,
     MediaAccount,
     Platform,
     VerificationStatus,
 )
-from registry.services import routing, rules
+from registry.services import routing, rules, signoff
 from registry.services.accounts import account_state
 from workcalendar.calendar import END_OF_DAY, SHANGHAI, add_working_days
 
@@ -92,6 +93,7 @@ def supervisor_role_over(user, org_path: str) -> bool:
 def can_decide(user, filing: Filing) -> bool:
     return (
         filing.status == FilingStatus.SUBMITTED
+        and filing.leader_signoff != LeaderSignoff.PENDING
         and user.pk != filing.submitted_by_id
         and routing.is_decider(user, filing)
     )
@@ -144,7 +146,7 @@ def filing_due_at(organization: Organization, event_date: date) -> tuple[datetim
 
 
 # --- notifications ---------------------------------------------------------------------
-def _notify_submitted(filing: Filing) -> None:
+def notify_submitted(filing: Filing) -> None:
     # DOMAIN.md rule 1: the deciding level only, not every supervisor above.
     recipients = [
         u for u in routing.filing_recipients(filing) if u.pk != filing.submitted_by_id
@@ -166,7 +168,7 @@ def _notify_submitted(filing: Filing) -> None:
     )
 
 
-def _notify_decided(filing: Filing) -> None:
+def notify_decided(filing: Filing) -> None:
     if filing.status == FilingStatus.APPROVED:
         message = _("Filing %(number)s (%(account)s) was approved.")
     else:
@@ -189,7 +191,7 @@ def _notify_decided(filing: Filing) -> None:
 
 def _notify_withdrawn(filing: Filing, actor: User) -> None:
     """The supervisors who had the filing in their queue (the same people
-    `_notify_submitted` told) learn it no longer awaits them."""
+    `notify_submitted` told) learn it no longer awaits them."""
     recipients = [
         u
         for u in routing.filing_recipients(filing)
@@ -243,6 +245,9 @@ def _create_filing(
     **extra,
 ) -> Filing:
     now = timezone.now()
+    if signoff.needs_signoff(kind):
+        signoff.require_leader(account.organization, filer=actor)
+        extra["leader_signoff"] = LeaderSignoff.PENDING
     if event_date > timezone.localdate(now):
         raise ValidationFailed(
             _("The date of the event cannot lie in the future."),
@@ -290,7 +295,10 @@ def _create_filing(
         role=role,
         after=_filing_state(filing),
     )
-    _notify_submitted(filing)
+    if filing.leader_signoff == LeaderSignoff.PENDING:
+        signoff.notify_leaders([filing])  # the supervisors are told once it is signed
+    else:
+        notify_submitted(filing)
     return filing
 
 
@@ -581,8 +589,6 @@ def filing_submit_cancel(
     announcement_url: str = "",
     announcement_text: str = "",
     announced_on: date | None = None,
-    principal_leader: User | None = None,
-    leader_approved_on: date | None = None,
     deregistered_on: date | None = None,
     note: str = "",
 ) -> Filing:
@@ -596,8 +602,6 @@ def filing_submit_cancel(
         announcement_url=announcement_url,
         announcement_text=announcement_text,
         announced_on=announced_on,
-        principal_leader=principal_leader,
-        leader_approved_on=leader_approved_on,
         deregistered_on=deregistered_on,
         today=timezone.localdate(),
     )
@@ -609,8 +613,6 @@ def filing_submit_cancel(
         announcement_url=(announcement_url or "").strip(),
         announcement_text=(announcement_text or "").strip(),
         announced_on=announced_on,
-        principal_leader=principal_leader,
-        leader_approved_on=leader_approved_on,
         deregistered_on=deregistered_on,
     )
 
@@ -703,7 +705,7 @@ def _apply(filing: Filing, account: MediaAccount, actor: User, role: str) -> Non
     )
 
 
-def _release_unopened(filing: Filing, account: MediaAccount, actor: User, role: str) -> None:
+def release_unopened(filing: Filing, account: MediaAccount, actor: User, role: str) -> None:
     """An opening filing of a pending account was rejected or withdrawn: the account
     was never opened. It becomes NOT_OPENED (kept as the filing's record) and no
     longer holds its platform id, so the organization can file the account again.
@@ -774,6 +776,12 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
         role = acting_role(actor, Action.CHANGE, f.organization) or Role.SUPERVISOR
     if to_status not in ALLOWED_TRANSITIONS.get(f.status, frozenset()):
         raise Conflict(_("This filing has already been decided."), code="already_decided")
+    if to_status != FilingStatus.WITHDRAWN and f.leader_signoff == LeaderSignoff.PENDING:
+        raise Conflict(
+            _("The principal leader of %(org)s has not signed this filing off yet; it can "
+              "be decided once they have.") % {"org": f.organization.name},
+            code="awaiting_leader",
+        )
     reason = (reason or "").strip()
     if to_status == FilingStatus.REJECTED and not reason:
         raise ValidationFailed(
@@ -793,7 +801,7 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
         decision_warnings = approval_warnings(f, account)
         _apply(f, account, actor, role)
     else:
-        _release_unopened(f, account, actor, role)
+        release_unopened(f, account, actor, role)
     f.status = to_status
     f.decided_by = actor
     f.decided_at = timezone.now()
@@ -811,7 +819,7 @@ def filing_transition(*, filing: Filing, to_status: str, actor: User, reason: st
     if to_status == FilingStatus.WITHDRAWN:
         _notify_withdrawn(f, actor)
     else:
-        _notify_decided(f)
+        notify_decided(f)
     return f
 
 
@@ -825,7 +833,7 @@ def filing_reject(*, filing: Filing, actor: User, reason: str) -> Filing:
 
 def filing_withdraw(*, filing: Filing, actor: User, reason: str = "") -> Filing:
     """The filer takes back a filing awaiting approval (an opening withdrawn releases
-    the account's platform id, see `_release_unopened`)."""
+    the account's platform id, see `release_unopened`)."""
     return filing_transition(filing=filing, to_status=FilingStatus.WITHDRAWN, actor=actor, reason=reason)
 
 
@@ -969,6 +977,10 @@ def filings_open_many(
             due_at=due_at,
             due_provisional=provisional,
             is_late=now > due_at,
+            leader_signoff=(
+                LeaderSignoff.PENDING if signoff.needs_signoff(FilingKind.OPEN)
+                else LeaderSignoff.NOT_NEEDED
+            ),
         ))
     Filing.objects.bulk_create(rows, batch_size=1000)
     by_role: dict[str, list[Filing]] = {}
@@ -983,11 +995,25 @@ def filings_open_many(
             after_of=_filing_state,
             role=role,
         )
+    if rows[0].leader_signoff == LeaderSignoff.PENDING:
+        notify_leaders_many(rows)
+    else:
+        notify_submitted_many(rows)
+    return rows
+
+
+def notify_submitted_many(rows: list[Filing]) -> None:
+    """One notification per deciding organization for a batch of filings."""
     by_decider: dict[int, list[Filing]] = {}
     for f in rows:
         by_decider.setdefault(f.decider_organization_id, []).append(f)
     for org_id, group in by_decider.items():
-        recipients = [u for u in routing.supervisors_of_org(org_id) if u.pk != actor.pk]
+        if len(group) == 1:
+            notify_submitted(group[0])
+            continue
+        recipients = [
+            u for u in routing.supervisors_of_org(org_id) if u.pk != group[0].submitted_by_id
+        ]
         notify(
             recipients=recipients,
             organization=group[0].supervising_organization,
@@ -998,4 +1024,20 @@ def filings_open_many(
             dedupe_key=f"registry.filing:{group[0].pk}:submitted",
             url=reverse("registry:filing_queue"),
         )
-    return rows
+
+
+def notify_leaders_many(rows: list[Filing]) -> None:
+    """One notification per sponsoring organization's principal leaders."""
+    by_org: dict[int, list[Filing]] = {}
+    for f in rows:
+        by_org.setdefault(f.organization_id, []).append(f)
+    for org_id, group in by_org.items():
+        notify(
+            recipients=list(signoff.leaders_of([org_id], exclude=group[0].submitted_by_id)),
+            organization=group[0].organization,
+            kind="registry.filing_signoff_waiting",
+            message=_("%(n)s opening filings (%(first)s...) await your sign-off.")
+            % {"n": len(group), "first": group[0].number},
+            dedupe_key=f"registry.filing:{group[0].pk}:signoff",
+            url=reverse("registry:signoff_queue"),
+        )

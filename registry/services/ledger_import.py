@@ -44,6 +44,7 @@ from registry.models import (
     AccountCategory,
     AccountOrigin,
     AccountStatus,
+    FilingKind,
     MediaAccount,
     Platform,
     VerificationStatus,
@@ -988,9 +989,19 @@ def check_table(
     placed = one_per_platform_errors(
         [v for v in good if (v["platform_id"], v["platform_account_id"]) not in registered]
     )
+    leaderless = _leaderless_organizations(user, good)
     for values in good:
         found = registered.get((values["platform_id"], values["platform_account_id"]))
-        if found is None and values["row"] in placed:
+        if found is None and values["organization_id"] in leaderless:
+            result["errors"].append(
+                {
+                    "row": values["row"],
+                    "column": BY_KEY["organization"].header,
+                    "value": values["organization"],
+                    "message": leaderless[values["organization_id"]],
+                }
+            )
+        elif found is None and values["row"] in placed:
             result["errors"].append(
                 {
                     "row": values["row"],
@@ -1012,6 +1023,22 @@ def check_table(
             result["good"].append(values)
     result["errors"].sort(key=lambda e: e["row"])
     return result
+
+
+def _leaderless_organizations(user, rows: list[dict]) -> dict[int, str]:
+    """DOMAIN.md rule 8: an opening filed by import is signed off by the sponsoring
+    organization's principal leader; rows of an organization without one are errors
+    (they could never be decided). One query."""
+    from registry.services import signoff
+
+    if not signoff.needs_signoff(FilingKind.OPEN):
+        return {}
+    org_ids = {v["organization_id"] for v in rows if v.get("mode") == FILED}
+    if not org_ids:
+        return {}
+    return signoff.require_leaders_many(
+        list(Organization.objects.filter(pk__in=org_ids)), filer=user
+    )
 
 
 def registered_conflicts(user, rows: list[dict]) -> dict[tuple, str]:

@@ -23,7 +23,7 @@ from accounts.models import Membership, Organization, Role, User
 from accounts.scoping import memberships_of
 from audit.services import audit_record_bulk
 from notifications.services import notify
-from registry.models import Filing, FilingStatus
+from registry.models import Filing, FilingStatus, LeaderSignoff
 
 STEP = Organization.steplen
 
@@ -143,7 +143,7 @@ def filings_escalate_overdue(now=None) -> int:
         due = Filing.objects.filter(
             status=FilingStatus.SUBMITTED, due_at__lt=now, escalated_at__isnull=True,
             escalation_organization__isnull=False,
-        )
+        ).exclude(leader_signoff=LeaderSignoff.PENDING)  # nobody above could decide it yet
         ids = list(due.values_list("pk", flat=True)[:10000])
         if not ids:
             return 0

@@ -290,7 +290,8 @@ def check_operator_agreements(
         )
 
 
-# --- cancellation: announcement, principal leader, de-registration (hard) -------------
+# --- cancellation: announcement and de-registration (hard); the principal leader signs
+# the closure off in the system (registry.services.signoff) -----------------------------
 def check_cancellation(
     report: RuleReport,
     *,
@@ -298,8 +299,6 @@ def check_cancellation(
     announcement_url: str,
     announcement_text: str,
     announced_on: date | None,
-    principal_leader,
-    leader_approved_on: date | None,
     deregistered_on: date | None,
     today: date,
 ) -> None:
@@ -313,18 +312,6 @@ def check_cancellation(
         )
     if announced_on is None:
         missing("announced_on", _("Enter the date the closure was announced."))
-    if principal_leader is None:
-        missing("principal_leader", _("Name the principal leader who approved the closure."))
-    elif not Membership.objects.active().filter(
-        user=principal_leader, organization=organization, role=Role.PRINCIPAL_LEADER
-    ).exists():
-        missing(
-            "principal_leader",
-            _("%(name)s is not the principal leader of %(org)s.")
-            % {"name": principal_leader, "org": organization.name},
-        )
-    if leader_approved_on is None:
-        missing("leader_approved_on", _("Enter the date the principal leader approved."))
     if deregistered_on is None:
         missing(
             "deregistered_on",
@@ -332,7 +319,6 @@ def check_cancellation(
         )
     for name, value in (
         ("announced_on", announced_on),
-        ("leader_approved_on", leader_approved_on),
         ("deregistered_on", deregistered_on),
     ):
         if value is not None and value > today:

@@ -10,6 +10,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization, Role
@@ -27,6 +28,7 @@ from registry.models import (
     Platform,
 )
 from registry.services import filings as filing_services
+from registry.services import signoff
 from registry.services.accounts import parse_profile_url
 from registry.views import page
 
@@ -280,11 +282,6 @@ def filing_file(request, pk: int, kind: str):
             "operators": list(account.operators.values_list("pk", flat=True)),
             "liaison": account.liaison_id,
         }
-    elif kind == FilingKind.CANCEL:
-        kwargs["leaders"] = [
-            (m.user_id, f"{m.user} ({m.user.username})")
-            for m in selectors.principal_leaders(account.organization)
-        ]
     form = form_class(request.POST or None, initial=initial, **kwargs)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -297,10 +294,6 @@ def filing_file(request, pk: int, kind: str):
                     note=note,
                 )
             elif kind == FilingKind.CANCEL:
-                from accounts.models import User
-
-                leader_id = data.pop("principal_leader")
-                data["principal_leader"] = User.objects.filter(pk=leader_id).first() if leader_id else None
                 filing = filing_services.filing_submit_cancel(actor=request.user, account=account, **data)
             elif kind == FilingKind.SUSPEND:
                 filing = filing_services.filing_submit_suspend(actor=request.user, account=account, **data)
@@ -386,10 +379,75 @@ def filing_detail(request, pk: int):
             if can_decide
             else [],
             "can_withdraw": filing_services.can_withdraw(request.user, filing),
+            "can_sign": signoff.can_sign(request.user, filing),
             "form": forms.DecisionForm(),
             "withdraw_form": forms.WithdrawForm(),
+            "signoff_form": forms.SignoffForm(),
         },
     )
+
+
+@page
+def signoff_queue(request):
+    """The principal leader's openings and closures awaiting sign-off, oldest first;
+    several can be signed off at once (an imported batch)."""
+    qs = signoff.signoff_queue(request.user)
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("filing") if i.isdigit()]
+        if not ids:
+            messages.error(request, _("Choose the filings to sign off."))
+        else:
+            count = signoff.filing_leader_approve_many(
+                actor=request.user, filing_ids=ids, comment=request.POST.get("comment", "")
+            )
+            messages.success(
+                request,
+                ngettext("%(n)d filing signed off; the supervisors decide it now.",
+                         "%(n)d filings signed off; the supervisors decide them now.", count)
+                % {"n": count},
+            )
+        return redirect("registry:signoff_queue")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "registry/signoff_queue.html", {"page": page})
+
+
+@page
+@require_POST
+def filing_sign_off(request, pk: int):
+    filing = _visible_filing(request, pk)
+    form = forms.SignoffForm(request.POST)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "refuse") or not form.is_valid():
+        messages.error(request, _("Choose sign off or refuse."))
+        return redirect("registry:filing_detail", filing.pk)
+    try:
+        signoff.filing_leader_decide(
+            filing=filing, actor=request.user, approve=decision == "approve",
+            comment=form.cleaned_data["comment"],
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        if exc.status == 403:
+            raise
+        forms.apply_errors(form, exc)
+        return render(
+            request,
+            "registry/filing_detail.html",
+            {
+                "filing": filing,
+                "changes": describe_changes([filing])[filing.pk],
+                "can_sign": signoff.can_sign(request.user, filing),
+                "form": forms.DecisionForm(),
+                "signoff_form": form,
+            },
+            status=exc.status,
+        )
+    if decision == "approve":
+        messages.success(request, _("Signed off: the supervisors decide the filing now."))
+    else:
+        messages.success(request, _("Refused; the filer has been notified."))
+    return redirect("registry:filing_detail", filing.pk)
 
 
 @page

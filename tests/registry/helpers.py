@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from registry.models import Platform
-from registry.services import filings
+from registry.services import filings, signoff
 
 _ids = itertools.count(10001)
 
@@ -23,9 +23,19 @@ def operators_of(ns) -> list[int]:
     return [ns.users[Role.OPERATOR].pk, ns.users[Role.OUTSOURCED_OPERATOR].pk]
 
 
-def file_open(ns, *, name=None, code="weibo", account_id=None, actor=None, event_date=None, **extra):
+def sign_off(ns, filing):
+    """The sponsoring organization's principal leader signs the filing off (rule 8)."""
+    signed = signoff.filing_leader_approve(filing=filing, actor=ns.users[Role.PRINCIPAL_LEADER])
+    filing.refresh_from_db()
+    return signed
+
+
+def file_open(ns, *, name=None, code="weibo", account_id=None, actor=None, event_date=None,
+              signed=True, **extra):
+    """An opening filed by the city department's operator and, unless `signed=False`,
+    signed off by its principal leader (so it awaits the supervisor)."""
     org = ns.city_dept
-    return filings.filing_submit_open(
+    filing = filings.filing_submit_open(
         actor=actor or ns.users[Role.OPERATOR],
         organization=org,
         platform=platform(code),
@@ -35,6 +45,9 @@ def file_open(ns, *, name=None, code="weibo", account_id=None, actor=None, event
         operators=extra.pop("operators", operators_of(ns)),
         **extra,
     )
+    if signed:
+        sign_off(ns, filing)
+    return filing
 
 
 def active_account(ns, **kwargs):

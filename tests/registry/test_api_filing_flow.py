@@ -41,6 +41,11 @@ def test_file_approve_list_history(world):
     again = operator.post("/api/v1/filings/", body, content_type="application/json")
     assert again.status_code == 409 and "platform_account_id" in again.json()["fields"]
 
+    # rule 8: the unit's principal leader signs the opening off before the supervisor
+    assert supervisor.get("/api/v1/filings/queue/").json()["results"] == []
+    leader = _client(world.mine.users[Role.PRINCIPAL_LEADER])
+    signed = leader.post(f"/api/v1/filings/{filing['id']}/sign-off/", {}, content_type="application/json")
+    assert signed.status_code == 200 and signed.json()["leader_signoff"] == "approved"
     queue = supervisor.get("/api/v1/filings/queue/")
     assert [f["id"] for f in queue.json()["results"]] == [filing["id"]]
     # the operator cannot approve; another province's supervisor does not see it
@@ -97,6 +102,8 @@ def test_reject_through_the_api_needs_a_reason(world):
         "operators": [world.mine.users[Role.OPERATOR].pk, world.mine.users[Role.OUTSOURCED_OPERATOR].pk],
     }
     fid = operator.post("/api/v1/filings/", body, content_type="application/json").json()["id"]
+    leader = _client(world.mine.users[Role.PRINCIPAL_LEADER])
+    assert leader.post(f"/api/v1/filings/{fid}/sign-off/").status_code == 200
     r = supervisor.post(f"/api/v1/filings/{fid}/reject/", {}, content_type="application/json")
     assert r.status_code == 400 and "reason" in r.json()["fields"]
     r = supervisor.post(f"/api/v1/filings/{fid}/reject/", {"reason": "账号名称不规范"}, content_type="application/json")

@@ -55,6 +55,14 @@ def test_operator_files_supervisor_approves_history_shows_both(browser_page, liv
     page.wait_for_url(re.compile(r"/registry/filings/\d+/$"))
     number = page.locator("h1").inner_text()
     assert "330100-" in number
+    filing_url = page.url
+
+    # The unit's principal leader signs the opening off in the system (rule 8).
+    _sign_in(page, base, world.mine.users[Role.PRINCIPAL_LEADER])
+    page.goto(filing_url)
+    assert page.locator("#leader-signoff").get_attribute("data-status") == "pending"
+    page.click("#signoff-form button[value=approve]")
+    page.wait_for_selector("#leader-signoff[data-status=approved]")
 
     _sign_in(page, base, supervisor)
     page.goto(f"{base}/registry/filings/queue/")
@@ -79,7 +87,8 @@ def test_operator_files_supervisor_approves_history_shows_both(browser_page, liv
 
     page.goto(f"{base}/registry/accounts/{account.pk}/history/")
     # Actions show as labels; the codes stay as tooltips.
-    for code in ("filing.submitted", "filing.approved", "media_account.opened"):
+    for code in ("filing.submitted", "filing.leader_approved", "filing.approved",
+                 "media_account.opened"):
         assert page.locator(f'#history-events [title="{code}"]').count() == 1, code
     assert "filing.submitted" not in page.locator("#history-events").inner_text()
     filings = page.locator("#history-filings").inner_text()

@@ -1,7 +1,7 @@
 """Done when (issue 7): in the browser, a county operator imports a sheet of three
-accounts; they appear as pending with opening filings; the county supervisor (not
-the province) is notified and approves them; they become active. Debian's Chromium
-through Playwright."""
+accounts; they appear as pending with opening filings; the county department's
+principal leader signs them off (rule 8); the county supervisor (not the province) is
+notified and approves them; they become active. Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def test_county_operator_imports_county_supervisor_approves(  # noqa: PLR0915
     ns = world.mine
     county_supervisor = make_user(ns.county, Role.SUPERVISOR, username="甲-county-supervisor")
     operator = make_user(ns.county_dept, Role.OPERATOR, username="甲-county-operator")
+    leader = make_user(ns.county_dept, Role.PRINCIPAL_LEADER, username="甲-county-leader")
     province = ns.users[Role.SUPERVISOR]
 
     workbook = openpyxl.Workbook()
@@ -77,6 +78,18 @@ def test_county_operator_imports_county_supervisor_approves(  # noqa: PLR0915
     page.goto(f"{base}/registry/filings/")
     listed = page.locator("main").inner_text()
     assert all(f.number in listed for f in filings)
+
+    # The department's principal leader signs the three openings off at once (rule 8);
+    # no supervisor is told before that.
+    assert not Notification.objects.filter(kind="registry.filing_submitted").exists()
+    _sign_in(page, base, leader)
+    assert page.locator("li[data-card=filings_to_sign] .wb-count").inner_text() == "3"
+    page.goto(f"{base}/registry/filings/sign-off/")
+    for box in page.locator("#signoff-table input[name=filing]").all():
+        box.check()
+    page.click("#sign-selected")
+    page.wait_for_selector(".message.success")
+    page.screenshot(path=str(tmp_path / "signed-off.png"))
 
     # Only the county's supervisor is told; the province is not.
     told = set(Notification.objects.filter(kind="registry.filing_submitted")

@@ -16,7 +16,7 @@ from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.models import Notification
 from registry.models import AccountStatus, Filing, FilingPolicy, FilingStatus
 from registry.services import filings
-from tests.registry.helpers import active_account, file_open
+from tests.registry.helpers import active_account, file_open, sign_off
 
 
 def test_open_filing_records_a_pending_account_and_numbers_the_filing(world):
@@ -186,9 +186,9 @@ def test_suspend_then_cancel(world):
     f = filings.filing_submit_cancel(
         actor=world.mine.users[Role.OPERATOR], account=account, event_date=today,
         announcement_url="https://example.gov.cn/notice/1", announced_on=today,
-        principal_leader=world.mine.users[Role.PRINCIPAL_LEADER], leader_approved_on=today,
         deregistered_on=today,
     )
+    sign_off(world.mine, f)  # the principal leader signs the closure off (rule 8)
     filings.filing_approve(filing=f, actor=world.mine.city_supervisor)
     account.refresh_from_db()
     assert account.status == AccountStatus.CANCELLED

@@ -19,7 +19,7 @@ from registry.models import (
     FilingStatus,
     MediaAccount,
 )
-from registry.services import filings
+from registry.services import filings, signoff
 from tests.registry.helpers import active_account, platform
 from tests.registry.test_import import _var_dir, api, upload, xlsx  # noqa: F401
 
@@ -56,6 +56,15 @@ def test_an_operators_import_creates_pending_accounts_with_opening_filings(world
     assert {(f.kind, f.status) for f in opened} == {(FilingKind.OPEN, FilingStatus.SUBMITTED)}
     assert {f.decider_organization_id for f in opened} == {ns.city.pk}
     assert AuditEvent.objects.filter(action="filing.submitted").count() == 2
+    # rule 8: the department's principal leader is asked first, then signs both off
+    assert not Notification.objects.filter(kind="registry.filing_submitted").exists()
+    leader = ns.users[Role.PRINCIPAL_LEADER]
+    assert Notification.objects.filter(
+        kind="registry.filing_signoff_waiting", recipient=leader
+    ).exists()
+    assert signoff.filing_leader_approve_many(
+        actor=leader, filing_ids=list(opened.values_list("pk", flat=True))
+    ) == 2
     told = Notification.objects.filter(kind="registry.filing_submitted")
     assert set(told.values_list("recipient", flat=True)) == {ns.city_supervisor.pk}
     # The filings go through approval like any other: then the accounts are active.

@@ -123,7 +123,7 @@ def test_change_suspend_cancel_bad_input(world):
     r = client.post(f"{base}/cancel/", {"event_date": _today()})
     html = r.content.decode()
     # the closure rules (DOMAIN rule 8) answer per field
-    assert field_errors(html, "principal_leader") and field_errors(html, "deregistered_on")
+    assert field_errors(html, "announced_on") and field_errors(html, "deregistered_on")
     assert not Filing.objects.filter(account=account).exclude(kind="open").exists()
 
     assert client.get(f"{base}/bogus/").status_code == 404

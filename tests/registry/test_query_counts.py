@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import OrgKind, Role
 from registry.models import Platform
-from registry.services import filings
+from registry.services import filings, signoff
 from tests.factories import make_org, make_user
 
 URLS = [
@@ -29,11 +29,13 @@ def _fill(world, start: int, n: int) -> None:
     for i in range(start, start + n):
         dept = make_org(world.mine.city, f"甲一市第{i}局", kind=OrgKind.DEPARTMENT)
         ops = [make_user(dept, Role.OPERATOR).pk, make_user(dept, Role.OPERATOR).pk]
-        filings.filing_submit_open(
+        leader = make_user(dept, Role.PRINCIPAL_LEADER)
+        filing = filings.filing_submit_open(
             actor=make_user(dept, Role.OPERATOR), organization=dept, platform=platform,
             platform_account_id=f"q{i}", display_name=f"甲一{i}", event_date=timezone.localdate(),
             operators=ops,
         )
+        signoff.filing_leader_approve(filing=filing, actor=leader)
 
 
 @pytest.mark.parametrize("url", URLS)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.scoping import Domain
 from registry.models import Filing, FilingStatus, MediaAccount, Platform, RotationTask
-from registry.services import filings
+from registry.services import filings, signoff
 from tests import tenancy
 from tests.accounts.test_tenancy_matrix import _context
 from tests.factories import make_user, token_for
@@ -25,11 +25,13 @@ def _make_filing(org, code="bilibili"):
     if org is None:
         return None
     ops = [make_user(org, Role.OPERATOR).pk, make_user(org, Role.OPERATOR).pk]
-    return filings.filing_submit_open(
+    leader = make_user(org, Role.PRINCIPAL_LEADER)
+    filing = filings.filing_submit_open(
         actor=make_user(org, Role.OPERATOR), organization=org,
         platform=Platform.objects.get(code=code), platform_account_id=f"t{next(_n)}",
         display_name="矩阵", event_date=timezone.localdate(), operators=ops,
     )
+    return signoff.filing_leader_approve(filing=filing, actor=leader)
 
 
 def _make_account(org):

@@ -121,6 +121,7 @@ def _registry(users, dept) -> int:
         filing_submit_change,
         filing_submit_open,
     )
+    from registry.services.signoff import filing_leader_approve
 
     marker = _platform_id("bilibili", f"{dept.name}/bilibili/filed")
     if MediaAccount.objects.filter(platform_account_id=marker).exists():
@@ -151,8 +152,11 @@ def _registry(users, dept) -> int:
             note="新开设账号，已完成平台实名认证。",
         )
 
+    principal = users["demo-principal"]
     for code, name, days_ago, outcome in FILED_OPENINGS:
         filing = open_account(code, name, days_ago)
+        # The unit's principal leader signs each opening off first (rule 8).
+        filing_leader_approve(filing=filing, actor=principal, comment="同意开设，工作方案已审定。")
         if outcome == "approve":
             filing_approve(filing=filing, actor=city_supervisor)
         elif outcome == "reject":
@@ -164,6 +168,8 @@ def _registry(users, dept) -> int:
         platform=platforms["weibo"],
         reason=EXEMPTION_REASON,
     )
+    # Filed under the exemption, still awaiting the principal leader's sign-off (the
+    # demo principal leader's workbench shows it).
     open_account("weibo", SECOND_WEIBO[0], SECOND_WEIBO[1], key_suffix="traffic")
 
     # Late: the outsourced operator has worked on the Weibo account for 20 days, and a
