@@ -251,7 +251,8 @@ def column_number(letters: str) -> int:
 def xlsx_rows(data: bytes, *, lim: Limits | None = None) -> Iterator[list]:
     """The rows of the first sheet, read-only and bounded: at most `max_rows` rows of
     at most `max_cols` cells, trailing blanks trimmed, `max_cells` in all; a file
-    past a bound raises SpreadsheetRefused even when its dimension lied. Raises what
+    past a bound raises SpreadsheetRefused even when its dimension lied (cells past
+    column max_cols + 1 are not read at all). Raises what
     openpyxl raises for an unreadable file. Caller: a Celery task under
     parse_memory_limit()."""
     import openpyxl
@@ -265,18 +266,20 @@ def xlsx_rows(data: bytes, *, lim: Limits | None = None) -> Iterator[list]:
             max_row=lim.max_rows + 1, max_col=lim.max_cols + 1, values_only=True
         )
         for number, values in enumerate(rows, start=1):
-            row = list(values)
-            while row and (row[-1] is None or row[-1] == ""):
-                row.pop()
-            if not row:
-                yield row
-                continue
+            # openpyxl yields row max_rows + 1 (even blank) only when the sheet goes
+            # on past it, whatever its dimension says.
             if number > lim.max_rows:
                 raise _refuse(
                     _("The file has more than %(n)d rows; split it.")
                     % {"n": lim.max_rows},
                     "file",
                 )
+            row = list(values)
+            while row and (row[-1] is None or row[-1] == ""):
+                row.pop()
+            if not row:
+                yield row
+                continue
             if len(row) > lim.max_cols:
                 raise _refuse(
                     _("Row %(row)d has more than %(limit)d columns.")
