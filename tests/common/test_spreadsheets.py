@@ -128,3 +128,11 @@ def test_a_parse_past_the_memory_limit_stops_with_a_refusal():
         with spreadsheets.parse_memory_limit(64):
             bytearray(300 * 1024 * 1024)
     bytearray(300 * 1024 * 1024)  # the limit is lifted afterwards
+
+
+def test_the_cell_count_is_bounded_by_the_reader():
+    data = workbook([["a"] * 5 for _ in range(10)], dimension="A1")
+    lim = spreadsheets.limits(max_cells=20)
+    spreadsheets.spreadsheet_check(data, lim=lim)
+    with pytest.raises(SpreadsheetRefused, match="20"):
+        list(spreadsheets.xlsx_rows(data, lim=lim))
