@@ -198,3 +198,12 @@ def test_the_task_checks_the_bounds_again(supervisor, settings):
     stage = ledger_import.stage_load(stage["id"], supervisor)
     # The dimension's message (the reader's own bound would not name the range).
     assert "(A1:J2)" in stage["file_errors"][0]
+
+
+def test_the_counterfeit_list_upload_is_bounded(supervisor, client):
+    """Still read in the request (a list of names), but never past the bounds."""
+    file = io.BytesIO(bomb())
+    file.name = "names.xlsx"
+    response = client.post(reverse("registry:counterfeit"), {"file": file})
+    assert response.status_code == 400
+    assert "A1:CV20000" in response.content.decode()
