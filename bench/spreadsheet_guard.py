@@ -3,8 +3,9 @@ crafted files, and the bounded read of the largest real import.
 
     .venv/bin/python -m bench.spreadsheet_guard
 
-Pure Python, no database. Each case runs in a fresh child process, so its peak
-memory (ru_maxrss) is its own. Prints a Markdown table; the caller copies it into
+Pure Python, no database. Each case runs in a fresh child process; memory is the
+growth of its resident peak (VmHWM, reset before each step) over its size before
+(Django loaded, the file read). Prints a Markdown table; the caller copies it into
 RESULTS.md (own section, with date, machine and load average). Budget: every check
 under 100 ms and 10 MB above the process; the bounded read of a 20,000 x 20 ledger under the task's
 limits (SPREADSHEET_PARSE_MEMORY_MB, SPREADSHEET_TASK_SOFT_SECONDS).
@@ -119,13 +120,29 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _status_kb(field: str) -> int:
+    """A field of /proc/self/status in kB (VmRSS, VmHWM: the resident peak of this
+    process image; ru_maxrss would carry the parent's peak across fork and exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # resets VmHWM to the current resident size
+
+
 def _child(case: str, path: str, queue) -> None:
     _setup_django()
     from common import spreadsheets
 
     with open(path, "rb") as handle:
         data = handle.read()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _reset_peak()
+    base = _status_kb("VmRSS")
     started = time.perf_counter()
     outcome = "accepted"
     try:
@@ -133,15 +150,17 @@ def _child(case: str, path: str, queue) -> None:
     except spreadsheets.SpreadsheetRefused as exc:
         outcome = f"refused: {exc.message}"
     check_ms = (time.perf_counter() - started) * 1000
-    check_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    read_ms = read_peak = rows = None
+    check_mb = (_status_kb("VmHWM") - base) / 1024
+    read_ms = read_mb = rows = None
     if outcome == "accepted":
+        _reset_peak()
+        base_read = _status_kb("VmRSS")
         started = time.perf_counter()
         with spreadsheets.parse_memory_limit():
             kept = list(spreadsheets.xlsx_rows(data))  # as the import's Table does
         rows = len(kept)
         read_ms = (time.perf_counter() - started) * 1000
-        read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        read_mb = (_status_kb("VmHWM") - base_read) / 1024
     queue.put(
         {
             "case": case,
@@ -151,12 +170,12 @@ def _child(case: str, path: str, queue) -> None:
             ),
             "outcome": outcome,
             "check_ms": check_ms,
-            "check_mb": (check_peak - base) / 1024,
-            "base_mb": base / 1024,
+            "check_mb": check_mb,
             "read_ms": read_ms,
-            "read_mb": None if read_peak is None else (read_peak - base) / 1024,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "read_mb": read_mb,
             "rows": rows,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "base_mb": base / 1024,
         }
     )
 
@@ -192,7 +211,7 @@ def main() -> None:
     print()
     print(
         "| file | size | unpacked | check ms | check MB | outcome | read ms | "
-        "read MB | rows | process peak MB |"
+        "read MB | rows | process RSS before MB |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,7 +225,7 @@ def main() -> None:
                 f"| {case} | {r['size'] / 1e6:.2f} MB | {r['unpacked'] / 1e6:.1f} MB "
                 f"| {r['check_ms']:.1f} | {r['check_mb']:.1f} | {r['outcome']} "
                 f"| {num(r['read_ms'])} | {num(r['read_mb'])} | {num(r['rows'], '{}')} "
-                f"| {r['peak_mb']:.0f} |"
+                f"| {r['base_mb']:.0f} |"
             )
 
 
