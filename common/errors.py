@@ -51,3 +51,11 @@ class Conflict(ApplicationError):
 
     code = "conflict"
     status = 409
+
+
+class ServiceUnavailable(ApplicationError):
+    """A service the request needs (the task broker) does not answer; try again later.
+    Nothing the user sent was lost (the caller says what was kept)."""
+
+    code = "unavailable"
+    status = 503

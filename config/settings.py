@@ -191,8 +191,28 @@ CELERY_TASK_ROUTES = {
     "moderation.expire_approvals": {"queue": "sweeps"},
     "exportjobs.run": {"queue": "exports"},
     "registry.ledger_import_check": {"queue": "ingestion"},
+    "inbox.messages_import_check": {"queue": "ingestion"},
 }
 CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
+
+# --- Uploaded spreadsheets (common/spreadsheets.py) ----------------------------------
+# Checked before any parse; parsed only in a Celery task. Sized for the largest real
+# import, a province's ledger (about 20,000 rows by 20 columns).
+SPREADSHEET_MAX_BYTES = int(os.environ.get("SPREADSHEET_MAX_BYTES", 10 * 1024 * 1024))
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024)
+)
+# Unpacked size over packed size of one part past 1 MB; real sheets stay under 30.
+SPREADSHEET_MAX_RATIO = int(os.environ.get("SPREADSHEET_MAX_RATIO", "100"))
+SPREADSHEET_MAX_PARTS = int(os.environ.get("SPREADSHEET_MAX_PARTS", "1000"))
+SPREADSHEET_MAX_ROWS = int(os.environ.get("SPREADSHEET_MAX_ROWS", "25000"))
+SPREADSHEET_MAX_COLUMNS = int(os.environ.get("SPREADSHEET_MAX_COLUMNS", "100"))
+SPREADSHEET_MAX_CELLS = int(os.environ.get("SPREADSHEET_MAX_CELLS", "600000"))
+# Address space a parse may add to its worker process (RLIMIT_AS, in the task).
+SPREADSHEET_PARSE_MEMORY_MB = int(os.environ.get("SPREADSHEET_PARSE_MEMORY_MB", "512"))
+# Time limits of the tasks that parse an upload (seconds).
+SPREADSHEET_TASK_SOFT_SECONDS = int(os.environ.get("SPREADSHEET_TASK_SOFT_SECONDS", "540"))
+SPREADSHEET_TASK_HARD_SECONDS = int(os.environ.get("SPREADSHEET_TASK_HARD_SECONDS", "600"))
 
 # --- Exports (common/exports.py) ------------------------------------------------------
 # Above this many rows an export runs as a Celery job (progress, download link)

@@ -2,6 +2,7 @@
 take plain values, re-read what they need and are safe to run twice."""
 
 from celery import shared_task
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
@@ -77,3 +78,30 @@ def notify_reply_pending(message_id: int, org_id: int, reply_id: int) -> int:
                         roles=[Role.DEPARTMENT_HEAD], kind="inbox.reply_pending",
                         text=_("A reply to a citizen awaits your approval."),
                         dedupe=f"inbox-reply:{reply_id}")
+
+
+@shared_task(name="inbox.messages_import_check", acks_late=True,
+             time_limit=settings.SPREADSHEET_TASK_HARD_SECONDS,
+             soft_time_limit=settings.SPREADSHEET_TASK_SOFT_SECONDS, ignore_result=True)
+def messages_import_check(stage: str, user_id: int) -> None:
+    """Check an uploaded message sheet (the dry run). SECURITY: the only place it is
+    parsed (never in a web request), under memory and time limits. Returns quietly
+    when the user or the stage is gone."""
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.contrib.auth import get_user_model
+
+    from common.errors import ApplicationError
+    from inbox.services import imports
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    try:
+        imports.import_check_run(user=user, stage=stage)
+    except SoftTimeLimitExceeded:
+        imports.import_fail(user=user, stage=stage, message=_(
+            "Checking the file took longer than %(n)d seconds; split it.")
+            % {"n": settings.SPREADSHEET_TASK_SOFT_SECONDS})
+    except (ApplicationError, FileNotFoundError):
+        imports.import_fail(user=user, stage=stage,
+                            message=_("The file could not be checked."))

@@ -25,7 +25,7 @@ from accounts.scoping import (
     roles_of,
     scope_for,
 )
-from common.errors import ApplicationError
+from common.errors import ApplicationError, ServiceUnavailable
 from inbox import metrics, selectors
 from inbox.models import (
     Category,
@@ -323,32 +323,45 @@ def _change_orgs(user) -> list[Organization]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def message_import(request):
-    """Import from CSV/XLSX: a dry run first, then the confirmation."""
+    """Import from CSV/XLSX: a dry run first (checked in a Celery task, never in
+    this request), then the confirmation."""
     from inbox.services import imports
 
     orgs = _change_orgs(request.user)
     if not orgs:
         raise Http404
-    report = None
+    stage = request.POST.get("retry") or request.GET.get("stage") or ""
+    status = 200
     if request.method == "POST":
         try:
             if request.POST.get("stage"):
                 n = imports.import_confirm(user=request.user, stage=request.POST["stage"])
                 messages.success(request, _("%(n)d messages imported.") % {"n": n})
                 return redirect("inbox:inbox")
-            org = next((o for o in orgs if str(o.pk) == request.POST.get("organization")),
-                       orgs[0])
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise ApplicationError(_("Choose a CSV or XLSX file."))
-            report = imports.import_check(user=request.user, organization=org,
-                                          filename=upload.name,
-                                          data=upload.read(imports.MAX_BYTES + 1))
+            if request.POST.get("retry"):
+                imports.import_queue(user=request.user, stage=stage)
+            else:
+                org = next((o for o in orgs
+                            if str(o.pk) == request.POST.get("organization")), orgs[0])
+                upload = request.FILES.get("file")
+                if upload is None:
+                    raise ApplicationError(_("Choose a CSV or XLSX file."))
+                stage = imports.import_stage(user=request.user, organization=org,
+                                             filename=upload.name,
+                                             data=upload.read(imports.MAX_BYTES + 1))
+            return redirect(f"{request.path}?{urlencode({'stage': stage})}")
+        except ServiceUnavailable as exc:
+            # The file is kept: the page offers the retry (stage from the error).
+            stage = stage or getattr(exc, "stage", "")
+            messages.error(request, exc.message)
+            status = exc.status
         except ApplicationError as exc:
             detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
             messages.error(request, f"{exc.message} {detail}".strip())
-    return render(request, "inbox/import.html", {"orgs": orgs, "report": report,
-                                                 "headers": imports.HEADERS})
+    staged = imports.import_report(user=request.user, stage=stage) if stage else None
+    return render(request, "inbox/import.html", {
+        "orgs": orgs, "staged": staged, "report": staged and staged["report"],
+        "headers": imports.HEADERS}, status=status)
 
 
 @login_required

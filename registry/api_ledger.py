@@ -25,7 +25,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from accounts.api_base import ScopedReadOnlyViewSet
-from common.errors import ValidationFailed
+from common.errors import ServiceUnavailable, ValidationFailed
 from registry import counterfeit, ledger
 from registry.models import MediaAccount
 from registry.services import ledger_import
@@ -222,13 +222,13 @@ class ImportUploadView(APIView):
                 name="LedgerImportUpload", fields={"file": serializers.FileField()}
             )
         },
-        responses={201: StageSerializer, 202: StageSerializer},
+        responses={202: StageSerializer, 503: OpenApiTypes.OBJECT},
     )
     def post(self, request):
-        """Dry run: upload an XLSX/CSV; small files are checked at once (201 with the
-        row-by-row report), large ones in the background (202; poll the stage)."""
-        from registry.views.ledger import start_check
-
+        """Dry run: upload an XLSX/CSV. Its bounds are checked at once (400 past a
+        limit); it is kept and checked in the background (202; poll the stage).
+        When the task broker does not answer: 503 with the stage's `id`, the file
+        kept; POST ledger-import/<id>/retry/ later."""
         upload = request.FILES.get("file")
         if upload is None:
             message = "Upload a file in the field “file”."
@@ -239,10 +239,31 @@ class ImportUploadView(APIView):
         stage = ledger_import.import_stage(
             user=request.user, filename=upload.name, data=upload.read()
         )
-        start_check(stage, request.user)
-        stage = ledger_import.stage_load(stage["id"], request.user)
-        status = 201 if stage["state"] in ("checked", "failed") else 202
-        return Response(_stage_payload(stage), status=status)
+        return _queued(request, stage)
+
+
+def _queued(request, stage: dict) -> Response:
+    from registry.views.ledger import start_check
+
+    try:
+        stage = start_check(stage, request.user)
+    except ServiceUnavailable as exc:
+        return Response(
+            {**exc.as_dict(), "id": stage["id"], "state": "queued"}, status=exc.status
+        )
+    return Response(_stage_payload(stage), status=202)
+
+
+class ImportRetryView(APIView):
+    @extend_schema(
+        tags=["ledger"],
+        request=None,
+        responses={202: StageSerializer, 503: OpenApiTypes.OBJECT},
+    )
+    def post(self, request, stage_id: uuid.UUID):
+        """Queue the check of a kept file again after a 503 (no second check of a
+        file already queued)."""
+        return _queued(request, ledger_import.stage_load(str(stage_id), request.user))
 
 
 class ImportStageView(APIView):
@@ -330,6 +351,11 @@ urlpatterns: list = [
         "ledger-import/<uuid:stage_id>/",
         ImportStageView.as_view(),
         name="ledger-import-stage",
+    ),
+    path(
+        "ledger-import/<uuid:stage_id>/retry/",
+        ImportRetryView.as_view(),
+        name="ledger-import-retry",
     ),
     path(
         "ledger-import/<uuid:stage_id>/confirm/",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
@@ -19,12 +21,15 @@ log = logging.getLogger(__name__)
 @shared_task(
     name="registry.ledger_import_check",
     acks_late=True,
-    time_limit=600,
-    soft_time_limit=540,
+    time_limit=settings.SPREADSHEET_TASK_HARD_SECONDS,
+    soft_time_limit=settings.SPREADSHEET_TASK_SOFT_SECONDS,
 )
 def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
     """Check a staged import file; progress goes to the cache, the result to the stage.
-    Returns quietly when the user or the stage is gone or already past checking."""
+    Returns quietly when the user or the stage is gone or already past checking.
+
+    SECURITY: the only place an uploaded ledger file is parsed (never in a web
+    request); the parse runs under a memory limit, the task under time limits."""
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None
@@ -39,6 +44,14 @@ def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
     except ApplicationError as exc:
         ledger_import.import_fail(
             stage_id=stage_id, user=user, message=str(exc.message)
+        )
+        return None
+    except SoftTimeLimitExceeded:
+        ledger_import.import_fail(
+            stage_id=stage_id,
+            user=user,
+            message=_("Checking the file took longer than %(n)d seconds; split it.")
+            % {"n": settings.SPREADSHEET_TASK_SOFT_SECONDS},
         )
         return None
     except Exception:

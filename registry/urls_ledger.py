@@ -31,6 +31,11 @@ urlpatterns = [
         name="ledger_import_status",
     ),
     path(
+        "ledger/import/<uuid:stage_id>/retry/",
+        ledger.import_retry,
+        name="ledger_import_retry",
+    ),
+    path(
         "ledger/import/<uuid:stage_id>/confirm/",
         ledger.import_confirm,
         name="ledger_import_confirm",

@@ -1,13 +1,22 @@
 """Importing messages from a spreadsheet (CSV or XLSX), with a dry run like the
 ledger's: the upload is checked row by row and nothing is written until the user
-confirms the checked file (kept in the cache for two hours under a random key)."""
+confirms the checked file.
+
+SECURITY (issue 8, item 5): the request only checks the file's bounds
+(common.spreadsheets), keeps it under VAR_DIR/inbox-imports/<stage>.upload and queues
+the Celery task inbox.messages_import_check, which alone parses it (read-only, under
+memory and time limits) and records the report and the rows that passed in the stage
+(the cache, two hours, under a random key). The confirmation writes those rows; it
+never parses the file again."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -16,7 +25,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.scoping import Action, require
 from audit.services import audit_record
-from common.errors import ValidationFailed
+from common import spreadsheets
+from common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from inbox.models import Channel, Message, Source
 from inbox.services.ingest import (
     MAX_TEXT,
@@ -164,37 +174,147 @@ def _check(organization: Organization, filename: str, data: bytes
     return reports, items, []
 
 
-def import_check(*, user, organization: Organization, filename: str, data: bytes) -> ImportReport:
-    """The dry run: check every row, write nothing; the file is kept for the
-    confirmation."""
+def _key(user_id: int, stage: str) -> str:
+    return f"inbox-import:{user_id}:{stage}"
+
+
+def _upload_path(stage: str) -> Path:
+    if not stage or not all(c.isalnum() or c in "-_" for c in stage):
+        raise NotFound(_("Not found."))  # SECURITY: no path from user input
+    folder = Path(settings.VAR_DIR) / "inbox-imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{stage}.upload"
+
+
+def import_stage(*, user, organization: Organization, filename: str, data: bytes) -> str:
+    """Keep an uploaded file for the check (after its bounds, unparsed) and queue
+    the check. Returns the stage; raises ServiceUnavailable (503) when the broker
+    does not answer, the file kept for import_queue() (the stage on the error)."""
     require(user, Action.CHANGE, organization)
     if len(data) > MAX_BYTES:
         raise ValidationFailed(_("Please correct the marked fields."),
                                fields={"file": [_("At most 5 MB.")]})
-    reports, _items, file_errors = _check(organization, filename, data)
+    spreadsheets.spreadsheet_check(data)
     stage = secrets.token_urlsafe(16)
-    if not file_errors:
-        cache.set(f"inbox-import:{user.pk}:{stage}",
-                  {"org": organization.pk, "filename": filename, "data": data},
-                  STAGE_SECONDS)
-    return ImportReport(stage, reports, file_errors)
+    _upload_path(stage).write_bytes(data)
+    cache.set(_key(user.pk, stage), {"org": organization.pk, "filename": filename,
+                                     "state": "queued"}, STAGE_SECONDS)
+    try:
+        import_queue(user=user, stage=stage)
+    except ServiceUnavailable as exc:
+        exc.stage = stage  # the page offers the retry of this kept file
+        raise
+    return stage
+
+
+def import_queue(*, user, stage: str) -> None:
+    """Queue the check of a kept file (once; again only after the broker failed)."""
+    from inbox.tasks import messages_import_check
+
+    record = cache.get(_key(user.pk, stage))
+    if record is None:
+        raise ValidationFailed(_("The checked file has expired; upload it again."),
+                               code="stage_expired")
+    if record["state"] != "queued" or record.get("queued"):
+        return
+    # Written before publishing: once published, only the worker writes the stage.
+    cache.set(_key(user.pk, stage), {**record, "queued": True, "queue_failed": False},
+              STAGE_SECONDS)
+    try:
+        spreadsheets.parse_queue(messages_import_check, stage, user.pk)
+    except ServiceUnavailable:
+        cache.set(_key(user.pk, stage),
+                  {**record, "queued": False, "queue_failed": True}, STAGE_SECONDS)
+        raise
+
+
+def import_check_run(*, user, stage: str) -> None:
+    """The check (Celery task only): parse the kept file under the limits, record
+    the report and the rows that passed. Writes no message."""
+    record = cache.get(_key(user.pk, stage))
+    if record is None or record["state"] not in ("queued", "failed"):
+        return
+    organization = Organization.objects.get(pk=record["org"])
+    require(user, Action.CHANGE, organization)
+    data = _upload_path(stage).read_bytes()
+    try:
+        spreadsheets.spreadsheet_check(data)
+        with spreadsheets.parse_memory_limit():
+            reports, items, file_errors = _check(organization, record["filename"], data)
+    except spreadsheets.SpreadsheetRefused as exc:
+        reports, items, file_errors = [], [], [str(exc.message)]
+    record.update(
+        state="checked",
+        rows=[asdict(r) for r in reports],
+        file_errors=[str(e) for e in file_errors],
+        items=[{"channel": i.channel, "text": i.text,
+                "received_at": i.received_at.isoformat(),
+                "account": i.account.pk if i.account else None,
+                "platform_message_id": i.platform_message_id,
+                "citizen_handle": i.citizen_handle} for i in items],
+    )
+    cache.set(_key(user.pk, stage), record, STAGE_SECONDS)
+
+
+def import_fail(*, user, stage: str, message: str) -> None:
+    record = cache.get(_key(user.pk, stage))
+    if record is not None:
+        record.update(state="failed", rows=[], items=[], file_errors=[str(message)])
+        cache.set(_key(user.pk, stage), record, STAGE_SECONDS)
+
+
+def import_report(*, user, stage: str) -> dict | None:
+    """The stage for the page: state, queue_failed, and once checked the report."""
+    record = cache.get(_key(user.pk, stage))
+    if record is None:
+        return None
+    report = None
+    if record["state"] in ("checked", "failed"):
+        report = ImportReport(stage, [RowReport(**r) for r in record["rows"]],
+                              record["file_errors"])
+    return {"stage": stage, "state": record["state"], "report": report,
+            "queue_failed": record.get("queue_failed", False)}
+
+
+def import_check(*, user, organization: Organization, filename: str, data: bytes
+                 ) -> ImportReport | None:
+    """Stage and queue the dry run; the report once the check has run (at once with
+    an eager Celery), else None."""
+    stage = import_stage(user=user, organization=organization, filename=filename,
+                         data=data)
+    return import_report(user=user, stage=stage)["report"]
 
 
 def import_confirm(*, user, stage: str) -> int:
     """Write the rows of a checked file that passed (duplicates are skipped);
-    returns how many messages were created."""
-    staged = cache.get(f"inbox-import:{user.pk}:{stage}")
-    if staged is None:
+    returns how many messages were created. Uses the rows the check recorded: the
+    file is not parsed here."""
+    staged = cache.get(_key(user.pk, stage))
+    if staged is None or staged.get("state") != "checked":
         raise ValidationFailed(_("The checked file has expired; upload it again."),
                                code="stage_expired")
     organization = Organization.objects.get(pk=staged["org"])
     role = require(user, Action.CHANGE, organization)
-    reports, items, file_errors = _check(organization, staged["filename"], staged["data"])
-    if file_errors or not items:
+    if staged["file_errors"] or not staged["items"]:
         raise ValidationFailed(_("Nothing to import."), code="nothing")
+    accounts = {a.pk: a for a in MediaAccount.objects.filter(
+        organization=organization,
+        pk__in={i["account"] for i in staged["items"] if i["account"]},
+    ).select_related("organization", "supervising_organization")}
+    if any(i["account"] and i["account"] not in accounts for i in staged["items"]):
+        raise ValidationFailed(_("The checked file has expired; upload it again."),
+                               code="stage_expired")
+    items = [Incoming(organization=organization, channel=i["channel"], text=i["text"],
+                      received_at=datetime.fromisoformat(i["received_at"]),
+                      account=accounts.get(i["account"]),
+                      platform_message_id=i["platform_message_id"],
+                      citizen_handle=i["citizen_handle"]) for i in staged["items"]]
+    reports = staged["rows"]
+    path = _upload_path(stage)
+    data = path.read_bytes() if path.exists() else b""
     raw = raw_payload_store(source=Source.IMPORT, organization=organization,
-                            body=staged["data"][:1_000_000].decode("utf-8", "replace")
-                            if staged["data"][:4] != b"PK\x03\x04" else "",
+                            body=data[:1_000_000].decode("utf-8", "replace")
+                            if not spreadsheets.is_xlsx(data) else "",
                             meta={"filename": staged["filename"], "by": user.pk})
     result = messages_receive(items=items, source=Source.IMPORT, raw_payload=raw,
                               actor=user, role=role)
@@ -205,6 +325,7 @@ def import_confirm(*, user, stage: str) -> int:
                      organization=organization, role=role,
                      after={"file": staged["filename"], "created": len(result.created),
                             "duplicates": result.duplicates,
-                            "refused": sum(1 for r in reports if r.errors)})
-    cache.delete(f"inbox-import:{user.pk}:{stage}")
+                            "refused": sum(1 for r in reports if r["errors"])})
+    cache.delete(_key(user.pk, stage))
+    path.unlink(missing_ok=True)
     return len(result.created)

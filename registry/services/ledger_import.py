@@ -2,10 +2,12 @@
 
 Two steps, nothing written before the second:
 
-1. `import_stage(...)` keeps the uploaded file under VAR_DIR/imports/<uuid>.upload
-   with a stage record <uuid>.json owned by the uploader; `import_check(...)` (inline
-   or in a Celery task, reporting progress to the cache) reads it and records every
-   bad row with its reasons and the normalized good rows.
+1. `import_stage(...)` checks the file's bounds without parsing it
+   (common.spreadsheets) and keeps it under VAR_DIR/imports/<uuid>.upload with a
+   stage record <uuid>.json owned by the uploader; `import_check(...)`, only in the
+   Celery task ledger_import_check (reporting progress to the cache), reads it
+   read-only under a memory limit and records every bad row with its reasons and
+   the normalized good rows.
 2. `media_account_import(...)` re-validates the good rows against the database and
    creates them all in one transaction with one audit event each, or nothing.
 
@@ -36,7 +38,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, Role
 from accounts.scoping import Action, Domain, memberships_of, roles_of, scope_for
 from audit.services import audit_record_bulk
-from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from common import spreadsheets
+from common.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from registry import roles as registry_roles
 from registry.derive import derive_supervising_many
 from registry.models import (
@@ -51,7 +60,7 @@ from registry.models import (
 )
 from registry.services.accounts import parse_profile_url
 
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 10 * 1024 * 1024  # also SPREADSHEET_MAX_BYTES (the lower one holds)
 IMPORT_ACTION = "media_account.imported"
 # Roles that may register accounts by import, from the one table of registry rights
 # (registry.roles): a supervisor records existing accounts as they are (stocktake);
@@ -262,6 +271,9 @@ def import_stage(*, user, filename: str, data: bytes) -> dict:
         }
         raise ImportFileError(message, fields={"file": [message]})
     kind = _kind_of(filename, data)
+    # SECURITY: the bounds are checked before the file is kept; the parse happens
+    # only in the task (ledger_import_check), which checks them again.
+    spreadsheets.spreadsheet_check(data)
     stage = {
         "id": str(uuid.uuid4()),
         "owner_id": user.pk,
@@ -315,13 +327,31 @@ def _blank(value) -> bool:
 
 
 def read_xlsx(data: bytes) -> Table:
-    import openpyxl
+    """The first sheet, read-only and bounded (common.spreadsheets.xlsx_rows).
+    Caller: a Celery task, after spreadsheet_check() and under parse_memory_limit()."""
     from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet.cell_range import CellRange
 
     table = Table()
+    limit = max_rows()
     try:
-        # Not read-only: merged cell ranges are only known in the full model.
-        workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        for number, cells in enumerate(spreadsheets.xlsx_rows(data), start=1):
+            if all(_blank(v) for v in cells):
+                continue
+            if not table.header:
+                table.header_row = number
+                table.header = ["" if v is None else str(v) for v in cells]
+                continue
+            table.rows.append((number, cells))
+            if len(table.rows) > limit:
+                table.file_errors.append(
+                    _("The file has more than %(n)d rows; split it.") % {"n": limit}
+                )
+                return table
+        merged_ranges = spreadsheets.xlsx_merged_ranges(data)
+    except spreadsheets.SpreadsheetRefused as exc:
+        table.file_errors.append(str(exc.message))
+        return table
     except (
         InvalidFileException,
         zipfile.BadZipFile,
@@ -329,29 +359,15 @@ def read_xlsx(data: bytes) -> Table:
         ValueError,
         OSError,
         TypeError,
+        IndexError,
     ) as exc:
         table.file_errors.append(
             _("This file is not a readable .xlsx workbook (%(e)s).")
             % {"e": type(exc).__name__}
         )
         return table
-    sheet = workbook.worksheets[0]
-    limit = max_rows()
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = list(values)
-        if all(_blank(v) for v in cells):
-            continue
-        if not table.header:
-            table.header_row = number
-            table.header = ["" if v is None else str(v) for v in cells]
-            continue
-        table.rows.append((number, cells))
-        if len(table.rows) > limit:
-            table.file_errors.append(
-                _("The file has more than %(n)d rows; split it.") % {"n": limit}
-            )
-            return table
-    for merged in sheet.merged_cells.ranges:
+    for coord in merged_ranges:
+        merged = CellRange(coord)
         if merged.min_row <= table.header_row <= merged.max_row:
             table.file_errors.append(
                 _(
@@ -362,7 +378,6 @@ def read_xlsx(data: bytes) -> Table:
             continue
         for row in range(merged.min_row, merged.max_row + 1):
             table.merged.setdefault(row, []).append(merged.coord)
-    workbook.close()
     return table
 
 
@@ -1094,11 +1109,13 @@ def import_check(*, stage_id: str, user, report_progress: bool = True) -> dict:
 
     try:
         data = upload.read_bytes()
-        table = read_xlsx(data) if stage["kind"] == "xlsx" else read_csv(data)
+        spreadsheets.spreadsheet_check(data)
+        with spreadsheets.parse_memory_limit():
+            table = read_xlsx(data) if stage["kind"] == "xlsx" else read_csv(data)
         stage["total"] = len(table.rows)
         progress(0, stage["total"])
         result = check_table(user, table, progress)
-    except ImportFileError as exc:
+    except (ImportFileError, spreadsheets.SpreadsheetRefused) as exc:
         result = {
             "file_errors": [str(exc.message)],
             "warnings": [],
@@ -1112,6 +1129,30 @@ def import_check(*, stage_id: str, user, report_progress: bool = True) -> dict:
     _write(stage)
     cache.delete(progress_key(stage_id))
     return stage
+
+
+def import_queue(*, stage_id: str, user) -> dict:
+    """Queue the check of a kept file (the upload, or the retry after the broker was
+    down). Raises ServiceUnavailable (503) when the broker does not answer; the file
+    stays kept and the stage says so, for the retry button. A stage already queued
+    successfully, or past queueing, is left alone (no second check)."""
+    from registry.tasks_ledger import ledger_import_check
+
+    stage = stage_load(stage_id, user)
+    if stage["state"] != "queued" or stage.get("queued_at"):
+        return stage
+    # Written before publishing: once published, only the worker writes the stage.
+    stage["queued_at"] = timezone.now().isoformat()
+    stage["queue_failed"] = False
+    _write(stage)
+    try:
+        spreadsheets.parse_queue(ledger_import_check, stage_id, user.pk)
+    except ServiceUnavailable:
+        stage["queued_at"] = None
+        stage["queue_failed"] = True
+        _write(stage)
+        raise
+    return stage_load(stage_id, user)  # an eager Celery has already checked it
 
 
 def import_fail(*, stage_id: str, user, message: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -28,7 +27,12 @@ from accounts.models import Organization, OrgKind
 from accounts.scoping import Action, Domain, scope_for
 from common import exports
 from common.db import reads_from_replica
-from common.errors import ApplicationError, NotFound, ValidationFailed
+from common.errors import (
+    ApplicationError,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from common.errors import PermissionDenied as DomainPermissionDenied
 from registry import counterfeit, ledger, selectors
 from registry.services import filings as filing_services
@@ -178,20 +182,10 @@ def ledger_export_view(request, file_format: str):
 
 
 # --- import ---------------------------------------------------------------------------
-def inline_limit() -> int:
-    return int(getattr(settings, "REGISTRY_IMPORT_INLINE_BYTES", 256 * 1024))
-
-
-def start_check(stage: dict, user) -> None:
-    """Check small files (or with an eager Celery) now; queue large ones."""
-    from registry.tasks_ledger import ledger_import_check
-
-    if stage["size"] <= inline_limit() or getattr(
-        settings, "CELERY_TASK_ALWAYS_EAGER", False
-    ):
-        ledger_import_check.apply(args=[stage["id"], user.pk])
-    else:
-        ledger_import_check.delay(stage["id"], user.pk)
+def start_check(stage: dict, user) -> dict:
+    """Queue the check of a kept file. SECURITY: never parsed here, in the request,
+    whatever its size: only the Celery task parses (common.spreadsheets)."""
+    return ledger_import.import_queue(stage_id=stage["id"], user=user)
 
 
 @login_required
@@ -218,7 +212,10 @@ def import_upload(request):
             except ApplicationError as exc:
                 error = str(exc.message)
             else:
-                start_check(stage, request.user)
+                try:
+                    start_check(stage, request.user)
+                except ServiceUnavailable as exc:
+                    return _detail(request, stage["id"], exc)
                 return redirect("registry:ledger_import_detail", stage["id"])
     status = 400 if error else 200
     return render(
@@ -257,8 +254,27 @@ def import_template(request, file_format: str = "xlsx"):
 @login_required
 @require_GET
 def import_detail(request, stage_id: uuid.UUID):
+    return _detail(request, str(stage_id))
+
+
+@login_required
+@require_POST
+def import_retry(request, stage_id: uuid.UUID):
+    """Queue the check again after the broker was down (the file was kept)."""
     try:
-        stage = ledger_import.stage_load(str(stage_id), request.user)
+        ledger_import.import_queue(stage_id=str(stage_id), user=request.user)
+    except ServiceUnavailable as exc:
+        return _detail(request, str(stage_id), exc)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    return redirect("registry:ledger_import_detail", stage_id)
+
+
+def _detail(request, stage_id: str, unavailable: ServiceUnavailable | None = None):
+    """The stage's page; with `unavailable`, a 503 saying the file was kept and
+    offering the retry."""
+    try:
+        stage = ledger_import.stage_load(stage_id, request.user)
     except ApplicationError as exc:
         return _render_error(request, exc)
     errors_by_row: dict[int, list] = {}
@@ -272,7 +288,9 @@ def import_detail(request, stage_id: uuid.UUID):
             "progress": ledger_import.stage_progress(stage),
             "bad_rows": sorted(errors_by_row.items()),
             "good_preview": stage["good"][:20],
+            "unavailable": unavailable,
         },
+        status=unavailable.status if unavailable else 200,
     )
 
 

@@ -35,7 +35,8 @@ def _xlsx(rows):
     return out.getvalue()
 
 
-def test_import_dry_run_writes_nothing_then_confirm(world):
+def test_import_dry_run_writes_nothing_then_confirm(world, eager_celery, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
     mine = world.mine
     account = account_for(mine.city_dept, supervising=mine.city)
     data = _xlsx([
@@ -60,12 +61,15 @@ def test_import_dry_run_writes_nothing_then_confirm(world):
         imports.import_confirm(user=op, stage="nope")
 
 
-def test_import_page_csv(world):
+def test_import_page_csv(world, eager_celery, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
     mine = world.mine
     c = client_for(mine.users[Role.OPERATOR])
     csv = "渠道,收到时间,内容\n热线转办,2025-03-03 09:30,请问办事大厅几点开门？\n".encode()
-    page = c.post("/inbox/import/", {"organization": mine.city_dept.pk,
-                                      "file": SimpleUploadedFile("m.csv", csv)})
+    posted = c.post("/inbox/import/", {"organization": mine.city_dept.pk,
+                                        "file": SimpleUploadedFile("m.csv", csv)})
+    assert posted.status_code == 302  # the check was queued (run at once: eager)
+    page = c.get(posted["Location"])
     assert page.status_code == 200 and page.context["report"].ok == 1
     stage = page.context["report"].stage
     assert Message.objects.count() == 0

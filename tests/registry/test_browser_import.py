@@ -32,12 +32,16 @@ def _sign_in(page, base, user):
 
 
 def test_county_operator_imports_county_supervisor_approves(  # noqa: PLR0915
-    browser_page, live_server, world, settings, tmp_path  # noqa: F811
+    browser_page, live_server, world, settings, tmp_path, monkeypatch  # noqa: F811
 ):
     """DOMAIN rules 1 and 32: an operator's import creates pending accounts with
     opening filings; the supervising (county) level, not the province, is told and
     decides; on approval the accounts are active."""
     settings.VAR_DIR = tmp_path
+    from config.celery import app
+
+    # No worker in this test: the check runs as soon as it is queued.
+    monkeypatch.setitem(app.conf, "CELERY_TASK_ALWAYS_EAGER", True)
     page, base = browser_page, live_server.url
     ns = world.mine
     county_supervisor = make_user(ns.county, Role.SUPERVISOR, username="甲-county-supervisor")

@@ -21,7 +21,13 @@ from registry.models import (
 )
 from registry.services import filings, signoff
 from tests.registry.helpers import active_account, platform
-from tests.registry.test_import import _var_dir, api, upload, xlsx  # noqa: F401
+from tests.registry.test_import import (  # noqa: F401
+    _var_dir,
+    _worker,
+    api,
+    upload,
+    xlsx,
+)
 
 pytestmark = pytest.mark.django_db
 
