@@ -471,9 +471,9 @@ INBOX_SATISFACTION_FLOOR = 85
 # Idle accounts (DOMAIN.md rules 23, 28, 31): idle after this many days without a post,
 # warned this many days in, on the clean-up list after this many. The one place these
 # defaults live (supervision.policy reads them; per-organization policies override).
-SUPERVISION_IDLE_DAYS = int(os.environ.get("SUPERVISION_IDLE_DAYS", "15"))
-SUPERVISION_IDLE_WARN_DAYS = int(os.environ.get("SUPERVISION_IDLE_WARN_DAYS", "12"))
-SUPERVISION_CLEANUP_DAYS = int(os.environ.get("SUPERVISION_CLEANUP_DAYS", "90"))
+# How many days before an account goes idle (under its organization's activity policy,
+# registry.ActivityPolicy / REGISTRY_IDLE_DAYS) the sweep warns it.
+SUPERVISION_IDLE_WARN_AHEAD_DAYS = int(os.environ.get("SUPERVISION_IDLE_WARN_AHEAD_DAYS", "3"))
 # Rectification orders are due this many days after issue (rule 34).
 SUPERVISION_RECTIFICATION_DAYS = int(os.environ.get("SUPERVISION_RECTIFICATION_DAYS", "10"))
 # Inspection window: the days before the check time an account must have posted in.

@@ -316,12 +316,16 @@ def _silent_since(cutoff) -> Q:
     )
 
 
-def activity_stale_q(kind: str = "idle", *, now=None, days: int | None = None) -> Q:
+def activity_stale_q(
+    kind: str = "idle", *, now=None, days: int | None = None, ahead_days: int = 0
+) -> Q:
     """Accounts expected to post (active or rectifying) that are idle (`kind="idle"`)
     or due for clean-up (`kind="cleanup"`) under the policy of their sponsoring
     organization (nearest ActivityPolicy up the tree, else the defaults). `days`
-    overrides every policy (a filter the user typed). One query for the policies;
-    the condition is then a plain WHERE over `org_path` and the activity columns."""
+    overrides every policy (a filter the user typed); `ahead_days` brings every
+    threshold that many days closer (the warning a few days before an account goes
+    idle). One query for the policies; the condition is then a plain WHERE over
+    `org_path` and the activity columns."""
     from registry.models import AccountStatus
 
     now = now or timezone.now()
@@ -330,7 +334,7 @@ def activity_stale_q(kind: str = "idle", *, now=None, days: int | None = None) -
         return posting & _silent_since(now - timedelta(days=int(days)))
 
     def limit(t: ActivityThresholds) -> int:
-        return t.cleanup_days if kind == "cleanup" else t.idle_days
+        return max((t.cleanup_days if kind == "cleanup" else t.idle_days) - ahead_days, 0)
 
     condition = Q(pk__in=[])
     covered: list[str] = []

@@ -119,9 +119,9 @@ LIVE_SQL = "a.status IN ('active', 'rectifying')"
     description="idle sweep over every account (steady state), vs raw SQL",
 )
 def sweep_idle(ctx):
-    from supervision.policy import idle_policy
+    from registry.selectors import activity_defaults
 
-    days = idle_policy().idle_days
+    days = activity_defaults().idle_days  # the dataset has no per-organization policy
     sql = (
         "SELECT a.id AS ref, a.organization_id, a.org_path FROM registry_mediaaccount a "
         f"WHERE {LIVE_SQL} AND COALESCE(a.last_post_at, a.created_at) < %s"

@@ -1,8 +1,11 @@
 """Thresholds the supervision sweeps apply, in one place.
 
-Defaults come from settings (SUPERVISION_*). Per-organization idle policies
-(inherited down the tree) are kept by the registry (issue 7); until they exist the
-sweeps use these national defaults for every account.
+The idle and clean-up thresholds are the registry's per-organization activity
+policies (registry.ActivityPolicy, inherited down the tree; national defaults in
+settings REGISTRY_IDLE_DAYS / REGISTRY_CLEANUP_DAYS), read by the sweeps through
+registry.selectors.activity_stale_q. Supervision adds how many days before an account
+goes idle it is warned (SUPERVISION_IDLE_WARN_AHEAD_DAYS, 3 by default), applied to
+each account's own idle threshold.
 """
 
 from __future__ import annotations
@@ -14,16 +17,12 @@ from django.conf import settings
 
 @dataclass(frozen=True)
 class IdlePolicy:
-    idle_days: int
-    warn_days: int
-    cleanup_days: int
+    warn_ahead_days: int
 
 
 def idle_policy() -> IdlePolicy:
     return IdlePolicy(
-        idle_days=settings.SUPERVISION_IDLE_DAYS,
-        warn_days=settings.SUPERVISION_IDLE_WARN_DAYS,
-        cleanup_days=settings.SUPERVISION_CLEANUP_DAYS,
+        warn_ahead_days=max(int(settings.SUPERVISION_IDLE_WARN_AHEAD_DAYS), 0),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -68,27 +68,34 @@ def _days(value, now) -> int | None:
     return (now - value).days if value else None
 
 
-def idle_seen(now: datetime, days: int, until_days: int | None = None) -> QuerySet:
-    """Live accounts whose last post (or recording, when none) is more than `days`
-    ago (and, with `until_days`, not more than that). Suspended, cancelled and
+def idle_seen(now: datetime, kind: str = "idle", *, warn_ahead: int = 0) -> QuerySet:
+    """Live accounts idle (`kind="idle"`) or due for the clean-up list
+    (`kind="cleanup"`) under their organization's activity policy (registry
+    ActivityPolicy, inherited down the tree, else the national defaults; an account
+    that never posted counts from its opening date). With `warn_ahead`, those that
+    will be idle within that many days but are not yet. Suspended, cancelled and
     pending accounts are never idle."""
-    qs = (
-        _accounts(status__in=LIVE)
-        .annotate(last=_last_activity())
-        .filter(last__lt=now - timedelta(days=days))
+    from registry.selectors import activity_stale_q
+
+    qs = _accounts().filter(activity_stale_q(kind, now=now, ahead_days=warn_ahead))
+    if warn_ahead:
+        qs = qs.exclude(activity_stale_q(kind, now=now))
+    return qs.annotate(last=_last_activity()).values(
+        *ACCOUNT_VALUES, "last_post_at", "opened_on", "last"
     )
-    if until_days is not None:
-        qs = qs.filter(last__gte=now - timedelta(days=until_days))
-    return qs.values(*ACCOUNT_VALUES, "last_post_at", "last")
 
 
 def _idle_evidence(now):
     def evidence(row):
+        if row["last_post_at"] or not row.get("opened_on"):
+            days = _days(row["last"], now)
+        else:
+            days = (timezone.localtime(now).date() - row["opened_on"]).days
         return {
             "last_post_at": row["last_post_at"].isoformat()
             if row["last_post_at"]
             else None,
-            "idle_days": _days(row["last"], now),
+            "idle_days": days,
         }
 
     return evidence
@@ -214,17 +221,17 @@ def detectors() -> list[Detector]:
     return [
         Detector(
             FindingKind.IDLE_CLEANUP,
-            lambda now: idle_seen(now, policy.cleanup_days),
+            lambda now: idle_seen(now, "cleanup"),
             _idle_evidence,
         ),
         Detector(
             FindingKind.IDLE,
-            lambda now: idle_seen(now, policy.idle_days),
+            lambda now: idle_seen(now, "idle"),
             _idle_evidence,
         ),
         Detector(
             FindingKind.IDLE_WARNING,
-            lambda now: idle_seen(now, policy.warn_days, policy.idle_days),
+            lambda now: idle_seen(now, "idle", warn_ahead=policy.warn_ahead_days),
             _idle_evidence,
         ),
         Detector(

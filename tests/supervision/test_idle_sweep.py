@@ -121,3 +121,46 @@ def test_warning_then_idle_then_cleanup_list(world, run_sweep):
             "kind", flat=True
         )
     ) == {FindingKind.IDLE, FindingKind.IDLE_CLEANUP}
+
+
+def test_the_sweep_applies_each_organizations_activity_policy(world, run_sweep):
+    """Rule 23 / issue 7 item 2: the idle threshold is the registry's activity policy of
+    the nearest organization up the tree (else 15 days), the same the ledger applies."""
+    from registry.models import ActivityPolicy
+
+    ns, now = world.mine, timezone.now()
+    ActivityPolicy.objects.create(organization=ns.city, idle_days=30, cleanup_days=120)
+    ActivityPolicy.objects.create(organization=ns.county, idle_days=7, cleanup_days=20)
+    city = idle_account(ns.city_dept, days=20, now=now)  # under 30: not idle
+    county = idle_account(ns.county_dept, days=8, now=now)  # over 7: idle
+    other = idle_account(world.other.city_dept, days=20, now=now)  # default 15: idle
+    run_sweep(now, kinds=[FindingKind.IDLE, FindingKind.IDLE_WARNING])
+    idle = set(Finding.objects.filter(kind=FindingKind.IDLE).values_list("account_id", flat=True))
+    assert idle == {county.pk, other.pk}
+    # warned 3 days before its own threshold of 30
+    warned = set(
+        Finding.objects.filter(kind=FindingKind.IDLE_WARNING).values_list("account_id", flat=True)
+    )
+    assert city.pk not in warned
+    run_sweep(now + timedelta(days=8), kinds=[FindingKind.IDLE, FindingKind.IDLE_WARNING])
+    assert Finding.objects.filter(
+        kind=FindingKind.IDLE_WARNING, account=city, status="open"
+    ).exists()
+
+
+def test_an_account_that_never_posted_counts_from_its_opening_date(world, run_sweep):
+    from registry.models import MediaAccount
+
+    ns, now = world.mine, timezone.now()
+    fresh = idle_account(ns.city_dept, days=0, now=now)
+    MediaAccount.objects.filter(pk=fresh.pk).update(
+        last_post_at=None, opened_on=timezone.localdate() - timedelta(days=5)
+    )
+    old = idle_account(ns.city_dept, days=0, code="douyin", now=now)
+    MediaAccount.objects.filter(pk=old.pk).update(
+        last_post_at=None, opened_on=timezone.localdate() - timedelta(days=40)
+    )
+    run_sweep(now, kinds=IDLE)
+    idle = Finding.objects.filter(kind=FindingKind.IDLE)
+    assert set(idle.values_list("account_id", flat=True)) == {old.pk}
+    assert idle.get().evidence["idle_days"] == 40
