@@ -29,6 +29,8 @@ from moderation.models import (
     PublishedPost,
     RepostDirective,
     RepostPolicy,
+    ReviewDeputy,
+    ReviewRole,
     Term,
 )
 from moderation.services import (
@@ -575,3 +577,66 @@ def repost_targets_table(user, params) -> exports.Table:
         count=qs.order_by().count,
         organization=exports.scope_label(user, Action.EXPORT),
     )
+
+
+class ReviewDeputySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewDeputy
+        fields = ["id", "organization", "role", "deputy", "on_behalf_of", "starts_on", "ends_on",
+                  "reason", "appointed_by", "appointed_at", "ended_at"]
+        read_only_fields = ["id", "on_behalf_of", "appointed_by", "appointed_at", "ended_at"]
+
+
+class ReviewDeputyWriteSerializer(serializers.Serializer):
+    organization = serializers.IntegerField(required=False, allow_null=True, default=None)
+    role = serializers.ChoiceField(choices=ReviewRole.choices)
+    deputy = serializers.IntegerField()
+    on_behalf_of = serializers.IntegerField(required=False, allow_null=True, default=None)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class ReviewDeputyViewSet(ScopedModelViewSet):
+    """Deputies (代签): the principal leader appoints someone to decide a review role's
+    steps for a period on behalf of its holder; `end/` ends an appointment early.
+    Decisions taken as deputy record `on_behalf_of`."""
+
+    queryset = ReviewDeputy.objects.all()
+    serializer_class = ReviewDeputySerializer
+
+    def narrow_queryset(self, queryset):
+        return queryset.order_by("-starts_on", "-id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ReviewDeputySerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(ReviewDeputySerializer(self.get_object()).data)
+
+    @extend_schema(request=ReviewDeputyWriteSerializer, responses=ReviewDeputySerializer)
+    def create(self, request):
+        from accounts.models import User
+        from moderation.services import deputies
+
+        data = _data(ReviewDeputyWriteSerializer, request)
+        org = _organization(request.user, data["organization"], prefer=(Role.PRINCIPAL_LEADER,))
+        users = User.objects.in_bulk([data["deputy"], data["on_behalf_of"] or 0])
+        deputy = users.get(data["deputy"])
+        if deputy is None:
+            raise ValidationFailed(_("Unknown person."), fields={"deputy": [_("Unknown.")]})
+        appointment = deputies.deputy_appoint(
+            actor=request.user, organization=org, role=data["role"], deputy=deputy,
+            on_behalf_of=users.get(data["on_behalf_of"]) if data["on_behalf_of"] else None,
+            starts_on=data["starts_on"], ends_on=data["ends_on"], reason=data["reason"],
+        )
+        return Response(ReviewDeputySerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ReviewDeputySerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        from moderation.services import deputies
+
+        appointment = deputies.deputy_end(actor=request.user, appointment=self.get_object())
+        return Response(ReviewDeputySerializer(appointment).data)

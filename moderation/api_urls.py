@@ -6,6 +6,7 @@ from moderation import api
 
 router = SimpleRouter()
 router.register("posts", api.PostViewSet, basename="post")
+router.register("review-deputies", api.ReviewDeputyViewSet, basename="review-deputy")
 router.register("dictionaries", api.DictionaryViewSet, basename="dictionary")
 router.register("published-posts", api.PublishedPostViewSet, basename="published-post")
 router.register("flags", api.FlagViewSet, basename="flag")

@@ -24,6 +24,8 @@ class ModerationConfig(AppConfig):
                      action="change", order=5),
             NavEntry("review_queue", _("Posts to review"), "moderation:queue", "content",
                      roles=reviewers, order=20),
+            NavEntry("deputies", _("Deputies"), "moderation:deputy_list", "content",
+                     roles=reviewers, order=25),
             NavEntry("flags", _("Flags"), "moderation:flag_list", "content",
                      action="change", roles=frozenset({Role.SUPERVISOR}), order=30),
             NavEntry("directives", _("Repost directives"), "moderation:directive_list",
@@ -46,6 +48,8 @@ class ModerationConfig(AppConfig):
 
         register_action_labels({
             "moderation.post_create": _("Post created"),
+            "moderation.deputy_appointed": _("Deputy appointed"),
+            "moderation.deputy_ended": _("Deputy appointment ended"),
             "moderation.post_update": _("Post edited"),
             "moderation.attachment_add": _("Attachment added"),
             "moderation.post_submit": _("Post submitted for review"),

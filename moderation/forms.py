@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization, User
 from moderation.models import Importance, PostKind
 
 
@@ -55,3 +56,30 @@ class DirectiveForm(forms.Form):
     def __init__(self, *args, platforms=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["platforms"].choices = [(p.code, p.name) for p in platforms]
+
+
+class DeputyForm(forms.Form):
+    """The principal leader appoints a deputy (代签) for a review role and a period."""
+
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(),
+                                          label=_("Organization"))
+    role = forms.ChoiceField(label=_("Review role"), choices=())
+    deputy = forms.ModelChoiceField(queryset=User.objects.none(), label=_("Deputy"))
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, organizations, **kwargs):
+        from accounts.models import Membership
+        from moderation.models import ReviewRole
+
+        super().__init__(*args, **kwargs)
+        ids = [o.pk for o in organizations]
+        self.fields["organization"].queryset = Organization.objects.filter(pk__in=ids)
+        if len(ids) == 1:
+            self.fields["organization"].initial = ids[0]
+        self.fields["role"].choices = ReviewRole.choices
+        self.fields["deputy"].queryset = User.objects.filter(
+            is_active=True,
+            pk__in=Membership.objects.active().filter(organization_id__in=ids).values("user_id"),
+        ).order_by("username")

@@ -359,6 +359,11 @@ class ReviewStep(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    # Decided by a deputy (代签) for this person (ReviewDeputy).
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("on behalf of"),
+    )
 
     class Meta:
         verbose_name = _("review step")
@@ -370,6 +375,60 @@ class ReviewStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post_id}#{self.round}.{self.order} {self.role}"
+
+
+class ReviewDeputy(models.Model):
+    """A deputy (代签): someone the principal leader appoints, for a period, to decide
+    one review role's steps in the organization on behalf of its holder. The deputy's
+    decisions record `on_behalf_of` (ReviewStep, the audit trail, the sign-off sheet).
+    Appointed and ended through moderation.services.deputies only."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("organization")
+    )
+    org_path = models.CharField(max_length=255, editable=False)
+    role = models.CharField(_("review role"), max_length=32, choices=ReviewRole.choices)
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("deputy"),
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("on behalf of"),
+    )
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("appointed by"),
+    )
+    appointed_at = models.DateTimeField(_("appointed at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_domain = "business"
+    scope_path_field = "org_path"
+
+    class Meta:
+        verbose_name = _("review deputy")
+        verbose_name_plural = _("review deputies")
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="deputy_period_order"
+            ),
+            models.CheckConstraint(
+                condition=~Q(deputy=models.F("on_behalf_of")), name="deputy_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "role", "ends_on"], name="deputy_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.deputy} → {self.get_role_display()} ({self.starts_on}–{self.ends_on})"
+
+    def active_on(self, day) -> bool:
+        return self.ended_at is None and self.starts_on <= day <= self.ends_on
 
 
 class SignOffSheet(models.Model):

@@ -57,6 +57,9 @@ def review_queue(user):
         .filter(user=user, role=Role.OUTSOURCED_OPERATOR)
         .values_list("organization_id", flat=True)
     )
+    from moderation.services.deputies import deputy_roles_of
+
+    pairs += deputy_roles_of(user)  # appointed deputy (代签) for a role, today
     cond = Q()
     for org_id, role in pairs:
         if org_id not in outsourced:
@@ -80,8 +83,8 @@ def post_detail(user, pk: int) -> Post:
             "target_accounts__platform",
             "attachments",
             Prefetch("revisions", queryset=PostRevision.objects.select_related("created_by")),
-            Prefetch("steps", queryset=ReviewStep.objects.select_related("decided_by",
-                                                                         "revision")),
+            Prefetch("steps", queryset=ReviewStep.objects.select_related(
+                "decided_by", "revision", "on_behalf_of")),
             "publications__account__platform",
             "signoffs__revision",
         ),

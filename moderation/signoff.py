@@ -108,9 +108,17 @@ def signoff_rows(sheet: SignOffSheet) -> list[ReviewStep]:
     return list(
         ReviewStep.objects.filter(post_id=sheet.post_id, revision=sheet.revision,
                                   status="approved")
-        .select_related("decided_by")
+        .select_related("decided_by", "on_behalf_of")
         .order_by("order")
     )
+
+
+def _decider(step: ReviewStep) -> str:
+    """Who decided the step; a deputy's decision names whom they acted for (代签)."""
+    if step.on_behalf_of_id:
+        return _("%(deputy)s (on behalf of %(holder)s)") % {
+            "deputy": step.decided_by, "holder": step.on_behalf_of}
+    return str(step.decided_by or "")
 
 
 def _signers(post: Post, steps: list[ReviewStep]) -> list[tuple[str, str]]:
@@ -122,8 +130,8 @@ def _signers(post: Post, steps: list[ReviewStep]) -> list[tuple[str, str]]:
     issuer = leaders[-1] if leaders else None
     return [
         (pgettext("signature line", "Drafted by"), str(post.author)),
-        (pgettext("signature line", "Checked by"), str(checker.decided_by) if checker else ""),
-        (pgettext("signature line", "Issued by"), str(issuer.decided_by) if issuer else ""),
+        (pgettext("signature line", "Checked by"), _decider(checker) if checker else ""),
+        (pgettext("signature line", "Issued by"), _decider(issuer) if issuer else ""),
     ]
 
 
@@ -217,7 +225,7 @@ def _signoff_pdf(sheet: SignOffSheet, *, verify_url: str) -> bytes:
             row.cell(t(text))
         for i, step in enumerate(steps, start=1):
             row = table.row()
-            for text in (f"{i}. {step.get_role_display()}", str(step.decided_by),
+            for text in (f"{i}. {step.get_role_display()}", _decider(step),
                          step.get_status_display(), _local(step.decided_at), step.comment):
                 row.cell(t(text))
     pdf.ln(5)

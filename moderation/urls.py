@@ -21,6 +21,8 @@ urlpatterns = [
     path("directives/new/", views.directive_create, name="directive_create"),
     path("directives/<int:pk>/", views.directive_detail, name="directive_detail"),
     path("targets/<int:pk>/confirm/", views.target_confirm, name="target_confirm"),
+    path("deputies/", views.deputy_list, name="deputy_list"),
+    path("deputies/<int:pk>/end/", views.deputy_end, name="deputy_end"),
     path("flags/", views.flag_list, name="flag_list"),
     path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag_resolve"),
 ]

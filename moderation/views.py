@@ -31,6 +31,7 @@ from moderation import selectors
 from moderation.forms import DirectiveForm, PostForm
 from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
 from moderation.services import directives, posts, publication, review
+from moderation.services.deputies import deputy_roles_of
 from moderation.signoff import signoff_pdf
 from registry.models import AccountStatus, MediaAccount, Platform
 
@@ -187,7 +188,10 @@ def post_detail(request, pk: int):
     return render(request, "moderation/post_detail.html", {
         "post": post, "revision": post.current_revision, "steps": steps,
         "revisions": revisions, "diff": diff, "hard": hard, "soft": soft, "sheet": sheet,
-        "can_decide": (post.status == PostStatus.IN_REVIEW and post.awaiting_role in held
+        "can_decide": (post.status == PostStatus.IN_REVIEW
+                       and (post.awaiting_role in held
+                            or (post.organization_id, post.awaiting_role)
+                            in deputy_roles_of(request.user))
                        and post.author_id != request.user.pk
                        and Role.OUTSOURCED_OPERATOR not in held),
         "can_edit": posts.can_edit(request.user, post),
@@ -414,3 +418,65 @@ def signoff_verify(request):
     genuine = verify(number, code) if number and code else None
     return render(request, "moderation/signoff_verify.html",
                   {"number": number, "code": code, "genuine": genuine})
+
+
+@login_required
+def deputy_list(request):
+    """Deputies (代签) of the organizations the user belongs to; the principal leader
+    appoints one for a review role and a period, or ends an appointment early."""
+    from moderation.forms import DeputyForm
+    from moderation.models import ReviewDeputy
+    from moderation.services import deputies
+
+    led = [m.organization for m in memberships_of(request.user)
+           if m.role == Role.PRINCIPAL_LEADER]
+    form = DeputyForm(request.POST or None, organizations=led) if led else None
+    if request.method == "POST":
+        if form is None:
+            raise DjangoPermissionDenied(_("Only a principal leader appoints deputies."))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                deputies.deputy_appoint(
+                    actor=request.user, organization=data["organization"], role=data["role"],
+                    deputy=data["deputy"], starts_on=data["starts_on"], ends_on=data["ends_on"],
+                    reason=data["reason"],
+                )
+            except ApplicationError as exc:
+                _error(request, exc, form)
+            else:
+                messages.success(request, _("Deputy appointed."))
+                return redirect("moderation:deputy_list")
+    org_ids = [m.organization_id for m in memberships_of(request.user)]
+    rows = (
+        ReviewDeputy.objects.visible_to(request.user)
+        .filter(organization_id__in=org_ids)
+        .select_related("organization", "deputy", "on_behalf_of", "appointed_by")
+        .order_by("-starts_on", "-id")
+    )
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for row in page:
+        row.in_force = row.active_on(today)
+        row.can_end = (row.ended_at is None and row.ends_on >= today
+                       and row.organization_id in {o.pk for o in led})
+    return render(request, "moderation/deputy_list.html",
+                  {"page": page, "form": form},
+                  status=400 if form is not None and form.errors else 200)
+
+
+@login_required
+@require_POST
+def deputy_end(request, pk: int):
+    from moderation.models import ReviewDeputy
+    from moderation.services import deputies
+
+    appointment = get_visible_or_404(ReviewDeputy.objects.all(), request.user, pk=pk)
+    try:
+        deputies.deputy_end(actor=request.user, appointment=appointment)
+        messages.success(request, _("The appointment has ended."))
+    except ApplicationError as exc:
+        if exc.status == 403:
+            raise DjangoPermissionDenied(str(exc.message)) from exc
+        _error(request, exc)
+    return redirect("moderation:deputy_list")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -324,12 +324,14 @@ def reviewers_for(post: Post, role: str):
     """Who may decide a step now: the holders of the role in the post's organization
     (resolved at the time of review), never the author."""
     from accounts.models import User
+    from moderation.services.deputies import active_deputies
 
+    holders = Membership.objects.active().filter(
+        organization_id=post.organization_id, role=role
+    ).values("user_id")
+    deputies = active_deputies(post.organization_id, role).values("deputy_id")
     return User.objects.filter(
-        pk__in=Membership.objects.active()
-        .filter(organization_id=post.organization_id, role=role)
-        .values("user_id"),
-        is_active=True,
+        Q(pk__in=holders) | Q(pk__in=deputies), is_active=True
     ).exclude(pk=post.author_id)
 
 
@@ -360,6 +362,14 @@ def _require_reviewers(post: Post, chain: list[str]) -> None:
         organization=post.organization, role__in=chain, user__is_active=True
     ).values_list("role", "user_id"):
         holders.setdefault(role, set()).add(user_id)
+    from moderation.services.deputies import active_deputies
+
+    # A deputy appointed for the role (代签) counts, unless acting for an author.
+    for role, deputy_id, for_id in active_deputies(post.organization_id, chain).values_list(
+        "role", "deputy_id", "on_behalf_of_id"
+    ):
+        if for_id not in authors:
+            holders.setdefault(role, set()).add(deputy_id)
     vacant = [r for r in chain if not (holders.get(r, set()) - authors)]
     if vacant:
         names = "、".join(str(ReviewRole(r).label) for r in vacant)

@@ -51,8 +51,16 @@ POST_OUTCOME = {
 
 
 def _check_reviewer(actor, post: Post, step: ReviewStep) -> str:
+    role, _deputy = _check_reviewer_as(actor, post, step)
+    return role
+
+
+def _check_reviewer_as(actor, post: Post, step: ReviewStep):
     """SECURITY: no self-approval, outsourced operators never decide, and the actor
-    must hold the step's role in the post's organization right now."""
+    must hold the step's role in the post's organization right now, or be appointed
+    its deputy (代签) for today. Returns (role, the deputy appointment or None)."""
+    from moderation.services.deputies import deputy_for
+
     require(actor, Action.VIEW, post.organization)
     held = roles_of(actor, post.organization)
     if Role.OUTSOURCED_OPERATOR in held:
@@ -61,19 +69,27 @@ def _check_reviewer(actor, post: Post, step: ReviewStep) -> str:
     authors = set(post.revisions.values_list("created_by_id", flat=True)) | {post.author_id}
     if actor.pk in authors:
         raise PermissionDenied(_("No one reviews their own post."), code="self_review")
+    deputy = None
     if step.role not in held:
-        raise PermissionDenied(
-            _("This step needs the %(role)s of the post's organization.")
-            % {"role": step.get_role_display()},
-            code="not_reviewer",
-        )
+        deputy = deputy_for(actor, post.organization_id, step.role)
+        if deputy is None:
+            raise PermissionDenied(
+                _("This step needs the %(role)s of the post's organization.")
+                % {"role": step.get_role_display()},
+                code="not_reviewer",
+            )
+        if deputy.on_behalf_of_id in authors:
+            raise PermissionDenied(
+                _("A deputy cannot decide a post written by the person they act for."),
+                code="self_review",
+            )
     already = ReviewStep.objects.filter(
         post=post, round=post.review_round, decided_by=actor
     ).exclude(pk=step.pk)
     if already.exists() and not sole_holder(actor, post, step.role, authors):
         raise PermissionDenied(_("One person decides one step of a review."),
                                code="one_step_per_person")
-    return step.role
+    return step.role, deputy
 
 
 def sole_holder(actor, post: Post, role: str, authors: set[int]) -> bool:
@@ -128,7 +144,7 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
     if revision_number is not None and revision_number != post.current_revision.number:
         raise Conflict(_("The post was edited after you opened it; review the new revision."),
                        code="stale_revision")
-    role = _check_reviewer(actor, post, current)
+    role, deputy = _check_reviewer_as(actor, post, current)
     # A sole holder of two review roles decides both steps (DOMAIN.md rule 10),
     # recorded as such on the decision.
     sole_reviewer = ReviewStep.objects.filter(
@@ -147,7 +163,9 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
     current.decided_at = now
     current.comment = comment.strip()[:2000]
     current.revision = post.current_revision  # pinned to what was approved
-    current.save(update_fields=["status", "decided_by", "decided_at", "comment", "revision"])
+    current.on_behalf_of = deputy.on_behalf_of if deputy else None
+    current.save(update_fields=["status", "decided_by", "decided_at", "comment", "revision",
+                                "on_behalf_of"])
     url = reverse("moderation:post_detail", args=[post.pk])
     if decision == Decision.APPROVE:
         following = [s for s in steps if s.order > current.order]
@@ -169,7 +187,8 @@ def step_decide(*, post: Post, actor, decision: str, comment: str = "",
                  organization=post.organization, role=role, before=before,
                  after={"status": post.status, "step": current.role,
                         "revision": post.current_revision.number, "comment": current.comment,
-                        "sole_reviewer_of_several_roles": sole_reviewer})
+                        "sole_reviewer_of_several_roles": sole_reviewer,
+                        "on_behalf_of": deputy.on_behalf_of.username if deputy else None})
     if decision == Decision.APPROVE and post.status == PostStatus.IN_REVIEW:
         notify_step(post)
     else:
