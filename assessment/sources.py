@@ -328,29 +328,160 @@ register_source(
 )
 
 
-# --- sources on data other apps are building -------------------------------------------------
+# --- the inbox (rules 19-22) -------------------------------------------------------------
+def late_replies(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Citizen messages to an account whose reply deadline fell in the period and was
+    missed: replied after it, or still unanswered at the check time (rules 19, 21)."""
+    from inbox.models import Message
+
+    check_at = period.check_at
+    rows = (
+        Message.objects.filter(
+            org_path__startswith=period.root_path,
+            account__isnull=False,
+            reply_due_at__gte=period.start,
+            reply_due_at__lt=period.end,
+        )
+        .filter(
+            Q(replied_on_time=False)
+            | Q(replied_at__isnull=True, breached_at__isnull=False, breached_at__lte=check_at)
+        )
+        .values_list("id", "account_id", "reply_due_at", "replied_at")
+    )
+    for message_id, account_id, due, replied in rows.iterator(chunk_size=5000):
+        if replied:
+            label = _("Message #%(id)s due %(due)s, answered %(done)s") % {
+                "id": message_id, "due": _local_date(due), "done": _local_date(replied)}
+        else:
+            label = _("Message #%(id)s due %(due)s, not answered") % {
+                "id": message_id, "due": _local_date(due)}
+        yield Occurrence(account_id, "inbox.message", str(message_id), label, due,
+                         reverse("inbox:message_detail", args=[message_id]))
+
+
+def unanswered_messages(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Valid messages (must-answer) left unanswered for more than three months at the
+    check time (rule 22: 留言超过3个月未回复)."""
+    from inbox.models import UNANSWERED_STATUSES, Message
+
+    months = int(params.get("days", 90))
+    cutoff = period.check_at - timedelta(days=months)
+    rows = Message.objects.filter(
+        org_path__startswith=period.root_path,
+        account__isnull=False,
+        must_answer=True,
+        status__in=UNANSWERED_STATUSES,
+        received_at__lt=cutoff,
+    ).values_list("id", "account_id", "received_at")
+    for message_id, account_id, received in rows.iterator(chunk_size=5000):
+        yield Occurrence(
+            account_id, "inbox.message", str(message_id),
+            _("Message #%(id)s received %(received)s, unanswered for more than %(n)d days")
+            % {"id": message_id, "received": _local_date(received), "n": months},
+            received, reverse("inbox:message_detail", args=[message_id]),
+        )
+
+
+# --- supervision (rules 27, 28, 34) ----------------------------------------------------------
+def open_findings(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Findings about an account open at the check time (raised before it, not closed
+    by then); `severity` narrows them (e.g. {"severity": "deduction"})."""
+    from supervision.models import Finding
+
+    check_at = period.check_at
+    rows = Finding.objects.filter(
+        org_path__startswith=period.root_path,
+        account__isnull=False,
+        first_seen_at__lte=check_at,
+    ).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=check_at))
+    if params.get("severity"):
+        rows = rows.filter(severity=params["severity"])
+    for finding_id, account_id, kind, first_seen in rows.values_list(
+        "id", "account_id", "kind", "first_seen_at"
+    ).iterator(chunk_size=5000):
+        yield Occurrence(
+            account_id, "supervision.finding", str(finding_id),
+            _("Finding %(kind)s open since %(since)s") % {
+                "kind": kind, "since": _local_date(first_seen)},
+            first_seen, reverse("supervision:finding_detail", args=[finding_id]),
+        )
+
+
+def failed_inspections(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Accounts that failed an inspection completed in the period (rule 28)."""
+    from supervision.models import InspectionItem
+
+    rows = InspectionItem.objects.filter(
+        org_path__startswith=period.root_path,
+        passed=False,
+        inspection__completed_at__gte=period.start,
+        inspection__completed_at__lt=period.end,
+    ).values_list("id", "account_id", "inspection_id", "inspection__title",
+                  "inspection__completed_at")
+    for item_id, account_id, inspection_id, title, completed in rows.iterator(chunk_size=5000):
+        yield Occurrence(
+            account_id, "supervision.inspectionitem", str(item_id),
+            _("Failed the inspection “%(title)s” (%(date)s)") % {
+                "title": title, "date": _local_date(completed)},
+            completed, reverse("supervision:inspection_detail", args=[inspection_id]),
+        )
+
+
+def late_rectifications(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Rectification orders due in the period and not carried out in time: marked
+    overdue, closed after the due date, or still open past it (rule 34)."""
+    from supervision.models import OrderStatus, RectificationOrder
+
+    check_at = period.check_at
+    rows = (
+        RectificationOrder.objects.filter(
+            org_path__startswith=period.root_path,
+            account__isnull=False,
+            due_at__gte=period.start,
+            due_at__lt=period.end,
+        )
+        .filter(
+            Q(overdue_at__isnull=False)
+            | Q(closed_at__gt=F("due_at"))
+            | (~Q(status=OrderStatus.CLOSED) & Q(due_at__lt=check_at))
+        )
+        .values_list("id", "account_id", "number", "due_at")
+    )
+    for order_id, account_id, number, due in rows.iterator(chunk_size=5000):
+        yield Occurrence(
+            account_id, "supervision.rectificationorder", str(order_id),
+            _("Rectification order %(number)s due %(due)s not carried out in time") % {
+                "number": number, "due": _local_date(due)},
+            due, reverse("supervision:order_detail", args=[order_id]),
+        )
+
+
+for _source in (
+    Source("late_reply", gettext_lazy("Citizen message answered late"), late_replies,
+           needs=("inbox.Message",)),
+    Source("unanswered_message",
+           gettext_lazy("Valid citizen message unanswered for 3 months"), unanswered_messages,
+           needs=("inbox.Message",), params_help=gettext_lazy('{"days": 90}')),
+    Source("open_findings", gettext_lazy("Open findings"), open_findings,
+           needs=("supervision.Finding",), params_help=gettext_lazy('{"severity": "deduction"}')),
+    Source("inspection_failed", gettext_lazy("Failed inspection"), failed_inspections,
+           needs=("supervision.InspectionItem",)),
+    Source("rectification_late", gettext_lazy("Rectification order overdue"),
+           late_rectifications, needs=("supervision.RectificationOrder",)),
+):
+    register_source(_source)
+
+
+# --- sources not built yet ---------------------------------------------------------------------
 def _not_built(period: Period, params: dict) -> Iterable[Occurrence]:
     raise NotImplementedError("this source is not built yet")
 
 
 # Declared (so a rubric can name them and the default rubric follows the national
-# indicators) but not built: their data lives in the inbox and supervision apps, which
-# other work is building. `built=False` keeps them unavailable: scoring skips them and
-# every report lists them as not checked. Each is replaced by a real fetcher under the
-# same code once its app is on main.
+# indicators) but not built: rates per account over the period (resolution,
+# satisfaction) and the engagement counts. `built=False` keeps them unavailable:
+# scoring skips them and every report lists them as not checked.
 for _code, _label, _needs, _eng in [
-    (
-        "late_reply",
-        gettext_lazy("Citizen message answered late"),
-        "inbox.Message",
-        False,
-    ),
-    (
-        "unanswered_message",
-        gettext_lazy("Valid citizen message unanswered for 3 months"),
-        "inbox.Message",
-        False,
-    ),
     (
         "low_resolution_rate",
         gettext_lazy("Resolution rate below the threshold"),
@@ -361,19 +492,6 @@ for _code, _label, _needs, _eng in [
         "low_satisfaction",
         gettext_lazy("Satisfaction rate below the threshold"),
         "inbox.Message",
-        False,
-    ),
-    ("open_findings", gettext_lazy("Open findings"), "supervision.Finding", False),
-    (
-        "inspection_failed",
-        gettext_lazy("Failed inspection"),
-        "supervision.Inspection",
-        False,
-    ),
-    (
-        "rectification_late",
-        gettext_lazy("Rectification order overdue"),
-        "supervision.RectificationOrder",
         False,
     ),
     ("likes", gettext_lazy("Likes received"), "supervision.MetricSnapshot", True),

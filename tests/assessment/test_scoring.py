@@ -3,10 +3,12 @@ above the threshold, evidence behind every line, rankings; bad rubrics refused."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Role
@@ -124,8 +126,53 @@ def test_unbuilt_sources_are_listed_as_unavailable_not_scored(world):
     active_rubric(ns)
     fresh(make_account(ns.city_dept))
     run = _run(ns)
-    assert "late_reply" in run.unavailable_sources
-    assert not ScoreLine.objects.filter(run=run, item_code="late_reply").exists()
+    assert "low_resolution" in run.unavailable_sources
+    assert "late_reply" not in run.unavailable_sources  # built on the inbox's data
+    assert not ScoreLine.objects.filter(run=run, item_code="low_resolution").exists()
+
+
+@time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_inbox_and_supervision_sources_deduct_with_their_evidence(world):
+    """Rules 21, 22, 27: a message answered late, a valid message unanswered for three
+    months (veto) and an open finding each count, and each line names the row behind
+    it. (A fixed date: the message must lie more than 90 days inside the year.)"""
+    from datetime import time
+
+    from inbox.models import Message
+    from inbox.services.timers import inbox_sweep
+    from supervision.models import Finding
+    from supervision.services.sweeps import findings_sweep
+    from tests.inbox.factories import receive
+
+    ns = world.mine
+    active_rubric(ns)
+    account = fresh(make_account(ns.city_dept))
+    year_start = timezone.make_aware(datetime.combine(period_of_year()[0], time(9)))
+    old = receive(account, at=max(year_start, timezone.now() - timedelta(days=120)))
+    Message.objects.filter(pk=old.pk).update(must_answer=True)
+    inbox_sweep(timezone.now())  # marks the breach
+    late = Message.objects.get(pk=old.pk)
+    assert late.breached_at is not None
+    silent = fresh(make_account(ns.city_dept, "douyin"))
+    type(silent).objects.filter(pk=silent.pk).update(
+        last_post_at=timezone.now() - timedelta(days=20), verification="verified"
+    )
+    findings_sweep(timezone.now())
+    finding = Finding.objects.filter(account=silent, status="open").first()
+    assert finding is not None
+    run = _run(ns)
+    lines = {
+        (line.score.account_id, line.item_code): line
+        for line in ScoreLine.objects.filter(run=run).select_related("score")
+    }
+    late_line = lines[(account.pk, "late_reply")]
+    assert ScoreEvidence.objects.get(line=late_line).object_id == str(old.pk)
+    assert (account.pk, "unanswered_3_months") in lines
+    assert AccountScore.objects.get(run=run, account=account).vetoed
+    found = lines[(silent.pk, "open_findings")]
+    assert str(finding.pk) in set(
+        ScoreEvidence.objects.filter(line=found).values_list("object_id", flat=True)
+    )
 
 
 def test_a_likes_item_is_refused_without_the_opt_in(world):
