@@ -295,6 +295,9 @@ class ScoreRun(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Moved when the run starts and at each progress step; a running run whose
+    # heartbeat is older than its task's time limit is taken as lost (reaped).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from assessment.services.scoring import score_run_compute
+from assessment.services.scoring import score_run_compute, score_runs_reap_lost
 
 
 @shared_task(
@@ -45,3 +45,9 @@ def export_run(job_id: str) -> None:
     from assessment.jobs import export_run_job
 
     export_run_job(job_id)
+
+
+@shared_task(name="assessment.reap_lost_runs", acks_late=True, time_limit=120, ignore_result=True)
+def reap_lost_runs() -> int:
+    """Runs whose worker died (no heartbeat past the compute limit) become failed."""
+    return score_runs_reap_lost()

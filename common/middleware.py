@@ -81,3 +81,34 @@ def stamp_session_on_login(sender, request, user, **kwargs):
     session = getattr(request, "session", None)
     if session is not None:
         session[SessionRefreshMiddleware.KEY] = int(time.time())
+
+
+class BrokerUnavailableMiddleware:
+    """A request whose work could not be queued because the task broker does not
+    answer gets 503 with a clear message instead of a 500. What the request saved
+    stays saved (the rows are committed before their tasks are queued, and the
+    reapers queue them again once the broker is back, e.g. export jobs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from kombu.exceptions import OperationalError
+
+        if not isinstance(exception, OperationalError):
+            return None
+        import logging
+
+        logging.getLogger(__name__).error("task broker unavailable: %s", exception)
+        message = _(
+            "The background service is not answering. What you submitted was kept and "
+            "will be processed when it is back; try again in a few minutes."
+        )
+        if request.path.startswith("/api/"):
+            return JsonResponse({"code": "broker_unavailable", "detail": message}, status=503)
+        from django.shortcuts import render
+
+        return render(request, "503.html", {"message": message}, status=503)

@@ -55,6 +55,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.ledger_import_purge",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Long jobs whose worker died: an export with no heartbeat for
+    # JOB_HEARTBEAT_STALE_SECONDS, a score run past its time limit, become failed
+    # with a clear error (set-based, idempotent).
+    "exportjobs-reap-lost": {
+        "task": "exportjobs.reap_lost",
+        "schedule": crontab(minute="*/2"),
+    },
+    "assessment-reap-lost-runs": {
+        "task": "assessment.reap_lost_runs",
+        "schedule": crontab(minute="*/5"),
+    },
     # Export jobs: remove files past their expiry (and jobs stuck for two days).
     "exportjobs-purge": {
         "task": "exportjobs.purge",

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "accounts.middleware.SecondFactorMiddleware",
     "accounts.middleware.PasswordPolicyMiddleware",
     "common.middleware.SessionRefreshMiddleware",
+    "common.middleware.BrokerUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -139,13 +140,19 @@ DATABASE_ROUTERS = ["common.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and cache -----------------------------------------------------------------
+# The longest task's hard time limit (audit.verify_chain, exports, assessment jobs:
+# 3600 s) plus a margin; tests/common/test_reliability.py checks every task against it.
+CELERY_VISIBILITY_TIMEOUT = 3600 + 300
+# A long job (export, score run) whose heartbeat is older than this is taken as lost
+# (its worker died) and marked failed by the reapers, within minutes.
+JOB_HEARTBEAT_STALE_SECONDS = int(os.environ.get("JOB_HEARTBEAT_STALE_SECONDS", "300"))
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A task taken by a worker that dies is given to another after this long; it
     # must exceed the longest task's time limit (audit.verify_chain, 3600 s), or a
     # slow task would run twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600 + 300}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

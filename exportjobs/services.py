@@ -9,7 +9,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.db import replica_reads
@@ -69,8 +71,9 @@ def export_job_run(job_id: str) -> ExportJob | None:
     no longer queued is left alone)."""
     from common import exports
 
+    now = timezone.now()
     claimed = ExportJob.objects.filter(pk=job_id, state=ExportState.QUEUED).update(
-        state=ExportState.RUNNING, started_at=timezone.now()
+        state=ExportState.RUNNING, started_at=now, heartbeat_at=now
     )
     if not claimed:
         return None
@@ -79,7 +82,9 @@ def export_job_run(job_id: str) -> ExportJob | None:
     os.makedirs(folder, exist_ok=True)
 
     def progress(done: int) -> None:
-        ExportJob.objects.filter(pk=job.pk).update(done=done)
+        ExportJob.objects.filter(pk=job.pk, state=ExportState.RUNNING).update(
+            done=done, heartbeat_at=timezone.now()
+        )
 
     try:
         with (
@@ -127,6 +132,50 @@ def export_job_download(*, job: ExportJob, actor) -> str:
         target_label=job.file_name,
     )
     return os.path.join(settings.MEDIA_ROOT, job.file_path)
+
+
+def export_jobs_reap_lost(now=None) -> int:
+    """Running jobs whose heartbeat stopped (the worker was killed or lost) are marked
+    failed with a clear error, and their partial files removed. Set-based, idempotent."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.JOB_HEARTBEAT_STALE_SECONDS)
+    lost = list(
+        ExportJob.objects.filter(state=ExportState.RUNNING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )
+    if not lost:
+        return 0
+    ExportJob.objects.filter(pk__in=lost, state=ExportState.RUNNING).update(
+        state=ExportState.FAILED,
+        error=str(_("The worker stopped while writing this export; request it again.")),
+        finished_at=now,
+    )
+    for pk in lost:
+        shutil.rmtree(os.path.join(settings.MEDIA_ROOT, "exports", str(pk)), True)
+    log.warning("export jobs lost (no heartbeat since %s): %s", cutoff, lost)
+    return len(lost)
+
+
+def export_jobs_requeue(now=None) -> int:
+    """Jobs still queued minutes after their request (the broker was down when they
+    were made, or their message was lost) are queued again. Returns how many."""
+    from exportjobs.tasks import export_run
+
+    now = now or timezone.now()
+    waiting = list(
+        ExportJob.objects.filter(
+            state=ExportState.QUEUED, created_at__lt=now - timedelta(minutes=2)
+        ).values_list("pk", flat=True)[:500]
+    )
+    from django.core.cache import cache
+
+    sent = 0
+    for pk in waiting:  # at most one message per job per 10 minutes; a run claims once
+        if cache.add(f"exportjob-requeued:{pk}", 1, timeout=600):
+            export_run.delay(str(pk))
+            sent += 1
+    return sent
 
 
 def export_jobs_purge(now=None) -> int:

@@ -23,3 +23,10 @@ def export_run(job_id: str) -> dict | None:
 @shared_task(name="exportjobs.purge", acks_late=True, time_limit=300)
 def export_purge() -> int:
     return services.export_jobs_purge()
+
+
+@shared_task(name="exportjobs.reap_lost", acks_late=True, time_limit=120, ignore_result=True)
+def export_reap_lost() -> int:
+    """Lost running jobs become failed; jobs left queued are queued again."""
+    services.export_jobs_requeue()
+    return services.export_jobs_reap_lost()

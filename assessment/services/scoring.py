@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -347,7 +348,25 @@ def score_run_request(
 
 
 def _progress(run_id: int, value: int) -> None:
-    ScoreRun.objects.filter(pk=run_id).update(progress=value)
+    ScoreRun.objects.filter(pk=run_id).update(progress=value, heartbeat_at=timezone.now())
+
+
+# The compute task's hard time limit (assessment.tasks.compute_run) plus a margin: a
+# run still "running" with no heartbeat for longer was killed with its worker.
+RUN_LOST_AFTER_SECONDS = 900 + 120
+
+
+def score_runs_reap_lost(now=None) -> int:
+    """Mark runs whose worker died (no heartbeat past the task's time limit) failed,
+    so the supervisor sees it and can run them again. Set-based, idempotent."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=RUN_LOST_AFTER_SECONDS)
+    return ScoreRun.objects.filter(
+        status=RunStatus.RUNNING, frozen=False
+    ).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)).update(
+        status=RunStatus.FAILED,
+        error=str(_("The worker stopped while computing this run; run it again.")),
+    )
 
 
 def score_run_compute(*, run_id: int) -> ScoreRun | None:
@@ -357,7 +376,7 @@ def score_run_compute(*, run_id: int) -> ScoreRun | None:
         pk=run_id,
         status__in=[RunStatus.PENDING, RunStatus.FAILED],
         frozen=False,
-    ).update(status=RunStatus.RUNNING, progress=1, error="")
+    ).update(status=RunStatus.RUNNING, progress=1, error="", heartbeat_at=timezone.now())
     if not claimed:
         return None
     run = ScoreRun.objects.select_related("rubric").get(pk=run_id)
