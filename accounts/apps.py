@@ -19,6 +19,7 @@ class AccountsConfig(AppConfig):
             "organization.created": _("Organization created"),
             "organization.updated": _("Organization updated"),
             "user.created": _("User created"),
+            "pii.phone_revealed": _("Phone number revealed"),
             "membership.granted": _("Role granted"),
             "membership.ended": _("Role ended"),
             "user.password_changed": _("Password changed"),

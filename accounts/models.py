@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from accounts.querysets import ScopedQuerySet
+from common.pii import EncryptedCharField
 
 region_code_validator = RegexValidator(
     r"^\d{6}$", _("A region code is six digits (GB/T 2260), e.g. 330000.")
@@ -93,7 +94,9 @@ class User(AbstractUser):
     """A person who signs in. What they may do comes from their memberships."""
 
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Encrypted at rest with a key outside the database; shown masked, revealed only
+    # through accounts.services.phone_reveal (audited). common/pii.py.
+    phone = EncryptedCharField(_("phone"), blank=True, default="", max_plain_length=20)
     # Password policy (accounts.passwords): when the password was last set, and whether
     # the person must choose a new one at the next sign-in (after a reset by the
     # security administrator). Null: set before the policy existed, counts from now.

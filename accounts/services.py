@@ -424,3 +424,26 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
         platform_wide=org is None,
     )
     return user
+
+
+@transaction.atomic
+def phone_reveal(*, actor: User, user: User) -> str:
+    """The full phone number of `user`, for someone who may see the people of their
+    organization (or the person themself). Pages and exports show it masked; each
+    reveal is an audit event (MLPS level 3: personal information, common/pii.py)."""
+    org = home_organization(user)
+    role = ""
+    if actor.pk != user.pk:
+        if org is None:
+            raise NotFound(_("Not found."))
+        role = require(actor, Action.VIEW, org, Domain.ACCESS)
+    audit_record(
+        actor=actor,
+        action="pii.phone_revealed",
+        target=user,
+        organization=org,
+        role=role,
+        platform_wide=org is None,
+        after={"field": "phone"},
+    )
+    return user.phone

@@ -25,6 +25,7 @@ from accounts.scoping import (
     scope_for,
 )
 from common.errors import ApplicationError
+from common.pii import mask_phone
 
 
 class LoginView(auth_views.LoginView):
@@ -112,11 +113,30 @@ def org_detail(request, pk: int):
     if request.GET.get("fragment") == "children":
         # The tree page expands a node by fetching this fragment (static/js/app.js).
         return render(request, "accounts/_org_children.html", {"org": org, "children": page})
+    revealed = {}
+    if request.method == "POST" and request.POST.get("reveal_phone", "").isdigit():
+        from accounts.models import Membership
+
+        member = Membership.objects.active().filter(
+            organization=org, user_id=int(request.POST["reveal_phone"])
+        ).select_related("user").first()
+        if member is None:
+            raise Http404
+        try:
+            revealed[member.user_id] = services.phone_reveal(actor=request.user, user=member.user)
+        except ApplicationError as exc:
+            if exc.status == 404:
+                raise Http404 from exc
+            raise
+    members = list(selectors.members_of(request.user, org))
+    for m in members:
+        m.phone_shown = revealed.get(m.user_id) or mask_phone(m.user.phone)
+        m.phone_revealed = m.user_id in revealed
     context = {
         "org": org,
         "breadcrumb": selectors.ancestors_visible(request.user, org),
         "children": page,
-        "members": selectors.members_of(request.user, org),
+        "members": members,
         "can_see_access": scope_for(request.user, Action.VIEW, Domain.ACCESS).contains(org),
     }
     return render(request, "accounts/org_detail.html", context)

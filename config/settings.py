@@ -433,6 +433,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # database, created on first use. The head is anchored to an append-only file.
 AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
 AUDIT_HMAC_KEY_FILE = os.environ.get("AUDIT_HMAC_KEY_FILE", str(VAR_DIR / "keys" / "audit-hmac.key"))
+# Personal data (phone numbers) at rest: the encryption key, outside the database
+# (common/pii.py). Keep it, or its file, out of database backups, and never lose it.
+PII_KEY = os.environ.get("PII_KEY", "")
+PII_KEY_FILE = os.environ.get("PII_KEY_FILE", str(VAR_DIR / "keys" / "pii.key"))
 AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit" / "anchors.jsonl"))
 
 # --- Working-day calendar -------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Level, OrgKind
 from common import exports
 from common.exports import Column, Table
+from common.pii import mask_phone
 from registry.ledger import POSTING_STATUSES, idle_days_default
 from registry.models import (
     AccountCategory,
@@ -53,7 +54,9 @@ COLUMNS: list[tuple] = [
     (gettext_lazy("Operators"), "=operators"),
     (gettext_lazy("Number of operators"), "=operator_count"),
     (gettext_lazy("Liaison"), "=liaison"),
-    (gettext_lazy("Liaison phone"), "liaison__phone"),
+    # Masked (138****5678): personal information leaves only masked in bulk; the full
+    # number is an audited reveal on the organization's page (common/pii.py).
+    (gettext_lazy("Liaison phone"), "=liaison_phone"),
     (gettext_lazy("Followers"), "followers"),
     (gettext_lazy("Last post"), "last_post_at"),
     (gettext_lazy("Days since last post"), "=idle_days"),
@@ -66,7 +69,7 @@ COLUMNS: list[tuple] = [
     (gettext_lazy("Platform (English)"), "platform__name_en"),
 ]
 _FIELDS = [src for _h, src in COLUMNS if not src.startswith("=")]
-_EXTRA = ["liaison__display_name", "liaison__username"]
+_EXTRA = ["liaison__display_name", "liaison__username", "liaison__phone"]
 _INDEX = {name: i for i, name in enumerate(_FIELDS + _EXTRA)}
 
 
@@ -123,6 +126,7 @@ def ledger_rows(queryset) -> Iterator[list]:
     plan = [src if src.startswith("=") else ix[src] for _h, src in COLUMNS]
     i_id, i_last, i_status = ix["id"], ix["last_post_at"], ix["status"]
     i_lname, i_luser = ix["liaison__display_name"], ix["liaison__username"]
+    i_lphone = ix["liaison__phone"]
     source = queryset.values_list(*_FIELDS, *_EXTRA).iterator(chunk_size=CHUNK)
     seq = 0
     while True:
@@ -140,6 +144,7 @@ def ledger_rows(queryset) -> Iterator[list]:
                 "=operators": "、".join(names),
                 "=operator_count": len(names),
                 "=liaison": row[i_lname] or row[i_luser] or "",
+                "=liaison_phone": mask_phone(row[i_lphone]),
                 "=idle_days": idle_days,
                 "=idle": row[i_status] in posting
                 and (idle_days is None or idle_days > idle_after),
