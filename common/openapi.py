@@ -11,7 +11,8 @@ without decorating each one:
 - the error responses the exception handler (common/api.py) really gives, with one
   documented `Error` schema: 400 invalid input (bodies and filters), 401 missing or
   bad credentials, 403 visible but not allowed, 404 missing or outside the scope,
-  409 a state that does not allow it (writes).
+  409 a state that does not allow it (writes), 415 a body of a media type the
+  operation does not take.
 
 `AutoSchema` (DEFAULT_SCHEMA_CLASS) corrects one mapping of drf-spectacular's: a URL
 that may be blank (a model URLField with blank=True, a serializer URLField with
@@ -97,7 +98,8 @@ ERRORS = {
     "404": "Missing, or outside your scope (the two look the same); a list answers 404 "
     "when none of your roles reaches its kind of data.",
     "409": "The object's state does not allow this (already done, changed meanwhile).",
-    "415": "This operation takes a file upload (multipart/form-data), not JSON.",
+    "415": "The body's media type is not one this operation takes (some take only a "
+    "file upload, multipart/form-data), or the body cannot be read as that type.",
     "429": "Too many failed sign-ins: the username is locked for 15 minutes.",
 }
 BINARY = {"type": "string", "format": "binary"}
@@ -203,8 +205,7 @@ def postprocess(result, generator, request, public):
             elif operation.get("parameters"):
                 codes.append("400")  # filters are validated
             codes.append("404")
-            body = operation.get("requestBody", {}).get("content", {})
-            if body and "application/json" not in body:
+            if operation.get("requestBody", {}).get("content"):
                 codes.append("415")
             if path.rstrip("/").endswith("/auth/token"):
                 codes = ["400", "401", "429"]  # signing in: no session, no object
