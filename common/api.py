@@ -45,12 +45,31 @@ def exception_handler(exc, context):
         )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        # Serializer errors: keep DRF's per-field lists under "fields".
-        response.data = {"code": "invalid", "detail": _summary(response.data), "fields": response.data}
+        # Serializer errors: DRF's per-field lists under "fields".
+        fields = _flat(response.data)
+        response.data = {"code": "invalid", "detail": _summary(fields), "fields": fields}
     elif response is not None and isinstance(response.data, dict):
         code = getattr(getattr(exc, "detail", None), "code", None) or "error"
         response.data = {"code": code, "detail": str(response.data["detail"])}
     return response
+
+
+def _flat(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF nests the errors of list items and nested serializers
+    ({"links": {"1": [...]}}, {"people": [{}, {"name": [...]}]}); the documented
+    `fields` (common/openapi.py, Error) is one list of messages per field, so a nested
+    message is filed under its path: "links.1", "people.1.name"."""
+    if isinstance(errors, dict):
+        items = errors.items()
+    elif isinstance(errors, list | tuple) and any(isinstance(e, dict | list) for e in errors):
+        items = ((str(i), e) for i, e in enumerate(errors))
+    else:
+        messages = errors if isinstance(errors, list | tuple) else [errors]
+        return {prefix: [str(m) for m in messages]}
+    flat: dict[str, list[str]] = {}
+    for key, value in items:
+        flat.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def _summary(fields: dict) -> str:

@@ -30,6 +30,15 @@ def bad_request(request, exception=None):
     return response
 
 
+def page_not_found(request, exception=None):
+    """Django's 404 for a URL no route matches (`/api/v1/posts/1.5/`: the routers take
+    no dot in an id): under /api/ the documented Error, as a view's own 404 is, and
+    the same for what does not exist and what may not be seen."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": _("Not found.")}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def _max_mb() -> int:
     from django.conf import settings
 

@@ -44,5 +44,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-# JSON errors for the API when Django refuses a request before any view (oversized body).
+# JSON errors for the API when Django refuses a request before any view (oversized body,
+# a URL no route matches).
 handler400 = "common.views.bad_request"
+handler404 = "common.views.page_not_found"

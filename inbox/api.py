@@ -5,6 +5,13 @@ call a service, render."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
@@ -376,6 +383,7 @@ class ReplyViewSet(ScopedModelViewSet):
     queryset = Reply.objects.all()
     change_actions = frozenset({"approve", "reject", "publish"})
 
+    @extend_schema_serializer(component_name="Reply")
     class Out(serializers.ModelSerializer):
         class Meta:
             model = Reply
@@ -558,6 +566,7 @@ class IssueSlipViewSet(ScopedModelViewSet):
 class DutyAssignmentViewSet(ScopedModelViewSet):
     queryset = DutyAssignment.objects.all()
 
+    @extend_schema_serializer(component_name="DutyAssignment")
     class Out(serializers.ModelSerializer):
         class Meta:
             model = DutyAssignment
@@ -579,6 +588,7 @@ class DutyAssignmentViewSet(ScopedModelViewSet):
 class DutyLogViewSet(ScopedModelViewSet):
     queryset = DutyLog.objects.all()
 
+    @extend_schema_serializer(component_name="DutyLog")
     class Out(serializers.ModelSerializer):
         class Meta:
             model = DutyLog
@@ -614,6 +624,18 @@ def _period_params(params):
     return (start, end) if start <= end else (end, start)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.INT),
+        OpenApiParameter("from", OpenApiTypes.DATE),
+        OpenApiParameter("to", OpenApiTypes.DATE),
+    ],
+    responses=OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="organization, from, to, total (the subtree's figures) and "
+        "children (each child organization's).",
+    ),
+)
 @api_view(["GET"])
 def metrics_view(request):
     """`GET /api/v1/inbox/metrics/?organization=<id>&from=YYYY-MM-DD&to=YYYY-MM-DD`:

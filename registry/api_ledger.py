@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from accounts.api_base import ScopedReadOnlyViewSet
 from common.errors import ServiceUnavailable, ValidationFailed
+from common.openapi import XLSX
 from registry import counterfeit, ledger
 from registry.models import MediaAccount
 from registry.services import ledger_import
@@ -188,7 +189,8 @@ class ImportTemplateView(APIView):
             OpenApiParameter("file_format", OpenApiTypes.STR, enum=["xlsx", "csv"])
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)
+            (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
         },
     )
     def get(self, request):
@@ -204,7 +206,7 @@ class ImportTemplateView(APIView):
             return response
         response = HttpResponse(
             ledger_import.template_xlsx(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            content_type=XLSX,
         )
         response["Content-Disposition"] = (
             'attachment; filename="ledger-import-template.xlsx"'

@@ -260,3 +260,33 @@ def test_timestamps_with_offsets_postgresql_rejects_are_not_a_500(world, offset)
     )
     response = client.get("/api/v1/filings/", {"submitted_after": f"2026-03-01T08:00:00{offset}"})
     assert response.status_code == 200
+
+
+def test_errors_of_list_items_are_filed_under_their_path(world):
+    """DRF nests a list item's errors ({"links": {"1": [...]}}); the documented Error
+    schema has one list of messages per field, so the item is named by its path
+    (found by schemathesis, tests/common/test_schemathesis.py)."""
+    from tests.moderation.factories import make_post
+
+    post = make_post(world.mine)
+    client = api_client(world.mine.users[Role.OPERATOR])
+    response = send(client, "patch", f"/api/v1/posts/{post.pk}/",
+                    {"links": ["https://www.gov.cn/a.html", ""]})
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body["fields"]) == ["links.1"]
+    assert all(isinstance(m, str) for m in body["fields"]["links.1"])
+    assert body["detail"].startswith("links.1: ")
+
+
+def test_an_api_url_no_route_matches_answers_the_json_error(world):
+    """`/api/v1/posts/1.5/` matches no route (ids take no dot): the documented JSON
+    Error, not the HTML page (found by schemathesis, tests/common/test_schemathesis.py);
+    pages outside /api/ keep the HTML page."""
+    client = api_client(world.mine.users[Role.OPERATOR])
+    response = client.get("/api/v1/posts/1.5/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": response.json()["detail"]}
+    page = client.get("/registry/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
