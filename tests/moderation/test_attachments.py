@@ -140,3 +140,14 @@ def test_media_has_no_public_url(world):
     attachment = _attach(world.mine, "图.png", png_bytes())
     with pytest.raises(Resolver404):
         resolve(attachment.file.url)
+
+
+def test_the_stored_type_is_served_not_one_guessed_from_the_name(world, client):
+    """Files attached before the check have no sniffed type: they are served as
+    octet-stream, never as what their name claims."""
+    attachment = _attach(world.mine, "图.png", png_bytes())
+    # A row as it was before the check existed (written directly on purpose).
+    PostAttachment.objects.filter(pk=attachment.pk).update(content_type="")
+    client.force_login(attachment.post.author)
+    r = client.get(_download_url(attachment))
+    assert r["Content-Type"] == "application/octet-stream"
