@@ -370,6 +370,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# SECURITY: media is never served at MEDIA_URL (no route, not whitenoise, not the
+# proxy): uploaded files are private and reach people only through scoped views that
+# check who may see them (moderation:attachment_download, exports:download).
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("GOVMEDIA_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
@@ -383,6 +386,8 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Attachments (common/uploads.py): the largest file accepted, checked by content.
+UPLOAD_MAX_BYTES = int(os.environ.get("GOVMEDIA_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- E-mail (notifications are in-app; e-mail only where configured) ------------------

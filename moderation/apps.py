@@ -52,6 +52,7 @@ class ModerationConfig(AppConfig):
             "moderation.deputy_ended": _("Deputy appointment ended"),
             "moderation.post_update": _("Post edited"),
             "moderation.attachment_add": _("Attachment added"),
+            "moderation.attachment_download": _("Attachment downloaded"),
             "moderation.post_submit": _("Post submitted for review"),
             "moderation.review_restart": _("Review restarted"),
             "moderation.post_approve": _("Review step approved"),

@@ -274,6 +274,9 @@ class PostAttachment(models.Model):
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
     name = models.CharField(_("name"), max_length=200)
     size = models.PositiveBigIntegerField(_("size"))
+    # SECURITY: the type sniffed from the content at upload (common.uploads), served
+    # as is; empty for files attached before the check, served as octet-stream.
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -3,6 +3,7 @@ decide everything else."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -84,9 +85,15 @@ class PostDetailSerializer(PostListSerializer):
                 for r in post.revisions.all()]
 
     @extend_schema_field(_list_of({"id": {"type": "integer"}, "name": {"type": "string"},
-                                   "size": {"type": "integer"}}))
+                                   "size": {"type": "integer"},
+                                   "content_type": {"type": "string"},
+                                   "download_url": {"type": "string"}}))
     def get_attachments(self, post):
-        return [{"id": a.pk, "name": a.name, "size": a.size} for a in post.attachments.all()]
+        return [
+            {"id": a.pk, "name": a.name, "size": a.size, "content_type": a.content_type,
+             "download_url": reverse("moderation:attachment_download", args=[post.pk, a.pk])}
+            for a in post.attachments.all()
+        ]
 
     @extend_schema_field(_list_of({
         "account": {"type": "integer"}, "url": {"type": "string"},

@@ -15,6 +15,8 @@ urlpatterns = [
     path("posts/<int:pk>/decide/", views.post_decide, name="post_decide"),
     path("posts/<int:pk>/publish/", views.post_publish, name="post_publish"),
     path("posts/<int:pk>/attach/", views.post_attach, name="post_attach"),
+    path("posts/<int:pk>/attachments/<int:attachment_pk>/", views.attachment_download,
+         name="attachment_download"),
     path("posts/<int:pk>/signoff.pdf", views.post_signoff, name="post_signoff"),
     path("queue/", views.queue, name="queue"),
     path("directives/", views.directive_list, name="directive_list"),

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -262,6 +262,33 @@ def post_attach(request, pk: int):
     except ApplicationError as exc:
         _error(request, exc)
     return redirect("moderation:post_detail", pk)
+
+
+@login_required
+def attachment_download(request, pk: int, attachment_pk: int):
+    """A post's attachment, for whoever may see the post (its organization, its
+    reviewers, supervisors above it); another organization's answers 404.
+
+    SECURITY: always a download (Content-Disposition: attachment) of the type sniffed
+    at upload, with nosniff, so a browser never renders an attachment as a page of
+    ours; media has no public URL, this is the only way to a file. Each download is
+    a security event (reads of unpublished drafts are audited)."""
+    post = get_visible_or_404(Post.objects.select_related("organization"), request.user,
+                              pk=pk)
+    attachment = post.attachments.filter(pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404
+    try:
+        stream = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    posts.attachment_download_record(attachment=attachment, actor=request.user)
+    response = FileResponse(
+        stream, as_attachment=True, filename=attachment.name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

@@ -13,8 +13,9 @@ from django.utils.translation import pgettext
 
 from accounts.models import Membership, Role
 from accounts.scoping import Action, require, roles_of
-from audit.services import audit_record
+from audit.services import audit_record, audit_security_event
 from common.errors import Conflict, PermissionDenied, ValidationFailed
+from common.uploads import max_upload_bytes, upload_check
 from moderation import prechecks
 from moderation.models import (
     DRAFTER_ROLES,
@@ -38,7 +39,7 @@ MAX_ATTACHMENTS = 9
 
 
 def max_attachment_bytes() -> int:
-    return getattr(settings, "MODERATION_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+    return getattr(settings, "MODERATION_MAX_ATTACHMENT_BYTES", None) or max_upload_bytes()
 
 
 EDITABLE_FIELDS = (
@@ -280,25 +281,23 @@ def post_update(*, post: Post, actor, account_ids: list | None = None, **changes
 
 @transaction.atomic
 def attachment_add(*, post: Post, actor, upload) -> PostAttachment:
-    """Attach a file (a new revision: reviewers must see what changed)."""
+    """Attach a file (a new revision: reviewers must see what changed). The file
+    must pass the upload allow-list (common.uploads.upload_check); its sniffed
+    content type is kept and is what the download serves."""
     post = _lock(post)
     role = require_editor(actor, post)
     if post.status not in EDITABLE_STATUSES:
         raise Conflict(_("This post can no longer be changed."), code="not_editable")
-    limit = max_attachment_bytes()
-    if upload.size > limit:
-        raise ValidationFailed(
-            _("The file is too large: %(size)s MB, at most %(max)s MB.")
-            % {"size": round(upload.size / 1048576, 1), "max": round(limit / 1048576, 1)},
-            code="attachment_too_large",
-            fields={"file": [_("The file is too large.")]},
-        )
     if post.attachments.count() >= MAX_ATTACHMENTS:
         raise ValidationFailed(_("At most %(n)s attachments.") % {"n": MAX_ATTACHMENTS},
                                fields={"file": [_("Too many attachments.")]})
-    name = (upload.name or "file").rsplit("/", 1)[-1][:200]
-    attachment = PostAttachment.objects.create(post=post, file=upload, name=name,
-                                               size=upload.size, uploaded_by=actor)
+    # SECURITY: the allow-list by content, the extension agreeing (common.uploads).
+    checked = upload_check(upload, field="file", max_bytes=max_attachment_bytes())
+    name = checked.name
+    attachment = PostAttachment(post=post, file=upload, name=name, size=checked.size,
+                                content_type=checked.content_type, uploaded_by=actor)
+    attachment.full_clean(exclude=["file"])
+    attachment.save()
     _restart_review(post, actor, role, "attachment")
     revision = _next_revision(post, actor, post.current_revision.account_ids)
     post.save()
@@ -306,6 +305,17 @@ def attachment_add(*, post: Post, actor, upload) -> PostAttachment:
                  organization=post.organization, role=role,
                  after={"name": name, "size": upload.size, "revision": revision.number})
     return attachment
+
+
+def attachment_download_record(*, attachment: PostAttachment, actor) -> None:
+    """A download of an attachment is a security event: drafts under review are not
+    public yet, and who read them is what an inquiry asks (MLPS: audited reads)."""
+    post = attachment.post
+    audit_security_event(
+        action="moderation.attachment_download", subject=actor,
+        organization=post.organization, target=attachment,
+        after={"post": post.pk, "name": attachment.name},
+    )
 
 
 def post_platforms(post: Post) -> list[tuple[str, str, int | None]]:

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from moderation.models import Flag, FlagKind, Importance, TermKind
 from notifications.models import Notification
+from tests.common.upload_samples import png_bytes
 from tests.moderation.factories import (
     SOFT,
     approve_all,
@@ -154,12 +155,15 @@ def test_bad_input_is_400_with_fields(world):
 
     with override_settings(MODERATION_MAX_ATTACHMENT_BYTES=10):
         r = op.post(f"/api/v1/posts/{pk}/attachments/",
-                    {"file": SimpleUploadedFile("a.jpg", b"x" * 11)}, format="multipart")
-    assert r.status_code == 400 and r.json()["code"] == "attachment_too_large"
+                    {"file": SimpleUploadedFile("a.png", png_bytes())}, format="multipart")
+    assert r.status_code == 400 and r.json()["code"] == "upload_too_large"
     r = op.post(f"/api/v1/posts/{pk}/attachments/",
-                {"file": SimpleUploadedFile("a.jpg", b"jpeg")}, format="multipart")
+                {"file": SimpleUploadedFile("a.png", png_bytes())}, format="multipart")
     assert r.status_code == 201
-    assert r.json()["attachments"][0]["name"] == "a.jpg" and r.json()["revision"] == 2
+    attachment = r.json()["attachments"][0]
+    assert attachment["name"] == "a.png" and r.json()["revision"] == 2
+    assert attachment["content_type"] == "image/png"
+    assert attachment["download_url"] == f"/moderation/posts/{pk}/attachments/{attachment['id']}/"
 
 
 def test_edit_through_api_restarts_review_and_diff(world):

@@ -1,0 +1,144 @@
+"""Every registered export goes through the one writer (issue 8, item 6): text that a
+spreadsheet would run as a formula is neutralised, booleans read 是/否, datetimes are
+local time (Asia/Shanghai) to the second.
+
+Each export kind has a case below that makes a row whose text starts with a formula
+prefix, through the services, and answers (the user who exports, the texts that must
+appear neutralised[, the local time of a datetime in the row]); `test_every_registered_export_has_a_case` fails when a
+new export is registered without one."""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import UTC, datetime
+
+import openpyxl
+import pytest
+import time_machine
+from django.utils import timezone, translation
+
+from accounts.models import Role
+from common import exports
+from moderation.services import directives
+from tests.factories import make_org
+from tests.moderation.factories import make_account, make_post
+from tests.registry.helpers import active_account
+
+# Frozen while the rows are made: 01:30:15.654321 UTC is 09:30:15 in Shanghai.
+MADE_AT = datetime(2026, 3, 2, 1, 30, 15, 654321, tzinfo=UTC)
+MADE_AT_LOCAL = "2026-03-02 09:30:15"
+PAYLOADS = ['=HYPERLINK("http://evil.example/","点击")', "+1+1", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]
+LOCAL_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+
+
+def _posts(ns):
+    account = make_account(ns.city_dept, name=PAYLOADS[3] + "账号")
+    for payload in PAYLOADS:
+        make_post(ns, account=account, title=payload + "标题")
+    return ns.users[Role.OPERATOR], [PAYLOADS[0] + "标题", PAYLOADS[1] + "标题"]
+
+
+def _repost_targets(ns):
+    account = make_account(ns.city_dept, "weibo", name=PAYLOADS[2] + "账号")
+    account.operators.add(ns.users[Role.OPERATOR])
+    directives.directive_issue(
+        actor=ns.users[Role.SUPERVISOR], organization=ns.province,
+        title=PAYLOADS[0] + "转发", source_url="https://www.zj.gov.cn/art/1.html")
+    # Its only datetime is the deadline: a Weibo repost is due an hour after issue.
+    return (ns.users[Role.SUPERVISOR], [PAYLOADS[0] + "转发", PAYLOADS[2] + "账号"],
+            "2026-03-02 10:30:15")
+
+
+def _audit_events(ns):
+    make_org(ns.city, PAYLOADS[1] + "局")
+    return ns.users[Role.AUDIT_ADMIN], [PAYLOADS[1] + "局"]
+
+
+def _ledger(ns):
+    active_account(ns, name=PAYLOADS[3] + "发布")
+    return ns.users[Role.SUPERVISOR], [PAYLOADS[3] + "发布"]
+
+
+def _filings(ns):
+    active_account(ns, name=PAYLOADS[0] + "发布")
+    return ns.users[Role.SUPERVISOR], [PAYLOADS[0] + "发布"]
+
+
+def _organizations(ns):
+    make_org(ns.city, PAYLOADS[2] + "局")
+    return ns.users[Role.SYSTEM_ADMIN], [PAYLOADS[2] + "局"]
+
+
+CASES = {
+    "posts": _posts,
+    "repost_targets": _repost_targets,
+    "audit_events": _audit_events,
+    "ledger": _ledger,
+    "filings": _filings,
+    "organizations": _organizations,
+}
+
+
+def test_every_registered_export_has_a_case():
+    missing = exports.kinds() - set(CASES)
+    assert not missing, f"exports without a formula case here: {sorted(missing)}"
+
+
+def _read(kind, user, file_format, tmp_path) -> tuple[exports.Table, list[list]]:
+    with translation.override("zh-hans"):
+        table = exports.build(kind, user, {})
+        path = tmp_path / f"{kind}.{file_format}"
+        exports.write_file(table, str(path), file_format)
+    if file_format == "csv":
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    else:
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = [["" if v is None else v for v in row]
+                for row in book.active.iter_rows(values_only=True)]
+        book.close()
+    assert rows[0] == table.headers()
+    return table, rows[1:]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_export_neutralises_formulas_and_writes_local_values(world, tmp_path, kind,
+                                                             file_format):
+    with time_machine.travel(MADE_AT, tick=False):
+        user, expected, *local_time = CASES[kind](world.mine)
+    local_time = local_time[0] if local_time else MADE_AT_LOCAL
+    table, rows = _read(kind, user, file_format, tmp_path)
+    assert rows, f"{kind}: the export has no rows"
+    kinds = [c.kind for c in table.columns]
+    texts, datetimes = set(), set()
+    for row in rows:
+        assert len(row) == len(kinds)
+        for value, column_kind in zip(row, kinds, strict=True):
+            if column_kind == "number" or not isinstance(value, str):
+                assert not isinstance(value, bool), f"{kind}: a raw boolean"
+                continue
+            texts.add(value)
+            assert not value.startswith(exports.FORMULA_PREFIXES), (
+                f"{kind}/{file_format}: unescaped formula {value!r}")
+            assert value not in ("True", "False"), f"{kind}: a raw boolean {value!r}"
+            if column_kind == "bool":
+                assert value in ("是", "否", ""), f"{kind}: boolean {value!r}"
+            if column_kind == "datetime" and value:
+                assert LOCAL_DATETIME.match(value), f"{kind}: datetime {value!r}"
+                datetimes.add(value)
+    for text in expected:
+        assert "'" + text in texts, f"{kind}: {text!r} not exported neutralised"
+    if "datetime" in kinds:
+        assert local_time in datetimes, f"{kind}: no local time {local_time}"
+    if "bool" in kinds:
+        assert texts & {"是", "否"}, f"{kind}: booleans are not 是/否"
+
+
+def test_tab_and_carriage_return_prefixes_are_neutralised():
+    for payload in ("\t=1+1", "\r=1+1", "=1", "+1", "-1", "@A1"):
+        assert exports.cell(payload) == "'" + payload
+    assert exports.cell(timezone.make_aware(datetime(2026, 3, 2, 1, 0, 0, 5), UTC),
+                        exports.Column("", "datetime")) == "2026-03-02 09:00:00"
