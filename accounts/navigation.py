@@ -36,6 +36,9 @@ def register_navigation() -> None:
                  domain="directory", roles=SUBTREE_ROLES, order=10),
         NavEntry("access", _("Roles and people"), "accounts:membership_list", "system",
                  domain="access", order=20),
+        NavEntry("second_factor_rules", _("Second factor"), "accounts:second_factor_rules",
+                 "system", domain="directory", roles=frozenset({Role.SECURITY_ADMIN}),
+                 order=30),
         NavEntry("admin", _("Administration site"), "admin:index", "system",
                  domain="directory", roles=frozenset(ADMIN_ROLES), order=90),
     )

@@ -50,6 +50,25 @@ def second_factor_required(user) -> bool:
     return bool({str(r) for r in roles_of(user)} & required_roles())
 
 
+def rule_rows() -> list[dict]:
+    """Each role with whether its holders need a second factor and why: mandatory
+    (administrators), a rule set by the security administrator, or the default
+    (SECOND_FACTOR_DEFAULT_ROLES). One query."""
+    rules = dict(SecondFactorRule.objects.values_list("role", "required"))
+    defaults = set(getattr(settings, "SECOND_FACTOR_DEFAULT_ROLES", ()))
+    rows = []
+    for value, label in Role.choices:
+        if value in ADMIN_ROLES:
+            rows.append({"role": value, "label": label, "required": True, "source": "mandatory"})
+        elif value in rules:
+            rows.append({"role": value, "label": label, "required": rules[value],
+                         "source": "rule"})
+        else:
+            rows.append({"role": value, "label": label, "required": value in defaults,
+                         "source": "default"})
+    return rows
+
+
 def _home(user):
     from accounts.services import home_organization
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("orgs/", views.org_tree, name="org_tree"),
     path("orgs/<int:pk>/", views.org_detail, name="org_detail"),
     path("access/", views.membership_list, name="membership_list"),
+    path("security/second-factor/", views.second_factor_rules, name="second_factor_rules"),
 ]

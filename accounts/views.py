@@ -22,6 +22,7 @@ from accounts.scoping import (
     Domain,
     get_visible_or_404,
     memberships_of,
+    roles_of,
     scope_for,
 )
 from common.errors import ApplicationError
@@ -228,3 +229,27 @@ def otp_verify(request):
         else:
             return redirect(_next_url(request) or "home")
     return render(request, "accounts/otp_verify.html", {"error": error})
+
+
+@login_required
+def second_factor_rules(request):
+    """The security administrator decides which business roles sign in with a second
+    factor (administrators always do)."""
+    from accounts import second_factor
+    from accounts.models import Role
+
+    if Role.SECURITY_ADMIN not in roles_of(request.user):
+        raise Http404
+    if request.method == "POST":
+        try:
+            second_factor.second_factor_rule_set(
+                actor=request.user, role=request.POST.get("role", ""),
+                required=request.POST.get("required") == "1",
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The second-factor rule was saved."))
+        return redirect("accounts:second_factor_rules")
+    return render(request, "accounts/second_factor_rules.html",
+                  {"rows": second_factor.rule_rows()})
