@@ -23,6 +23,13 @@ from tests.common.upload_samples import (
 from tests.moderation.factories import make_post, submit
 
 
+def _id(value):
+    """Readable, stable test ids: file names and codes as they are, file contents by
+    kind (generated PDFs differ from run to run, which xdist workers must not see)."""
+    return value if isinstance(value, str) else "bytes"
+
+
+
 @pytest.fixture(autouse=True)
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -37,7 +44,7 @@ def _attach(ns, name, data, post=None):
     ("通知.pdf", EXE, "upload_type_refused"),
     ("logo.svg", SVG, "upload_type_refused"),
     ("scan.pdf", png_bytes(), "upload_extension_mismatch"),
-])
+], ids=_id)
 def test_refused_files_are_not_stored(world, name, data, code):
     post = make_post(world.mine)
     with pytest.raises(ValidationFailed) as info:
@@ -53,7 +60,7 @@ def test_refused_files_are_not_stored(world, name, data, code):
     ("图.png", png_bytes(), "image/png"),
     ("方案.docx", docx_bytes(),
      "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-])
+], ids=_id)
 def test_real_files_are_stored_with_their_sniffed_type(world, name, data, content_type):
     attachment = _attach(world.mine, name, data)
     assert attachment.content_type == content_type and attachment.name == name
