@@ -337,6 +337,9 @@ def finding_raise_manual(
         evidence={"source": "manual"},
     )
     if evidence_file is not None:
+        from common.uploads import upload_check
+
+        upload_check(evidence_file, field="evidence_file")  # the attachment allow-list
         finding.evidence_file = evidence_file
     finding.save()
     audit_record(

@@ -256,6 +256,14 @@ def order_answer(
         errors["evidence_url"] = [_("Enter a valid URL.")]
     if not evidence_url and evidence_file is None:
         errors["evidence"] = [_("Attach evidence: a link or a file.")]
+    if evidence_file is not None:
+        from common.errors import ValidationFailed as Refused
+        from common.uploads import upload_check
+
+        try:
+            upload_check(evidence_file, field="evidence_file")  # the attachment allow-list
+        except Refused as exc:
+            errors.update(exc.fields)
     if errors:
         raise ValidationFailed(
             _("An answer needs what was done and evidence."),

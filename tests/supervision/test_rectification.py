@@ -87,6 +87,15 @@ def test_order_lifecycle_through_the_api(world, finding, eager_celery):
         .status_code
         == 403
     )
+    # A disguised executable as evidence: refused by the attachment allow-list.
+    disguised = SimpleUploadedFile(
+        "shot.png", b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00", content_type="image/png"
+    )
+    refused = api(operator).post(
+        url + "answer/", {"text": "已恢复更新。", "evidence_file": disguised}, format="multipart"
+    )
+    assert refused.status_code == 400 and "evidence_file" in refused.json()["fields"]
+    assert api(operator).get(url).json()["status"] == OrderStatus.ISSUED
     # With a file as evidence.
     upload = SimpleUploadedFile(
         "shot.png", b"\x89PNG\r\n\x1a\n0000", content_type="image/png"
