@@ -198,6 +198,7 @@ CELERY_TASK_ROUTES = {
     "moderation.expire_approvals": {"queue": "sweeps"},
     "exportjobs.run": {"queue": "exports"},
     "registry.ledger_import_check": {"queue": "ingestion"},
+    "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
 }
 CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -289,6 +290,47 @@ class ImportConfirmView(APIView):
 
 
 # --- counterfeit check ----------------------------------------------------------------
+COUNTERFEIT_QUEUED = inline_serializer(
+    name="CounterfeitCheckQueued",
+    fields={
+        "id": serializers.CharField(),
+        "state": serializers.CharField(),
+        "status_url": serializers.CharField(),
+    },
+)
+COUNTERFEIT_STATE = inline_serializer(
+    name="CounterfeitCheckState",
+    fields={
+        "id": serializers.CharField(),
+        "state": serializers.ChoiceField(choices=["queued", "running", "done", "failed"]),
+        "error": serializers.CharField(),
+        "checked": serializers.IntegerField(allow_null=True),
+        "results": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+class CounterfeitCheckResultView(APIView):
+    @extend_schema(tags=["ledger"], responses={200: COUNTERFEIT_STATE})
+    def get(self, request, result_id: str):
+        """The check of an uploaded list (queued by POST counterfeit-check/ with a
+        file): its state, and the results once done. Only its uploader sees it."""
+        from accounts.scoping import Action
+        from common.errors import NotFound
+        from registry.views.ledger import _require_business
+
+        _require_business(request.user, Action.VIEW)
+        state = counterfeit.upload_state(request.user.pk, result_id)
+        if state is None:
+            raise NotFound(_("Not found."))
+        data = (counterfeit.result_data(request.user.pk, result_id) or []
+                if state["state"] == "done" else [])
+        return Response({
+            "id": result_id, "state": state["state"], "error": state.get("error", ""),
+            "checked": len(data) if state["state"] == "done" else None, "results": data,
+        })
+
+
 class CounterfeitCheckView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -310,7 +352,8 @@ class CounterfeitCheckView(APIView):
                     "checked": serializers.IntegerField(),
                     "results": serializers.ListField(child=serializers.DictField()),
                 },
-            )
+            ),
+            202: COUNTERFEIT_QUEUED,
         },
     )
     def post(self, request):
@@ -323,8 +366,14 @@ class CounterfeitCheckView(APIView):
         raw = request.data.get("candidates") if hasattr(request.data, "get") else None
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:
-            text = counterfeit.file_to_text(upload.name, upload.read())
-        elif isinstance(raw, list):
+            # An uploaded list is checked in a task: 202 with where to read the result.
+            result_id = counterfeit.upload_stage(user=request.user, upload=upload)
+            return Response(
+                {"id": result_id, "state": "queued",
+                 "status_url": reverse("counterfeit-check-result", args=[result_id])},
+                status=202,
+            )
+        if isinstance(raw, list):
             text = "\n".join(str(item).replace("\n", " ") for item in raw)
         elif isinstance(raw, str):
             text = raw
@@ -366,5 +415,9 @@ urlpatterns: list = [
     ),
     path(
         "counterfeit-check/", CounterfeitCheckView.as_view(), name="counterfeit-check"
+    ),
+    path(
+        "counterfeit-check/<str:result_id>/", CounterfeitCheckResultView.as_view(),
+        name="counterfeit-check-result"
     ),
 ]

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 
 from accounts.models import Organization, OrgKind
 from accounts.scoping import Action, Domain, Scope, scope_for
+from common.errors import ApplicationError, ValidationFailed
 from registry.models import AccountStatus, MediaAccount, Platform
 
 IMITATION_MIN = 75  # likeness (0-100) from which a similar name is an imitation
@@ -282,9 +283,8 @@ def file_to_text(filename: str, data: bytes) -> str:
     """Lines of an uploaded list (TXT, CSV or XLSX), cells joined by tabs.
 
     SECURITY: bounded (common.spreadsheets): checked before it is opened, read
-    read-only, and at most MAX_CANDIDATES + 1 rows are read. Still parsed in the
-    request (a list of at most MAX_CANDIDATES names); moving it to a task is open
-    (issue 8, item 5)."""
+    read-only, and at most MAX_CANDIDATES + 1 rows are read; called only in the
+    task `registry.counterfeit_file_check` (upload_check_run), never in a request."""
     from common import spreadsheets
     from registry.services.ledger_import import ImportFileError, decode_csv
 
@@ -304,6 +304,103 @@ def file_to_text(filename: str, data: bytes) -> str:
             ) from exc
         return "\n".join(lines)
     return decode_csv(data)
+
+
+# --- an uploaded list, checked in a task ------------------------------------------------
+# SECURITY (issue 8 item 5): an uploaded list is never parsed in a web request. The
+# request checks its bounds without parsing (common.spreadsheets.spreadsheet_check),
+# keeps it under VAR_DIR/counterfeit/ and queues `registry.counterfeit_file_check`;
+# the result lands in the cache under the same key as a typed-in check's, the state
+# beside it, and the page (or the API's status route) shows it when ready.
+RESULT_TTL = 3600
+
+
+def _result_key(user_id: int, result_id: str) -> str:
+    return f"counterfeit:{user_id}:{result_id}"
+
+
+def _state_key(user_id: int, result_id: str) -> str:
+    return f"counterfeit-state:{user_id}:{result_id}"
+
+
+def _upload_path(result_id: str):
+    from django.conf import settings
+
+    return settings.VAR_DIR / "counterfeit" / f"{result_id}.upload"
+
+
+def upload_stage(*, user, upload) -> str:
+    """Bound-check an uploaded list, keep it and queue its check; return its id.
+    Raises ValidationFailed for a file out of bounds (nothing kept), ServiceUnavailable
+    when the broker is down (the file is kept; the page retries)."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from common import spreadsheets
+    from registry.services.ledger_import import MAX_BYTES, ImportFileError
+
+    if upload.size > MAX_BYTES:
+        raise ImportFileError(_("The file is too large."))
+    data = upload.read()
+    spreadsheets.spreadsheet_check(data)  # bounds only: nothing is parsed here
+    result_id = uuid.uuid4().hex
+    path = _upload_path(result_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    cache.set(_state_key(user.pk, result_id), {"state": "queued"}, RESULT_TTL)
+    upload_queue(user_id=user.pk, result_id=result_id)
+    return result_id
+
+
+def upload_queue(*, user_id: int, result_id: str) -> None:
+    from common import spreadsheets
+    from registry.tasks_ledger import counterfeit_file_check
+
+    spreadsheets.parse_queue(counterfeit_file_check, result_id, user_id)
+
+
+def upload_state(user_id: int, result_id: str) -> dict | None:
+    """{"state": queued|running|done|failed, "error": ...} or None (unknown/expired)."""
+    from django.core.cache import cache
+
+    return cache.get(_state_key(user_id, result_id))
+
+
+def result_data(user_id: int, result_id: str) -> list[dict] | None:
+    from django.core.cache import cache
+
+    return cache.get(_result_key(user_id, result_id))
+
+
+def result_store(user_id: int, result_id: str, data: list[dict]) -> None:
+    from django.core.cache import cache
+
+    cache.set(_result_key(user_id, result_id), data, RESULT_TTL)
+
+
+def upload_check_run(*, user, result_id: str) -> None:
+    """The task's work: parse the kept list (bounded), check it in the user's scope,
+    store the result, remove the file."""
+    from django.core.cache import cache
+
+    path = _upload_path(result_id)
+    state_key = _state_key(user.pk, result_id)
+    if not path.exists():
+        return
+    cache.set(state_key, {"state": "running"}, RESULT_TTL)
+    try:
+        candidates = parse_candidates(file_to_text(path.name, path.read_bytes()))
+        if not candidates:
+            raise ValidationFailed(_("Paste at least one account name or profile URL."))
+        results = counterfeit_check(user=user, candidates=candidates)
+    except ApplicationError as exc:
+        cache.set(state_key, {"state": "failed", "error": str(exc.message)}, RESULT_TTL)
+    else:
+        result_store(user.pk, result_id, [f.as_dict() for f in results])
+        cache.set(state_key, {"state": "done"}, RESULT_TTL)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # --- checking -------------------------------------------------------------------------

@@ -67,3 +67,21 @@ def ledger_import_check(stage_id: str, user_id: int) -> dict | None:
 def ledger_import_purge() -> int:
     """Remove import stages (uploaded files, dry-run reports) older than two days."""
     return ledger_import.stages_purge(older_than_hours=48)
+
+
+@shared_task(
+    name="registry.counterfeit_file_check",
+    acks_late=True,
+    time_limit=settings.SPREADSHEET_TASK_HARD_SECONDS,
+    soft_time_limit=settings.SPREADSHEET_TASK_SOFT_SECONDS,
+)
+def counterfeit_file_check(result_id: str, user_id: int) -> None:
+    """Check an uploaded list of candidate accounts (registry.counterfeit): the only
+    place such a file is parsed. Quiet when the user or the file is gone."""
+    from registry import counterfeit
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    counterfeit.upload_check_run(user=user, result_id=result_id)
+    return None

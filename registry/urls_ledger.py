@@ -41,6 +41,7 @@ urlpatterns = [
         name="ledger_import_confirm",
     ),
     path("counterfeit/", ledger.counterfeit_check, name="counterfeit"),
+    path("counterfeit/<str:result_id>/", ledger.counterfeit_result, name="counterfeit_result"),
     path(
         "counterfeit/<str:result_id>.csv",
         ledger.counterfeit_export,

@@ -10,7 +10,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.db.models import Q
 from django.http import (
     Http404,
@@ -334,7 +333,6 @@ def import_confirm(request, stage_id: uuid.UUID):
 
 
 # --- counterfeit check ----------------------------------------------------------------
-RESULT_TTL = 3600
 
 
 @login_required
@@ -350,13 +348,14 @@ def counterfeit_check(request):
         upload = request.FILES.get("file")
         try:
             if upload is not None:
-                if upload.size > ledger_import.MAX_BYTES:
-                    raise ledger_import.ImportFileError(_("The file is too large."))
-                text = counterfeit.file_to_text(upload.name, upload.read())
+                # An uploaded list is checked in a task (never parsed in a request).
+                result_id = counterfeit.upload_stage(user=request.user, upload=upload)
+                return redirect("registry:counterfeit_result", result_id)
             candidates = counterfeit.parse_candidates(text)
         except ApplicationError as exc:
             context["error"] = str(exc.message)
-            return render(request, "registry/counterfeit.html", context, status=400)
+            return render(request, "registry/counterfeit.html", context,
+                          status=exc.status if exc.status == 503 else 400)
         context["text"] = request.POST.get("candidates", "")
         if not candidates:
             context["error"] = _("Paste at least one account name or profile URL.")
@@ -366,17 +365,50 @@ def counterfeit_check(request):
         )
         data = [f.as_dict() for f in results]
         result_id = uuid.uuid4().hex
-        cache.set(f"counterfeit:{request.user.pk}:{result_id}", data, RESULT_TTL)
-        context.update(
-            findings=[d for d in data if d["is_finding"]],
-            others=[d for d in data if not d["is_finding"]],
-            result_id=result_id,
-            checked=len(data),
-            # "File it" leads to the filing form, which only the operators and
-            # department heads of an organization may use: others (supervisors,
-            # auditors) are told whom to ask instead of meeting a 403.
-            can_file=filing_services.files_for_any(request.user),
-        )
+        counterfeit.result_store(request.user.pk, result_id, data)
+        context.update(_result_context(request.user, result_id, data))
+    return render(request, "registry/counterfeit.html", context)
+
+
+def _result_context(user, result_id: str, data: list[dict]) -> dict:
+    return {
+        "findings": [d for d in data if d["is_finding"]],
+        "others": [d for d in data if not d["is_finding"]],
+        "result_id": result_id,
+        "checked": len(data),
+        # "File it" leads to the filing form, which only the operators and
+        # department heads of an organization may use: others (supervisors,
+        # auditors) are told whom to ask instead of meeting a 403.
+        "can_file": filing_services.files_for_any(user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counterfeit_result(request, result_id: str):
+    """An uploaded list's check: "checking…" (the page refreshes itself) until the
+    task is done, then the same results as a typed-in check. POST queues it again
+    (after a broker outage)."""
+    try:
+        _require_business(request.user, Action.VIEW)
+    except ApplicationError as exc:
+        return _render_error(request, exc)
+    state = counterfeit.upload_state(request.user.pk, result_id)
+    if state is None:
+        raise Http404
+    if request.method == "POST" and state["state"] == "queued":
+        try:
+            counterfeit.upload_queue(user_id=request.user.pk, result_id=result_id)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("registry:counterfeit_result", result_id)
+    context = {"text": "", "error": "", "findings": None, "state": state["state"],
+               "result_id": result_id}
+    if state["state"] == "failed":
+        context["error"] = state.get("error", "")
+    elif state["state"] == "done":
+        data = counterfeit.result_data(request.user.pk, result_id) or []
+        context.update(_result_context(request.user, result_id, data))
     return render(request, "registry/counterfeit.html", context)
 
 
@@ -387,7 +419,7 @@ def counterfeit_export(request, result_id: str):
         _require_business(request.user, Action.EXPORT)
     except ApplicationError as exc:
         return _render_error(request, exc)
-    data = cache.get(f"counterfeit:{request.user.pk}:{result_id}")
+    data = counterfeit.result_data(request.user.pk, result_id)
     if data is None:
         raise Http404
     return exports.response(counterfeit_table(request.user, data), "csv")

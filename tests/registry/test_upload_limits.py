@@ -201,9 +201,54 @@ def test_the_task_checks_the_bounds_again(supervisor, settings):
 
 
 def test_the_counterfeit_list_upload_is_bounded(supervisor, client):
-    """Still read in the request (a list of names), but never past the bounds."""
+    """Out of bounds: refused at upload, before anything is kept or queued."""
     file = io.BytesIO(bomb())
     file.name = "names.xlsx"
     response = client.post(reverse("registry:counterfeit"), {"file": file})
     assert response.status_code == 400
     assert "A1:CV20000" in response.content.decode()
+
+
+def test_an_uploaded_counterfeit_list_is_checked_in_a_task(
+    supervisor, client, world, parse_forbidden, monkeypatch
+):
+    """Issue 8 item 5: the request keeps the list and queues its check; the page shows
+    "checking" until the task has run, then the results; the API answers 202 with a
+    status route; nobody else sees the result."""
+    from rest_framework.test import APIClient
+
+    from registry import counterfeit
+    from registry.tasks_ledger import counterfeit_file_check
+
+    sent = []
+    monkeypatch.setattr(counterfeit_file_check, "apply_async",
+                        lambda args=None, **kw: sent.append(args))
+    file = io.BytesIO("平安甲一\n甲一发布\n".encode())
+    file.name = "names.csv"
+    response = client.post(reverse("registry:counterfeit"), {"file": file})
+    assert response.status_code == 302
+    result_id = sent[0][0]
+    assert response["Location"] == reverse("registry:counterfeit_result", args=[result_id])
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="counterfeit-progress"' in page and 'http-equiv="refresh"' in page
+    monkeypatch.undo()  # the worker may parse
+    counterfeit.upload_check_run(user=supervisor, result_id=result_id)
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="counterfeit-progress"' not in page and "平安甲一" in page
+
+    api = APIClient()
+    api.force_authenticate(supervisor)
+    monkeypatch.setattr(counterfeit_file_check, "apply_async",
+                        lambda args=None, **kw: sent.append(args))
+    file = io.BytesIO("平安甲一\n".encode())
+    file.name = "names.csv"
+    queued = api.post("/api/v1/counterfeit-check/", {"file": file}, format="multipart")
+    assert queued.status_code == 202, queued.content
+    status_url = queued.json()["status_url"]
+    assert api.get(status_url).json()["state"] == "queued"
+    counterfeit.upload_check_run(user=supervisor, result_id=queued.json()["id"])
+    done = api.get(status_url).json()
+    assert done["state"] == "done" and done["checked"] == 1
+    other = APIClient()
+    other.force_authenticate(world.other.users[Role.SUPERVISOR])
+    assert other.get(status_url).status_code == 404
