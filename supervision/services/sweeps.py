@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -178,6 +178,46 @@ def unapproved_seen(now: datetime) -> QuerySet:
     )
 
 
+def sla_breach_seen(now: datetime) -> QuerySet:
+    """Citizen messages past their reply deadline and still unanswered (the inbox
+    marks `breached_at`; rules 19, 21): one finding per message, closed once it is
+    answered."""
+    from inbox.models import UNANSWERED_STATUSES, Message
+
+    return (
+        Message.objects.filter(breached_at__isnull=False, status__in=UNANSWERED_STATUSES)
+        .annotate(ref=F("id"))
+        .values("ref", "account_id", "organization_id", "org_path", "reply_due_at",
+                "received_at")
+    )
+
+
+UNANSWERED_DAYS = 90  # DOMAIN.md rule 22 (留言超过3个月未回复)
+
+
+def unanswered_3m_seen(now: datetime) -> QuerySet:
+    """Valid (must-answer) messages unanswered for more than three months."""
+    from inbox.models import UNANSWERED_STATUSES, Message
+
+    return (
+        Message.objects.filter(
+            must_answer=True,
+            status__in=UNANSWERED_STATUSES,
+            received_at__lt=now - timedelta(days=UNANSWERED_DAYS),
+        )
+        .annotate(ref=F("id"))
+        .values("ref", "account_id", "organization_id", "org_path", "received_at")
+    )
+
+
+def _message_evidence(now):
+    return lambda r: {
+        "message": r["ref"],
+        "received_at": _iso(r["received_at"]),
+        **({"reply_due_at": _iso(r["reply_due_at"])} if "reply_due_at" in r else {}),
+    }
+
+
 REQUIRED_LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY)
 
 
@@ -271,6 +311,8 @@ def detectors() -> list[Detector]:
                 "published_at": _iso(r["published_post__published_at"]),
             },
         ),
+        Detector(FindingKind.SLA_BREACH, sla_breach_seen, _message_evidence),
+        Detector(FindingKind.UNANSWERED_3M, unanswered_3m_seen, _message_evidence),
         Detector(
             FindingKind.MISSING_ACCOUNT, missing_account_seen, lambda now: lambda r: {}
         ),

@@ -164,3 +164,29 @@ def test_an_account_that_never_posted_counts_from_its_opening_date(world, run_sw
     idle = Finding.objects.filter(kind=FindingKind.IDLE)
     assert set(idle.values_list("account_id", flat=True)) == {old.pk}
     assert idle.get().evidence["idle_days"] == 40
+
+
+def test_inbox_breaches_and_three_month_silences_become_findings(world, run_sweep):
+    """Rules 21, 22 (issue 11 item 2): a message past its reply deadline and still
+    unanswered is a finding for its organization (deduction); a valid message
+    unanswered for three months is a veto finding; answering closes both."""
+    from inbox.models import Message, Status
+    from inbox.services.timers import inbox_sweep
+    from tests.inbox.factories import account_for, receive
+
+    ns, now = world.mine, timezone.now()
+    account = account_for(ns.city_dept)
+    late = receive(account, at=now - timedelta(days=100))
+    Message.objects.filter(pk=late.pk).update(must_answer=True)
+    inbox_sweep(now)
+    assert Message.objects.get(pk=late.pk).breached_at is not None
+    kinds = [FindingKind.SLA_BREACH, FindingKind.UNANSWERED_3M]
+    run_sweep(now, kinds=kinds)
+    found = {f.kind: f for f in Finding.objects.filter(status="open", kind__in=kinds)}
+    assert set(found) == set(kinds)
+    assert found[FindingKind.UNANSWERED_3M].severity == "veto"
+    assert found[FindingKind.SLA_BREACH].evidence["message"] == late.pk
+    assert found[FindingKind.SLA_BREACH].organization_id == late.organization_id
+    Message.objects.filter(pk=late.pk).update(status=Status.REPLIED, replied_at=now)
+    run_sweep(now + timedelta(minutes=5), kinds=kinds)
+    assert not Finding.objects.filter(status="open", kind__in=kinds).exists()
