@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import HttpResponse
-from django.urls import path, reverse
+from django.urls import path, re_path, reverse
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -311,7 +311,14 @@ COUNTERFEIT_STATE = inline_serializer(
 
 
 class CounterfeitCheckResultView(APIView):
-    @extend_schema(tags=["ledger"], responses={200: COUNTERFEIT_STATE})
+    @extend_schema(
+        tags=["ledger"],
+        parameters=[OpenApiParameter(
+            "result_id", str, OpenApiParameter.PATH, pattern="^[0-9a-f]{32}$",
+            description="The id answered by POST counterfeit-check/ with a file.",
+        )],
+        responses={200: COUNTERFEIT_STATE},
+    )
     def get(self, request, result_id: str):
         """The check of an uploaded list (queued by POST counterfeit-check/ with a
         file): its state, and the results once done. Only its uploader sees it."""
@@ -416,8 +423,9 @@ urlpatterns: list = [
     path(
         "counterfeit-check/", CounterfeitCheckView.as_view(), name="counterfeit-check"
     ),
-    path(
-        "counterfeit-check/<str:result_id>/", CounterfeitCheckResultView.as_view(),
-        name="counterfeit-check-result"
+    re_path(
+        r"^counterfeit-check/(?P<result_id>[0-9a-f]{32})/$",
+        CounterfeitCheckResultView.as_view(),
+        name="counterfeit-check-result",
     ),
 ]
