@@ -12,6 +12,7 @@ Starts nothing itself: point it at a running server that holds the demo data
 | demo-supervisor | sign-in, home (the supervisor's workbench), the menus at 1024 px, organization tree and detail, registry overview, accounts, ledger, import, counterfeit check, a directive's completion by organization |
 | demo-secadmin, demo-auditadmin | roles and people; audit trail |
 | demo-city-supervisor | filing approval queue, a filing |
+| demo-principal | openings and closures to sign off, deputies (代签) |
 | demo-operator | the operator's workbench, account history, drafting page with live pre-check hits, own posts, directive board, rotation tasks, notifications |
 | demo-depthead | the reviewer's workbench, reviewer queue, review page with the diff of a resubmitted post |
 | demo-auditor | the auditor's workbench |
@@ -211,6 +212,14 @@ def city_supervisor_pages(s: Shooter) -> None:
     context.close()
 
 
+def principal_pages(s: Shooter) -> None:
+    """The principal leader signs openings off and appoints deputies (代签)."""
+    context, page = s.session("demo-principal")
+    s.visit(page, "signoff-queue", "/registry/filings/sign-off/")
+    s.visit(page, "deputies", "/moderation/deputies/")
+    context.close()
+
+
 def operator_pages(s: Shooter) -> None:
     context, page = s.session("demo-operator")
     s.visit(page, "workbench-operator", "/")
@@ -319,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                                     headless=True)
         shooter = Shooter(browser, args.base_url.rstrip("/"), out, args.language,
                           args.password, set(args.only))
-        for pages in (supervisor_pages, admin_pages, city_supervisor_pages, operator_pages,
+        for pages in (supervisor_pages, admin_pages, city_supervisor_pages, principal_pages,
+                      operator_pages,
                       reviewer_pages, signoff_pages):
             pages(shooter)
         browser.close()
