@@ -382,6 +382,78 @@ def unanswered_messages(period: Period, params: dict) -> Iterable[Occurrence]:
         )
 
 
+def _rate_shortfalls(period: Period, params: dict, *, numerator: Q, denominator: Q,
+                     label) -> Iterable[Occurrence]:
+    """One occurrence per account whose rate over the messages received in the period
+    falls below `min_rate` (a fraction, e.g. 0.9), counted as inbox/metrics.py counts
+    it; accounts with fewer than `min_messages` (default 1) in the denominator are
+    not judged. One grouped query."""
+    from django.db.models import Count
+
+    from inbox.models import Message
+
+    min_rate = float(params.get("min_rate", 0.9))
+    min_messages = int(params.get("min_messages", 1))
+    rows = (
+        Message.objects.filter(
+            org_path__startswith=period.root_path,
+            account__isnull=False,
+            received_at__gte=period.start,
+            received_at__lt=period.end,
+        )
+        .values("account_id")
+        .annotate(num=Count("id", filter=numerator), den=Count("id", filter=denominator))
+        .filter(den__gte=max(min_messages, 1))
+        .order_by("account_id")
+    )
+    for row in rows.iterator(chunk_size=5000):
+        rate = row["num"] / row["den"]
+        if rate >= min_rate:
+            continue
+        yield Occurrence(
+            row["account_id"], "registry.mediaaccount", str(row["account_id"]),
+            label % {"rate": round(100 * rate, 1), "num": row["num"], "den": row["den"],
+                     "min": round(100 * min_rate, 1)},
+            period.check_at,
+            reverse("registry:account_detail", args=[row["account_id"]]),
+        )
+
+
+def low_resolution_rates(period: Period, params: dict) -> Iterable[Occurrence]:
+    """On-time resolution rate (answered messages whose reply was on time, of those
+    answered) below `min_rate` (rule 21; the inbox metrics' definition)."""
+    return _rate_shortfalls(
+        period, params,
+        numerator=Q(replied_on_time=True),
+        denominator=Q(first_replied_at__isnull=False),
+        label=_("On-time resolution rate %(rate)s%% (%(num)s of %(den)s), below %(min)s%%"),
+    )
+
+
+def low_satisfaction_rates(period: Period, params: dict) -> Iterable[Occurrence]:
+    """Satisfaction rate (satisfied and basically satisfied, of those rated) below
+    `min_rate` (rule 21)."""
+    from inbox.models import Satisfaction
+
+    return _rate_shortfalls(
+        period, params,
+        numerator=Q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASIC]),
+        denominator=~Q(satisfaction=""),
+        label=_("Satisfaction rate %(rate)s%% (%(num)s of %(den)s), below %(min)s%%"),
+    )
+
+
+for _source in (
+    Source("low_resolution_rate", gettext_lazy("Resolution rate below the threshold"),
+           low_resolution_rates, needs=("inbox.Message",),
+           params_help=gettext_lazy('{"min_rate": 0.9, "min_messages": 1}')),
+    Source("low_satisfaction", gettext_lazy("Satisfaction rate below the threshold"),
+           low_satisfaction_rates, needs=("inbox.Message",),
+           params_help=gettext_lazy('{"min_rate": 0.8, "min_messages": 1}')),
+):
+    register_source(_source)
+
+
 # --- supervision (rules 27, 28, 34) ----------------------------------------------------------
 def open_findings(period: Period, params: dict) -> Iterable[Occurrence]:
     """Findings about an account open at the check time (raised before it, not closed
@@ -477,23 +549,10 @@ def _not_built(period: Period, params: dict) -> Iterable[Occurrence]:
     raise NotImplementedError("this source is not built yet")
 
 
-# Declared (so a rubric can name them and the default rubric follows the national
-# indicators) but not built: rates per account over the period (resolution,
-# satisfaction) and the engagement counts. `built=False` keeps them unavailable:
+# Declared (so a rubric can name them) but not built: the engagement counts (likes,
+# forwards, logins), which also need the rubric's opt-in (rule 30). `built=False` keeps them unavailable:
 # scoring skips them and every report lists them as not checked.
 for _code, _label, _needs, _eng in [
-    (
-        "low_resolution_rate",
-        gettext_lazy("Resolution rate below the threshold"),
-        "inbox.Message",
-        False,
-    ),
-    (
-        "low_satisfaction",
-        gettext_lazy("Satisfaction rate below the threshold"),
-        "inbox.Message",
-        False,
-    ),
     ("likes", gettext_lazy("Likes received"), "supervision.MetricSnapshot", True),
     ("forwards", gettext_lazy("Forwards received"), "supervision.MetricSnapshot", True),
     ("logins", gettext_lazy("Operator logins"), "supervision.MetricSnapshot", True),

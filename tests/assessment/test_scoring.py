@@ -121,14 +121,52 @@ def test_late_filings_and_idle_accounts_come_from_the_registry(world):
     assert ScoreEvidence.objects.get(line=idle_line).object_id == str(idle.pk)
 
 
-def test_unbuilt_sources_are_listed_as_unavailable_not_scored(world):
+def test_unbuilt_sources_are_listed_as_unavailable_not_scored(world, monkeypatch):
+    """Every source of the default rubric is built now; one made unavailable (its app
+    missing) is listed, not scored."""
+    import dataclasses
+
+    from assessment import sources
+
     ns = world.mine
     active_rubric(ns)
     fresh(make_account(ns.city_dept))
+    assert _run(ns).unavailable_sources == []
+    monkeypatch.setitem(sources.SOURCES, "low_resolution_rate", dataclasses.replace(
+        sources.SOURCES["low_resolution_rate"], built=False))
     run = _run(ns)
-    assert "low_resolution" in run.unavailable_sources
-    assert "late_reply" not in run.unavailable_sources  # built on the inbox's data
+    assert run.unavailable_sources == ["low_resolution"]
     assert not ScoreLine.objects.filter(run=run, item_code="low_resolution").exists()
+
+
+def test_resolution_and_satisfaction_rates_below_the_floor_deduct(world):
+    """Rule 21: an account whose on-time resolution rate (replies on time, of those
+    answered) or satisfaction rate falls below the rubric's threshold loses the
+    item's points; the line names the account."""
+    from inbox.models import Message, Satisfaction
+    from tests.inbox.factories import receive
+
+    ns = world.mine
+    active_rubric(ns)
+    account = fresh(make_account(ns.city_dept))
+    now = timezone.now()
+    for i in range(4):
+        message = receive(account, at=now - timedelta(days=3, hours=i))
+        Message.objects.filter(pk=message.pk).update(
+            first_replied_at=now, replied_on_time=i == 0,
+            satisfaction=Satisfaction.SATISFIED if i == 0 else Satisfaction.DISSATISFIED,
+        )
+    good = fresh(make_account(ns.city_dept, "douyin"))
+    message = receive(good, at=now - timedelta(days=3))
+    Message.objects.filter(pk=message.pk).update(
+        first_replied_at=now, replied_on_time=True, satisfaction=Satisfaction.SATISFIED)
+    run = _run(ns)
+    codes = set(ScoreLine.objects.filter(run=run, score__account=account)
+                .values_list("item_code", flat=True))
+    assert {"low_resolution", "low_satisfaction"} <= codes
+    assert not ScoreLine.objects.filter(
+        run=run, score__account=good, item_code__in=["low_resolution", "low_satisfaction"]
+    ).exists()
 
 
 @time_machine.travel(datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
