@@ -84,7 +84,9 @@ def test_two_sweeps_at_once_mark_each_row_once(world):
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("the advisory lock is PostgreSQL's (SQLite serializes writers)")
+        reason = "the advisory lock is PostgreSQL's (SQLite serializes writers)"
+        print(reason)
+        pytest.skip(reason)
     account = account_for(world.mine.city_dept, supervising=world.mine.city)
     for n in range(5):
         receive(account, "请问怎么办？", at=local(2025, 3, 3, 9, n))
