@@ -675,6 +675,13 @@ class RepostDirective(models.Model):
                                   related_name="+")
     issued_at = models.DateTimeField()
     target_count = models.PositiveIntegerField(default=0)
+    # Stored completion counters (issue 9): kept by target_confirm in the same
+    # transaction as the confirmation, and by the repost sweep in the same
+    # transaction as its marking (`overdue` = marked overdue, not confirmed), so a
+    # directive list reads them instead of counting targets on each view.
+    confirmed_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    late_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    overdue_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # The repost policies in force at issue ({platform id: [unit, amount, warn
     # minutes]}): a calendar edit recomputes open deadlines with these, so a later
     # policy change never moves an issued directive's deadlines.
@@ -736,7 +743,10 @@ class DirectiveTarget(models.Model):
             models.Index(fields=["warn_at"], name="target_open_warn_idx",
                          condition=Q(confirmed_at__isnull=True, warned_at__isnull=True,
                                      overdue_at__isnull=True)),
-            models.Index(fields=["org_path"], name="target_path_idx", opclasses=PATH_OPS),
+            # Path first, directive second: "directives with a target in my
+            # subtree" reads the index alone (no table rows), issue 9.
+            models.Index(fields=["org_path", "directive"], name="target_path_directive_idx",
+                         opclasses=[PATH_OPS[0], ""]),
             # The targets list's default order and the completion board (by directive,
             # grouped by organization).
             models.Index(fields=["due_at", "id"], name="target_due_order_idx"),

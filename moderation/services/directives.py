@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -242,6 +243,14 @@ def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> Direct
     target.confirmed_by = actor
     target.repost_url = repost_url
     target.save(update_fields=["confirmed_at", "confirmed_by", "repost_url"])
+    late = target.confirmed_at > target.due_at
+    # The directive's stored counters, in this transaction (the row lock on the
+    # target makes a second confirmation wait and then fail above).
+    RepostDirective.objects.filter(pk=target.directive_id).update(
+        confirmed_count=F("confirmed_count") + 1,
+        late_count=F("late_count") + int(late),
+        overdue_count=Greatest(F("overdue_count") - int(target.overdue_at is not None), 0),
+    )
     audit_record(actor=actor, action="moderation.repost_confirm", target=target,
                  organization=target.organization, role=role,
                  after={"url": repost_url, "late": target.confirmed_at > target.due_at})
@@ -286,10 +295,40 @@ def reposts_sweep(now=None) -> dict:
         if not _sweep_lock():
             return {"skipped": True}
         warned, overdue = _mark(now)
+        if overdue:
+            directive_counters_refresh(
+                DirectiveTarget.objects.filter(overdue_at=now).values("directive_id")
+            )
         if warned or overdue:
             stamp = now.isoformat()
             transaction.on_commit(lambda: _send_notify_task(stamp))
     return {"warned": warned, "overdue": overdue}
+
+
+def directive_counters_refresh(directive_ids) -> int:
+    """Recount the stored counters of the directives `directive_ids` (ids or a
+    values() subquery) from their targets: one UPDATE with correlated counts (each
+    an index range of one directive's targets), exact whatever happened before.
+    Called by the sweep for the directives it marked; also the repair for data
+    written outside the services (demo/scale_ops.py, migrations)."""
+    def count(**conditions):
+        return Coalesce(
+            Subquery(
+                DirectiveTarget.objects.filter(directive=OuterRef("pk"), **conditions)
+                .order_by()
+                .values("directive")
+                .annotate(n=Count("*"))
+                .values("n")[:1]
+            ),
+            0,
+        )
+
+    return RepostDirective.objects.filter(pk__in=directive_ids).update(
+        target_count=count(),
+        confirmed_count=count(confirmed_at__isnull=False),
+        late_count=count(confirmed_at__gt=F("due_at")),
+        overdue_count=count(confirmed_at__isnull=True, overdue_at__isnull=False),
+    )
 
 
 def _send_notify_task(stamp: str) -> None:
