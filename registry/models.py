@@ -194,6 +194,8 @@ class MediaAccount(models.Model):
             models.Index(fields=["followers", "id"], name="account_followers_idx"),
             models.Index(fields=["display_name", "id"], name="account_name_idx"),
             models.Index(fields=["last_post_at", "id"], name="account_lastpost_idx"),
+            # account_cleanup_order_idx (the overview's clean-up list) is created by
+            # migration 0013 in SQL: NULLS FIRST has a vendor-specific spelling.
             # The search box: platform id exactly (any case) or by prefix.
             models.Index(Upper("platform_account_id"), name="account_pid_upper_idx"),
             models.Index(fields=["platform_account_id"], name="account_pid_prefix_idx",

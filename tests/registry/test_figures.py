@@ -135,3 +135,31 @@ def test_dashboard_from_rollup_has_constant_queries(world, large):
     with CaptureQueriesContext(connection) as big:
         client.get("/registry/overview/")
     assert len(big.captured_queries) == len(small.captured_queries)
+
+
+def test_cleanup_list_reads_its_ordering_index(world):
+    """The overview's clean-up list (the only live read beside the roll-up) can walk
+    account_cleanup_order_idx in order and stop at 20 rows (EXPLAIN, sequential scans
+    and sorts priced out as in tests/common/test_list_scale.py)."""
+    if connection.vendor != "postgresql":
+        reason = f"EXPLAIN checks need PostgreSQL (this run uses {connection.vendor})"
+        print(reason)
+        pytest.skip(reason)
+    from django.db.models import F
+
+    from registry.ledger import idle_q
+    from registry.models import MediaAccount
+
+    sup = world.mine.users[Role.SUPERVISOR]
+    qs = (
+        MediaAccount.objects.visible_to(sup)
+        .filter(idle_q(kind="cleanup"))
+        .order_by(F("last_post_at").asc(nulls_first=True), "id")[:20]
+    )
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        for knob in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            cursor.execute(f"SET LOCAL {knob} = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    assert "account_cleanup_order_idx" in plan, plan
