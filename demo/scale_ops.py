@@ -249,9 +249,13 @@ def generate(*, stdout, accounts: int, seed: int, synthetic_prefix: str) -> dict
             directive_ids.append(directive)
         # The stored counters (target, confirmed, late, overdue), as the services
         # keep them.
-        from moderation.services.directives import directive_counters_refresh
+        from moderation.services.directives import (
+            directive_counters_refresh,
+            directive_reach_build,
+        )
 
         directive_counters_refresh(directive_ids)
+        directive_reach_build(directive_ids)
         counts["directives"] = n_directives
         counts["targets"] = made
         c.execute("DROP TABLE syn_ops; DROP TABLE syn_posts")

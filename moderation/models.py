@@ -656,9 +656,15 @@ class RepostDirectiveQuerySet(ScopedQuerySet):
         issued = scope.q(self.model.scope_path_field)
         if action != Action.VIEW or scope.is_empty:
             return self.filter(issued)
-        targeted = DirectiveTarget.objects.filter(
-            scope.q(DirectiveTarget.scope_path_field)).values("directive_id")
-        return self.filter(issued | Q(pk__in=targeted))
+        # A subtree root sees the directives whose reach holds it (one index lookup
+        # per root, whatever the number of targets: issue 9); an organization of
+        # its own only, those with a target on it exactly.
+        targeted = Q(pk__in=DirectiveReach.objects.filter(
+            path__in=list(scope.subtree_paths)).values("directive_id"))
+        if scope.own_paths:
+            targeted |= Q(pk__in=DirectiveTarget.objects.filter(
+                org_path__in=list(scope.own_paths)).values("directive_id"))
+        return self.filter(issued | targeted)
 
 
 class RepostDirective(models.Model):
@@ -701,6 +707,29 @@ class RepostDirective(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DirectiveReach(models.Model):
+    """The organizations a directive reaches: each organization holding one of its
+    targets and every ancestor of those, one row each (written with the targets at
+    issue, which never change afterwards). "Directives with a target in my subtree"
+    is then `path = <root>` in this table's unique index, instead of a range over
+    every target of the subtree (issue 9). Derived data of the directive, read only
+    by RepostDirective.objects.visible_to."""
+
+    directive = models.ForeignKey(RepostDirective, on_delete=models.CASCADE,
+                                  related_name="+")
+    path = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("directive reach")
+        verbose_name_plural = _("directive reach")
+        constraints = [
+            models.UniqueConstraint(fields=["path", "directive"], name="reach_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.directive_id}@{self.path}"
 
 
 class DirectiveTarget(models.Model):

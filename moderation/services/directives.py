@@ -23,6 +23,7 @@ from audit.services import audit_record
 from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import (
     DeadlineUnit,
+    DirectiveReach,
     DirectiveTarget,
     Importance,
     Post,
@@ -181,6 +182,11 @@ def directive_issue(
             provisional=provisional,
         ))
     DirectiveTarget.objects.bulk_create(targets, batch_size=2000)
+    DirectiveReach.objects.bulk_create(
+        [DirectiveReach(directive=directive, path=path)
+         for path in _reach({r[2] for r in rows})],
+        batch_size=2000,
+    )
     audit_record(actor=actor, action="moderation.directive_issue", target=directive,
                  organization=organization, role=role,
                  after={"title": directive.title, "targets": len(rows), "selection": selection})
@@ -303,6 +309,34 @@ def reposts_sweep(now=None) -> dict:
             stamp = now.isoformat()
             transaction.on_commit(lambda: _send_notify_task(stamp))
     return {"warned": warned, "overdue": overdue}
+
+
+def _reach(paths) -> set[str]:
+    """Each path and every ancestor's (a materialized path less its last 4
+    characters is the parent's)."""
+    step = Organization.steplen
+    return {p[:k] for p in paths for k in range(step, len(p) + 1, step)}
+
+
+def directive_reach_build(directive_ids) -> int:
+    """The reach rows of directives whose targets were written outside
+    directive_issue (demo/scale_ops.py, the migration that introduced the table):
+    one read of the distinct target paths, one insert; existing rows are kept."""
+    by_directive: dict[int, set[str]] = {}
+    for directive_id, path in (
+        DirectiveTarget.objects.filter(directive_id__in=directive_ids)
+        .order_by()
+        .values_list("directive_id", "org_path")
+        .distinct()
+    ):
+        by_directive.setdefault(directive_id, set()).add(path)
+    rows = [
+        DirectiveReach(directive_id=directive_id, path=path)
+        for directive_id, paths in by_directive.items()
+        for path in _reach(paths)
+    ]
+    DirectiveReach.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
 
 
 def directive_counters_refresh(directive_ids) -> int:

@@ -125,3 +125,25 @@ def test_refresh_repairs_counters_written_outside_the_services(world):
         confirmed_count=7, overdue_count=5, late_count=3)
     directives.directive_counters_refresh([directive.pk])
     assert _stored(directive) == _counted(directive) == (2, 0, 0, 0)
+
+
+def test_reach_holds_each_target_organization_and_its_ancestors(world):
+    from moderation.models import DirectiveReach
+
+    ns = world.mine
+    make_account(ns.county_dept, "weibo")
+    with time_machine.travel(ISSUED, tick=False):
+        directive = _issue(ns)
+    reach = set(DirectiveReach.objects.filter(directive=directive)
+                .values_list("path", flat=True))
+    path = ns.county_dept.path
+    assert reach == {path[:k] for k in range(4, len(path) + 1, 4)}
+    # Seen through the reach by a supervisor of a subtree below the issuer, not by
+    # another organization's.
+    city_sup = ns.users[Role.SUPERVISOR]
+    assert RepostDirective.objects.visible_to(city_sup).filter(pk=directive.pk).exists()
+    other = world.other.users[Role.SUPERVISOR]
+    assert not RepostDirective.objects.visible_to(other).filter(pk=directive.pk).exists()
+    # Rebuilding adds nothing.
+    assert directives.directive_reach_build([directive.pk]) == len(reach)
+    assert DirectiveReach.objects.filter(directive=directive).count() == len(reach)
