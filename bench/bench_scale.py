@@ -257,19 +257,31 @@ def _register_directives(scope: str):
 
         roots = _roots(ctx, scope)
         pred = " OR ".join(["d.org_path LIKE %s"] * len(roots))
-        tpred = " OR ".join(["t.org_path LIKE %s"] * len(roots))
         args = [r + "%" for r in roots]
+        # The visibility rule (issued in the scope, or reaching one of its roots)
+        # and the page with the stored counters: the same rows from the same
+        # tables, by hand.
+        visible = (
+            f"(({pred}) OR d.id IN (SELECT directive_id FROM "
+            "moderation_directivereach WHERE path = ANY(%s)))"
+        )
 
         def floor():
             with connection.cursor() as c:
                 c.execute(
-                    "SELECT d.id, count(t.id), count(t.confirmed_at) FROM "
-                    "moderation_repostdirective d LEFT JOIN moderation_directivetarget t "
-                    f"ON t.directive_id = d.id AND ({tpred}) WHERE ({pred}) GROUP BY d.id "
-                    "ORDER BY d.id DESC LIMIT 30",
-                    args + args,
+                    f"SELECT count(*) FROM moderation_repostdirective d WHERE {visible}",
+                    [*args, roots],
                 )
-                return sorted(c.fetchall())
+                c.fetchone()
+                c.execute(
+                    "SELECT d.id, d.target_count, d.confirmed_count, d.overdue_count, "
+                    "o.name, u.username FROM moderation_repostdirective d JOIN "
+                    "accounts_organization o ON o.id = d.organization_id JOIN "
+                    f"accounts_user u ON u.id = d.issued_by_id WHERE {visible} "
+                    "ORDER BY d.id DESC LIMIT 30",
+                    [*args, roots],
+                )
+                return sorted((r[0], r[1], r[2]) for r in c.fetchall())
 
         return Case(app=app, baseline=floor, explain="captured")
 

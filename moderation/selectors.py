@@ -232,8 +232,9 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
     user's subtrees has all its targets there (targets are chosen under the issuing
     organization), so its counts are the directive's stored counters (overdue: as
     marked by the minute's sweep); the others are counted with the scope filter, as
-    in directive_list. A fixed number of queries: count, ids, directives, one
-    GROUP BY."""
+    in directive_list (one GROUP BY, sent only when the page holds such
+    directives). At most five queries whatever the page size: memberships, count,
+    ids, directives, the GROUP BY."""
     from django.core.paginator import Paginator
     from django.db.models import Case, IntegerField, Value, When
 
@@ -270,8 +271,8 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
         for pk in covered
     }
     rest = [pk for pk in rows if pk not in set(covered)]
-    if rows:
-        for d in directive_list(user).filter(pk__in=rest or [0]):
+    if rest:
+        for d in directive_list(user).filter(pk__in=rest):
             counts[d.pk] = {
                 "targets_seen": d.targets_seen,
                 "confirmed": d.confirmed,
