@@ -164,6 +164,16 @@ class PostViewSet(ScopedModelViewSet):
                                  overrides=data["overrides"])
         return self._detail(post)
 
+    @extend_schema(request=s.LinkEventSerializer, responses=s.PostDetailSerializer,
+                   summary="Link a draft to an open public-opinion event (emergency "
+                           "review path), or unlink it")
+    @action(detail=True, methods=["post"], url_path="link-event")
+    def link_event(self, request, pk=None):
+        data = _data(s.LinkEventSerializer, request)
+        post = posts.post_link_event(post=self.get_object(), actor=request.user,
+                                     event_ref=data["event"])
+        return self._detail(post)
+
     def _decide(self, request, decision):
         data = _data(s.DecisionSerializer, request)
         post = self.get_object()

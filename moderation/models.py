@@ -215,6 +215,12 @@ class Post(models.Model):
     current_revision = models.ForeignKey(
         "PostRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The public-opinion event or emergency the post answers (moderation.emergency):
+    # its reference and its title as copied when linked. A linked post takes the
+    # emergency review path (every reviewer alerted at once, first in the queues).
+    event_ref = models.CharField(_("linked event"), max_length=40, blank=True,
+                                 default="", db_default="")
+    event_label = models.CharField(max_length=200, blank=True, default="", db_default="")
     # The review round in progress; each (re)submission opens a new round.
     review_round = models.PositiveIntegerField(default=0)
     # The role whose decision the post waits for ("" when none): the reviewer queue

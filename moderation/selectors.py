@@ -43,7 +43,8 @@ def post_list(user, *, mine: bool = False, status: str | None = None):
 
 def review_queue(user):
     """What waits on the user: in-review posts whose current step needs a role the
-    user holds in the post's organization, never their own, oldest first.
+    user holds in the post's organization, never their own; posts on the emergency
+    review path first, then oldest first.
 
     SECURITY: outsourced operators get nothing (they never review); the role is
     re-checked at decision time by the review service."""
@@ -66,11 +67,19 @@ def review_queue(user):
             cond |= Q(organization_id=org_id, awaiting_role=role)
     if not cond:
         return Post.objects.none()
+    from django.db.models import Case, IntegerField, Value, When
+
     return (
         Post.objects.filter(cond, status=PostStatus.IN_REVIEW)
         .exclude(author=user)
         .select_related("organization", "author", "current_revision")
-        .order_by("submitted_at", "id")
+        # Posts on the emergency review path first (moderation.emergency).
+        .order_by(
+            Case(When(event_ref="", then=Value(1)), default=Value(0),
+                 output_field=IntegerField()),
+            "submitted_at",
+            "id",
+        )
     )
 
 
