@@ -147,3 +147,28 @@ def test_reach_holds_each_target_organization_and_its_ancestors(world):
     # Rebuilding adds nothing.
     assert directives.directive_reach_build([directive.pk]) == len(reach)
     assert DirectiveReach.objects.filter(directive=directive).count() == len(reach)
+
+
+def test_progress_api_pages_the_organizations(world):
+    from rest_framework.test import APIClient
+
+    ns = world.mine
+    for org in (ns.city_dept, ns.county_dept, ns.county):
+        make_account(org, "weibo")
+    with time_machine.travel(ISSUED, tick=False):
+        directive = _issue(ns)
+    api = APIClient()
+    api.force_authenticate(ns.users[Role.SUPERVISOR])
+    url = f"/api/v1/repost-directives/{directive.pk}/progress/"
+    whole = api.get(url).json()
+    assert whole["count"] == 3 and len(whole["organizations"]) == 3
+    first = api.get(url, {"page_size": 2}).json()
+    second = api.get(url, {"page_size": 2, "page": 2}).json()
+    assert [o["name"] for o in first["organizations"] + second["organizations"]] == [
+        o["name"] for o in whole["organizations"]]
+    assert first["total"] == second["total"] == 3  # totals over every target
+    assert api.get(url, {"page": 9}).json()["organizations"] == []
+    for bad in ({"page_size": 501}, {"page_size": 0}, {"page": "x"}):
+        r = api.get(url, bad)
+        assert r.status_code == 400, bad
+        assert set(r.json()["fields"]) <= {"page", "page_size"}
