@@ -644,6 +644,17 @@ class RegistryFigures(models.Model):
     rotations_overdue = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()
 
+    COUNTERS = (
+        "idle",
+        "cleanup",
+        "filing_overdue",
+        "filings_pending",
+        "filings_pending_past_due",
+        "filings_late",
+        "rotations_open",
+        "rotations_overdue",
+    )
+
     class Meta:
         verbose_name = _("registry figures")
         verbose_name_plural = _("registry figures")

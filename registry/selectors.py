@@ -138,19 +138,8 @@ def _overview_from_figures(user, scope) -> dict | None:
         .select_related("platform", "organization")
         .order_by(F("last_post_at").asc(nulls_first=True), "id")[:CLEANUP_LIST_LENGTH]
     )
-    figure = {
-        name: sum(getattr(r, name) for r in rows)
-        for name in (
-            "idle",
-            "cleanup",
-            "filing_overdue",
-            "filings_pending",
-            "filings_pending_past_due",
-            "filings_late",
-            "rotations_open",
-            "rotations_overdue",
-        )
-    }
+    figure = {name: sum(getattr(r, name) for r in rows)
+              for name in RegistryFigures.COUNTERS}
     return {
         "total": total,
         "by_status": summed("by_status"),

@@ -31,16 +31,7 @@ from registry.models import (
 )
 
 STEP = Organization.steplen
-COUNTERS = (
-    "idle",
-    "cleanup",
-    "filing_overdue",
-    "filings_pending",
-    "filings_pending_past_due",
-    "filings_late",
-    "rotations_open",
-    "rotations_overdue",
-)
+COUNTERS = RegistryFigures.COUNTERS
 BATCH = 2000
 
 
