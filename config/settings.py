@@ -200,6 +200,8 @@ CELERY_TASK_ROUTES = {
     "registry.ledger_import_check": {"queue": "ingestion"},
     "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
+    # Platform traffic: WeChat customer-service sends wait on the network, not on CPU.
+    "inbox.wechat_reply_send": {"queue": "ingestion"},
 }
 CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
 
