@@ -221,12 +221,15 @@ class AccountScoreViewSet(ScopedModelViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
+        context = {"indices": selectors.score_indices(page)}
         return self.get_paginated_response(
-            s.AccountScoreSerializer(page, many=True).data
+            s.AccountScoreSerializer(page, many=True, context=context).data
         )
 
     def retrieve(self, request, pk=None):
-        return Response(s.AccountScoreDetailSerializer(self.get_object()).data)
+        score = self.get_object()
+        context = {"indices": selectors.score_indices([score])}
+        return Response(s.AccountScoreDetailSerializer(score, context=context).data)
 
 
 class OrgScoreViewSet(ScopedModelViewSet):
@@ -243,10 +246,15 @@ class OrgScoreViewSet(ScopedModelViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.OrgScoreSerializer(page, many=True).data)
+        context = {"indices": selectors.org_score_indices(page)}
+        return self.get_paginated_response(
+            s.OrgScoreSerializer(page, many=True, context=context).data
+        )
 
     def retrieve(self, request, pk=None):
-        return Response(s.OrgScoreSerializer(self.get_object()).data)
+        row = self.get_object()
+        context = {"indices": selectors.org_score_indices([row])}
+        return Response(s.OrgScoreSerializer(row, context=context).data)
 
 
 class ManualEntryViewSet(ScopedModelViewSet):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assessment.models import (
@@ -167,7 +168,35 @@ class ScoreLineSerializer(serializers.ModelSerializer):
         ]
 
 
+class CommunicationIndexSerializer(serializers.Serializer):
+    """WCI (WeChat) or BCI (Weibo) over the run's period: analytics beside the
+    score, never part of it (assessment/indices.py has the formulas)."""
+
+    kind = serializers.ChoiceField(choices=["wci", "bci"])
+    value = serializers.FloatField()
+    days = serializers.IntegerField(help_text="days with a metric snapshot")
+
+
+class OrgCommunicationIndexSerializer(serializers.Serializer):
+    wci = serializers.FloatField(allow_null=True, help_text="mean over WeChat accounts")
+    wci_accounts = serializers.IntegerField()
+    bci = serializers.FloatField(allow_null=True, help_text="mean over Weibo accounts")
+    bci_accounts = serializers.IntegerField()
+
+
 class AccountScoreSerializer(serializers.ModelSerializer):
+    """`communication_index` comes from the view's context (`indices`: score id to
+    index, computed per page in one query per run); null without snapshots."""
+
+    communication_index = serializers.SerializerMethodField()
+
+    @extend_schema_field(CommunicationIndexSerializer(allow_null=True))
+    def get_communication_index(self, obj):
+        index = self.context.get("indices", {}).get(obj.pk)
+        if index is None:
+            return None
+        return {"kind": index.kind, "value": index.value, "days": index.days}
+
     class Meta:
         model = AccountScore
         fields = [
@@ -186,6 +215,7 @@ class AccountScoreSerializer(serializers.ModelSerializer):
             "total",
             "passed",
             "rank_in_level",
+            "communication_index",
         ]
 
 
@@ -197,6 +227,23 @@ class AccountScoreDetailSerializer(AccountScoreSerializer):
 
 
 class OrgScoreSerializer(serializers.ModelSerializer):
+    """`communication_index`: the mean WCI and BCI of the organization's scored
+    accounts over the run's period (from the view's context, per page)."""
+
+    communication_index = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrgCommunicationIndexSerializer(allow_null=True))
+    def get_communication_index(self, obj):
+        index = self.context.get("indices", {}).get(obj.pk)
+        if index is None:
+            return None
+        return {
+            "wci": index.wci,
+            "wci_accounts": index.wci_accounts,
+            "bci": index.bci,
+            "bci_accounts": index.bci_accounts,
+        }
+
     class Meta:
         model = OrgScore
         fields = [
@@ -210,6 +257,7 @@ class OrgScoreSerializer(serializers.ModelSerializer):
             "vetoed",
             "average",
             "rank_in_level",
+            "communication_index",
         ]
 
 
