@@ -626,7 +626,8 @@ def _send_later(reply_id: int, key: str) -> None:
 
 
 def reply_published(reply: Reply, message: Message, *, actor, role: str, now: datetime,
-                    audit_action: str = "inbox.reply_publish") -> None:
+                    audit_action: str = "inbox.reply_publish",
+                    extra: dict | None = None) -> None:
     """Record that `reply` reached the citizen by `reply.route` (caller holds both
     row locks, inside the transaction): the reply is published, the message replied
     (unless the reply is interim), its timeline and the audit trail say so. A
@@ -654,11 +655,12 @@ def reply_published(reply: Reply, message: Message, *, actor, role: str, now: da
     fields += _refresh_due(message)
     message.save(update_fields=fields)
     _event(message, Kind.REPLIED, actor, at=now,
-           data={"reply": reply.pk, "route": reply.route, "kind": reply.kind})
+           data={"reply": reply.pk, "route": reply.route, "kind": reply.kind,
+                 **(extra or {})})
     audit_record(actor=actor, action=audit_action, target=message, role=role,
                  organization=message.organization, target_label=f"#{message.pk}",
                  after={"reply": reply.pk, "route": reply.route,
-                        "on_time": message.replied_on_time})
+                        "on_time": message.replied_on_time, **(extra or {})})
 
 
 # --- follow-up (回访), reopen, resolve ------------------------------------------------------

@@ -267,13 +267,18 @@ def _record(reply_id: int, outcome: _Outcome, *, final: bool) -> str:
                 "",
             )
             reply.save(update_fields=["send_state", "send_error_code", "send_error"])
+            # The system sent it (actor None); who asked for the send is recorded.
             reply_published(
                 reply,
                 message,
-                actor=reply.send_requested_by,
+                actor=None,
                 role="",
                 now=now,
                 audit_action="inbox.reply_send",
+                extra={
+                    "requested_by": reply.send_requested_by_id,
+                    "attempts": reply.send_attempts,
+                },
             )
             return "sent"
         if outcome.state == "retry" and not final:

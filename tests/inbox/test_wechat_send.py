@@ -165,6 +165,10 @@ def test_sent_once_even_if_the_task_runs_twice(
     )
     assert actions.count("inbox.reply_send_queue") == 1
     assert actions.count("inbox.reply_send") == 1
+    sent = AuditEvent.objects.get(action="inbox.reply_send", target_id=str(message.pk))
+    assert sent.actor_id is None  # the system sent it, at the head's request
+    assert sent.after["requested_by"] == world.mine.users[Role.DEPARTMENT_HEAD].pk
+    assert sent.after["route"] == "wechat_api"
     # A second reply on the same account uses the cached access token.
     other = _approved_reply(world, wechat_account, openid="oCitizen2")
     _publish(world, other, django_capture_on_commit_callbacks)
