@@ -507,6 +507,8 @@ class Reply(models.Model):
                                           on_delete=models.SET_NULL, null=True,
                                           blank=True, related_name="+")
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    # When it was (re)queued: a send queued long ago lost its task (reaper).
+    send_queued_at = models.DateTimeField(null=True, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True)
     # A stable code (the platform's errcode, or ours: window_closed, network,
     # unknown_result, not_configured) and the platform's own words, for diagnosis.
@@ -526,8 +528,12 @@ class Reply(models.Model):
                                     condition=Q(send_state__in=["queued", "sending"]),
                                     name="inbox_reply_one_send_in_flight"),
         ]
-        indexes = [models.Index(fields=["send_started_at"], name="inbox_reply_sending_idx",
-                                condition=Q(send_state="sending"))]
+        indexes = [
+            models.Index(fields=["send_started_at"], name="inbox_reply_sending_idx",
+                         condition=Q(send_state="sending")),
+            models.Index(fields=["send_queued_at"], name="inbox_reply_queued_idx",
+                         condition=Q(send_state="queued")),
+        ]
 
     def __str__(self) -> str:
         return self.text[:40]

@@ -606,20 +606,21 @@ def _queue_wechat_send(reply: Reply, message: Message, *, actor, role: str,
     on commit with the send key as its id."""
     reply.route = Reply.Route.WECHAT_API
     reply.send_state, reply.send_key = Reply.SendState.QUEUED, uuid.uuid4()
-    reply.send_requested_by = actor
+    reply.send_requested_by, reply.send_queued_at = actor, now
     reply.send_started_at, reply.send_error_code, reply.send_error = None, "", ""
     reply.save(update_fields=["route", "send_state", "send_key", "send_requested_by",
-                              "send_started_at", "send_error_code", "send_error"])
+                              "send_queued_at", "send_started_at", "send_error_code",
+                              "send_error"])
     _event(message, Kind.SEND_QUEUED, actor, at=now, data={"reply": reply.pk})
     audit_record(actor=actor, action="inbox.reply_send_queue", target=message, role=role,
                  target_label=f"#{message.pk}",
                  after={"reply": reply.pk, "send_key": str(reply.send_key)})
     pk, key = reply.pk, str(reply.send_key)
-    transaction.on_commit(lambda: _send_later(pk, key))
+    transaction.on_commit(lambda: send_later(pk, key))
     return reply
 
 
-def _send_later(reply_id: int, key: str) -> None:
+def send_later(reply_id: int, key: str) -> None:
     from inbox.tasks import wechat_reply_send
 
     wechat_reply_send.apply_async(args=[reply_id], task_id=f"wechat-send-{key}")

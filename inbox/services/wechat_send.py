@@ -44,16 +44,20 @@ import requests
 import urllib3
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from accounts.models import User
 from audit.services import audit_record
 from inbox import crypto
 from inbox import wechat_errors as codes
 from inbox.models import Message, MessageEvent, Reply, WeChatEndpoint
-from inbox.services.handling import reply_published
+from inbox.services.handling import reply_published, send_later
+from notifications.services import notify
 
 WECHAT_SEND_MAX_RETRIES = 5
 WECHAT_TIMEOUT = (5, 15)  # connect, read (seconds)
@@ -61,6 +65,9 @@ WECHAT_TIMEOUT = (5, 15)  # connect, read (seconds)
 # belongs to an attempt that died (see reap_stuck_sends).
 SEND_TIME_LIMIT = 60
 STUCK_AFTER = timedelta(seconds=SEND_TIME_LIMIT * 3)
+# Longer than the longest backoff (900 s) plus a send: a reply queued this long ago
+# has no task waiting for it.
+QUEUED_LOST_AFTER = timedelta(minutes=30)
 # Cached tokens expire this long before WeChat's own expiry (7200 s).
 TOKEN_MARGIN = 300
 
@@ -247,6 +254,22 @@ def _fail(reply: Reply, message: Message, code: str, detail: str, now) -> None:
             "attempts": reply.send_attempts,
         },
     )
+    # Told at once (same transaction): whoever asked for the send and the handler.
+    recipients = {
+        u.pk: u
+        for u in User.objects.filter(
+            pk__in=[reply.send_requested_by_id, message.handler_id], is_active=True
+        )
+    }
+    notify(
+        recipients=list(recipients.values()),
+        organization=message.organization,
+        kind="inbox.wechat_send_failed",
+        message=_("A reply could not be sent through WeChat: see the message for why."),
+        dedupe_key=f"inbox-wechat-failed:{reply.pk}:{reply.send_key}",
+        url=reverse("inbox:message_detail", args=[message.pk]),
+        target=message,
+    )
 
 
 def _record(reply_id: int, outcome: _Outcome, *, final: bool) -> str:
@@ -282,9 +305,16 @@ def _record(reply_id: int, outcome: _Outcome, *, final: bool) -> str:
             )
             return "sent"
         if outcome.state == "retry" and not final:
-            reply.send_state = SendState.QUEUED
+            reply.send_state, reply.send_queued_at = SendState.QUEUED, now
             reply.send_error_code, reply.send_error = outcome.code, outcome.detail[:500]
-            reply.save(update_fields=["send_state", "send_error_code", "send_error"])
+            reply.save(
+                update_fields=[
+                    "send_state",
+                    "send_queued_at",
+                    "send_error_code",
+                    "send_error",
+                ]
+            )
             return "retry"
         _fail(reply, message, outcome.code, outcome.detail, now)
         return "failed"
@@ -308,11 +338,28 @@ def reply_send_run(
 
 
 def reap_stuck_sends(now=None) -> int:
-    """Replies still `sending` long after the task's time limit: their attempt died
-    (worker lost) after possibly reaching WeChat. They fail as `unknown_result`, never
-    resent automatically. Few rows; one transaction."""
+    """Two kinds of lost sends, few rows, one transaction:
+
+    - still `sending` long after the task's time limit: the attempt died (worker
+      lost) after possibly reaching WeChat; it fails as `unknown_result`, never
+      resent automatically;
+    - still `queued` long after the last retry could have run: the task was lost
+      (broker down when it was queued); it is queued again (the claim keeps it at
+      most once, so a task that was only late does no harm).
+
+    Returns the number of replies failed plus requeued."""
     now = now or timezone.now()
     done = 0
+    lost = list(
+        Reply.objects.filter(
+            send_state=SendState.QUEUED, send_queued_at__lt=now - QUEUED_LOST_AFTER
+        )
+        .order_by("pk")
+        .values_list("pk", "send_key")[:500]
+    )
+    for pk, key in lost:
+        transaction.on_commit(lambda pk=pk, key=key: send_later(pk, str(key)))
+        done += 1
     with transaction.atomic():
         stuck = list(
             Reply.objects.select_for_update(skip_locked=True)

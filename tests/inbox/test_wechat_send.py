@@ -24,6 +24,7 @@ from inbox.models import Message, MessageEvent, Reply, Status
 from inbox.services import handling, wechat
 from inbox.services import wechat_send as ws
 from inbox.tasks import wechat_reply_send
+from notifications.models import Notification
 from tests.inbox.factories import account_for, receive
 
 APP_ID = "wx5823bf96d3bd56c7"
@@ -259,6 +260,11 @@ def test_permanent_error_is_recorded_and_shown_in_chinese(
         ).count()
         == 1
     )
+    # The head who asked for the send (also the handler) is told once.
+    told = Notification.objects.filter(kind="inbox.wechat_send_failed")
+    assert list(told.values_list("recipient_id", flat=True)) == [
+        world.mine.users[Role.DEPARTMENT_HEAD].pk
+    ]
     # The handler sees it on the message page, in Chinese.
     head = Client()
     head.force_login(world.mine.users[Role.DEPARTMENT_HEAD])
@@ -360,6 +366,21 @@ def test_a_send_whose_worker_died_is_reaped(world, wechat_account, fake_wechat):
     reply.refresh_from_db()
     assert reply.send_state == "failed" and reply.send_error_code == "unknown_result"
     assert ws.reap_stuck_sends(now=later) == 0
+
+
+def test_a_send_whose_task_was_lost_is_queued_again(
+    world, wechat_account, fake_wechat, eager_celery, django_capture_on_commit_callbacks
+):
+    reply = _approved_reply(world, wechat_account)
+    _queue(world, reply)  # the task never reaches the broker (not committed here)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ws.reap_stuck_sends() == 0  # recently queued: its task may be waiting
+    later = timezone.now() + ws.QUEUED_LOST_AFTER + timezone.timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ws.reap_stuck_sends(now=later) == 1
+    reply.refresh_from_db()
+    assert reply.send_state == Reply.SendState.SENT
+    assert fake_wechat.paths().count(SEND_URL) == 1
 
 
 def test_an_account_without_app_secret_cannot_queue(world, fake_wechat):
