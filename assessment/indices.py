@@ -185,8 +185,13 @@ def account_indices(account_ids, start: date, end: date) -> dict[int, AccountInd
 def organization_indices(account_ids, start: date, end: date) -> dict[int, OrgIndex]:
     """The mean WCI and BCI of each organization's accounts among `account_ids`
     (one query: the accounts' indices, averaged here)."""
+    return organization_means(account_indices(account_ids, start, end))
+
+
+def organization_means(found: dict[int, AccountIndex]) -> dict[int, OrgIndex]:
+    """The mean WCI and BCI per organization of accounts' indices already computed."""
     sums: dict[int, dict[str, list[float]]] = defaultdict(lambda: {WCI: [], BCI: []})
-    for index in account_indices(account_ids, start, end).values():
+    for index in found.values():
         sums[index.organization_id][index.kind].append(index.value)
     result = {}
     for org_id, kinds in sums.items():

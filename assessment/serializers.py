@@ -382,3 +382,31 @@ class ReasonSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=["reviewed", "published", "draft"])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AccountIndexRowSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    account_label = serializers.CharField()
+    organization = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["wci", "bci"])
+    value = serializers.FloatField()
+    days = serializers.IntegerField(help_text="days with a metric snapshot")
+
+
+class OrgIndexRowSerializer(OrgCommunicationIndexSerializer):
+    organization = serializers.IntegerField()
+    organization_label = serializers.CharField()
+
+
+class CommunicationIndicesSerializer(serializers.Serializer):
+    """Analytics for an organization's subtree and a period: never part of a score."""
+
+    organization = serializers.IntegerField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    formula = serializers.CharField()
+    organizations = OrgIndexRowSerializer(many=True)
+    accounts_total = serializers.IntegerField()
+    accounts = AccountIndexRowSerializer(
+        many=True, help_text="highest first; `limit` and `offset` page them"
+    )

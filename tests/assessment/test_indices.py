@@ -299,3 +299,73 @@ def test_engagement_sources_read_the_snapshots_and_still_need_the_opt_in(world, 
         ensure_ascii=False,
     )
     assert quiet.pk not in lines and unknown.pk not in lines
+
+
+def test_api_for_any_period_is_scoped_with_constant_queries(world):
+    ns, other = world.mine, world.other
+    start, end = _days()
+    wechat = make_account(ns.city_dept, "wechat_service")
+    weibo = make_account(ns.county_dept, "weibo")
+    snapshots(
+        wechat,
+        {
+            start: {"posts": 1, "reads": 1000, "likes": 20, "reposts": 5},
+            start + timedelta(days=1): {
+                "posts": 1,
+                "reads": 3000,
+                "likes": 40,
+                "reposts": 15,
+            },
+        },
+    )
+    snapshots(
+        weibo, {start: {"posts": 10, "reposts": 100, "comments": 50, "likes": 200}}
+    )
+    foreign = make_account(other.city_dept, "weibo")
+    snapshots(foreign, {start: {"posts": 1, "reposts": 1}})
+    supervisor = Client()
+    supervisor.force_login(ns.users[Role.SUPERVISOR])
+    url = (
+        f"/api/v1/communication-indices/?organization={ns.province.pk}"
+        f"&from={start.isoformat()}&to={end.isoformat()}"
+    )
+    body = supervisor.get(url).json()
+    assert body["accounts_total"] == 2
+    assert [(a["account"], a["kind"], a["value"]) for a in body["accounts"]] == [
+        (weibo.pk, "bci", 650.10),
+        (wechat.pk, "wci", 451.55),
+    ]
+    orgs = {o["organization"]: o for o in body["organizations"]}
+    assert (
+        orgs[ns.city_dept.pk]["wci"] == 451.55 and orgs[ns.city_dept.pk]["bci"] is None
+    )
+    assert orgs[ns.county_dept.pk]["bci"] == 650.10
+    # An operator sees their own organization's accounts only.
+    operator = Client()
+    operator.force_login(ns.users[Role.OPERATOR])  # works in the city department
+    mine_only = operator.get(
+        f"/api/v1/communication-indices/?organization={ns.city_dept.pk}"
+        f"&from={start.isoformat()}&to={end.isoformat()}"
+    ).json()
+    assert [a["account"] for a in mine_only["accounts"]] == [wechat.pk]
+    # Another organization: 404, and its accounts never show.
+    outsider = Client()
+    outsider.force_login(other.users[Role.SUPERVISOR])
+    assert outsider.get(url).status_code == 404
+    theirs = outsider.get(
+        f"/api/v1/communication-indices/?from={start.isoformat()}&to={end.isoformat()}"
+    ).json()
+    assert [a["account"] for a in theirs["accounts"]] == [foreign.pk]
+    # Bad input: a clear 400.
+    r = supervisor.get("/api/v1/communication-indices/?from=2025-13-01")
+    assert r.status_code == 400 and "from" in r.json()["fields"]
+    # The query count does not grow with the number of accounts.
+    before = _page_queries(supervisor, url)
+    for i in range(6):
+        account = make_account(
+            ns.county_dept, "weibo" if i % 2 else "wechat_subscription"
+        )
+        snapshots(account, {start: {"posts": 1, "reads": 10 * i, "likes": i}})
+    after = _page_queries(supervisor, url)
+    assert before == after
+    assert supervisor.get(url).json()["accounts_total"] == 8
