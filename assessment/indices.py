@@ -64,6 +64,8 @@ from django.db.models.functions import Cast, Coalesce, Ln, NullIf, Power
 WCI_PLATFORMS = ("wechat_subscription", "wechat_service")
 BCI_PLATFORMS = ("weibo",)
 WCI, BCI = "wci", "bci"
+# The index kinds as API choices (config/settings.py names their enum in the schema).
+INDEX_KINDS = [(WCI, "WCI"), (BCI, "BCI")]
 FORMULA = "WCI V14.2 (adapted), BCI"
 
 

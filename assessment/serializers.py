@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assessment.indices import INDEX_KINDS
 from assessment.models import (
     AccountScore,
     AssessmentFreeze,
@@ -172,7 +173,7 @@ class CommunicationIndexSerializer(serializers.Serializer):
     """WCI (WeChat) or BCI (Weibo) over the run's period: analytics beside the
     score, never part of it (assessment/indices.py has the formulas)."""
 
-    kind = serializers.ChoiceField(choices=["wci", "bci"])
+    kind = serializers.ChoiceField(choices=INDEX_KINDS)
     value = serializers.FloatField()
     days = serializers.IntegerField(help_text="days with a metric snapshot")
 
@@ -388,7 +389,7 @@ class AccountIndexRowSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     account_label = serializers.CharField()
     organization = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["wci", "bci"])
+    kind = serializers.ChoiceField(choices=INDEX_KINDS)
     value = serializers.FloatField()
     days = serializers.IntegerField(help_text="days with a metric snapshot")
 

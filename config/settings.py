@@ -349,6 +349,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind` or `status` field with different choices; name each
     # enum after its choices class so the schema (and `check --deploy`) stays clean.
     "ENUM_NAME_OVERRIDES": {
+        "CommunicationIndexKindEnum": "assessment.indices.INDEX_KINDS",
         "OrgKindEnum": "accounts.models.OrgKind",
         "FilingKindEnum": "registry.models.FilingKind",
         "FilingStatusEnum": "registry.models.FilingStatus",
