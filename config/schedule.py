@@ -87,6 +87,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbox.sweep",
         "schedule": crontab(),  # every minute
     },
+    # WeChat customer-service sends still "sending" long after their task's time
+    # limit (the worker died mid-call) fail as "result unknown" for the handler to
+    # check; never resent automatically (at most once; inbox.services.wechat_send).
+    "inbox-wechat-sends-reap": {
+        "task": "inbox.wechat_sends_reap",
+        "schedule": crontab(minute="*/5"),
+    },
     # Supervision: every automatic finding kind (idle and its warning and clean-up
     # list, cancelled accounts posting, staffing, verification, overdue reposts,
     # unapproved publications, organizations without an account, event timers);

@@ -201,6 +201,8 @@ CELERY_TASK_ROUTES = {
     "registry.figures_rollup": {"queue": "sweeps"},
     "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
+    # Platform traffic: WeChat customer-service sends wait on the network, not on CPU.
+    "inbox.wechat_reply_send": {"queue": "ingestion"},
 }
 CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
 
@@ -354,6 +356,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind` or `status` field with different choices; name each
     # enum after its choices class so the schema (and `check --deploy`) stays clean.
     "ENUM_NAME_OVERRIDES": {
+        "CommunicationIndexKindEnum": "assessment.indices.INDEX_KINDS",
         "OrgKindEnum": "accounts.models.OrgKind",
         "FilingKindEnum": "registry.models.FilingKind",
         "FilingStatusEnum": "registry.models.FilingStatus",
