@@ -42,6 +42,38 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 PASSWORD = "Bench-Password-2026"  # demo/scale_ops.BENCH_PASSWORD (synthetic only)
 
 
+def ensure_second_factor(usernames) -> None:
+    """A confirmed TOTP device for each synthetic sign-in (once per dataset), as the
+    users would have enrolled; written directly, like the rest of the synthetic
+    dataset (no audit events)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import User
+
+    for user in User.objects.filter(username__in=usernames):
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+
+
+def totp_code(username: str) -> str:
+    """The current code of the user's device; waits for the next time step when
+    this step's code was already used (django-otp refuses a replayed code)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    while device.last_t >= int(time.time()) // device.step:
+        time.sleep(1)
+        device.refresh_from_db()
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{code:0{device.digits}d}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,6 +90,13 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
         DJANGO_DEBUG="0",
         DJANGO_SECURE_SSL_REDIRECT="0",
         DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
+    )
+    # Production settings serve hashed static files from a manifest: collect them
+    # first, as a deployment does (quick when nothing changed).
+    subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "collectstatic", "--noinput",
+         "--verbosity", "0"],
+        cwd=ROOT, env=env, check=True,
     )
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--config",
@@ -118,6 +157,24 @@ class Session:
         )
         if response.status != 302 or "sessionid" not in self.cookies:
             raise SystemExit(f"sign-in as {username} failed ({response.status})")
+        # Supervisors sign in with a second factor (accounts.second_factor): the
+        # code of the TOTP device set up by ensure_second_factor.
+        page = self._open("/accounts/second-factor/").read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode(
+            {"code": totp_code(username), "csrfmiddlewaretoken": token}
+        ).encode()
+        response = self._open(
+            "/accounts/second-factor/", body,
+            {"Referer": self.base + "/accounts/second-factor/"},
+        )
+        if response.status != 302:
+            raise SystemExit(f"second factor of {username} refused ({response.status})")
+        check = self._open("/registry/ledger/")
+        check.read()
+        if check.status != 200:
+            raise SystemExit(f"{username}'s session does not reach the ledger "
+                             f"({check.status} {check.headers.get('Location')})")
 
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -176,7 +233,9 @@ def load(base: str, cookie: str, path: str, clients: int, seconds: float) -> dic
     stop_at = time.time() + seconds
 
     def client():
-        opener = urllib.request.build_opener()
+        # Redirects are not followed: a redirect (to sign-in, to the second factor)
+        # is an error here, not a measurement of another page.
+        opener = urllib.request.build_opener(_NoRedirect)
         opener.addheaders = [("Cookie", cookie)]
         while time.time() < stop_at:
             t = time.perf_counter()
@@ -223,6 +282,7 @@ def main(argv=None) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     load_before = os.getloadavg()[0]
+    ensure_second_factor(["syn-province", "syn-national"])
     proc = start_gunicorn(port, args.workers, args.threads)
     try:
         sessions = {"province": Session(base), "national": Session(base)}
