@@ -121,8 +121,10 @@ def _url_for(name: str) -> Callable[[object], str]:
     return lambda pk: f"{prefix}{pk}{suffix}"
 
 
-def _local_date(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d") if moment else "—"
+def _local_date(moment: datetime | None, tz=None) -> str:
+    """The local date, ISO. A source labelling thousands of rows passes `tz` (the
+    current time zone, looked up once: the lookup costs more than the conversion)."""
+    return timezone.localtime(moment, tz).date().isoformat() if moment else "—"
 
 
 # --- sources on data that exists today -------------------------------------------------------
@@ -159,6 +161,11 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
             .values_list("account_id", "last")
         )
     tz = timezone.get_default_timezone()
+    local = timezone.get_current_timezone()
+    template = _(
+        "%(name)s: last post %(last)s, %(days)d days without an update before %(check)s"
+    )
+    check_label = _local_date(check_at, local)
     for account_id, last_post_at, created_at, opened_on, name in rows:
         if last_post_at is not None and last_post_at > check_at:
             # Posted since the check time: only a collector's report can tell when it
@@ -182,14 +189,12 @@ def idle_accounts(period: Period, params: dict) -> Iterable[Occurrence]:
             account_id,
             "registry.mediaaccount",
             str(account_id),
-            _(
-                "%(name)s: last post %(last)s, %(days)d days without an update before %(check)s"
-            )
+            template
             % {
                 "name": name,
-                "last": _local_date(last),
+                "last": _local_date(last, local),
                 "days": idle,
-                "check": _local_date(check_at),
+                "check": check_label,
             },
             last,
             url_history(account_id),
@@ -231,6 +236,8 @@ def late_filings(period: Period, params: dict) -> Iterable[Occurrence]:
         submitted_at__gte=period.start,
         submitted_at__lt=period.end,
     ).values_list("id", "account_id", "number", "kind", "submitted_at", "due_at")
+    local = timezone.get_current_timezone()
+    template = _("Filing %(number)s (%(kind)s) filed %(filed)s, due %(due)s")
     for filing_id, account_id, number, kind, submitted_at, due_at in rows.iterator(
         chunk_size=5000
     ):
@@ -238,12 +245,12 @@ def late_filings(period: Period, params: dict) -> Iterable[Occurrence]:
             account_id,
             "registry.filing",
             str(filing_id),
-            _("Filing %(number)s (%(kind)s) filed %(filed)s, due %(due)s")
+            template
             % {
                 "number": number,
                 "kind": kind,
-                "filed": _local_date(submitted_at),
-                "due": _local_date(due_at),
+                "filed": _local_date(submitted_at, local),
+                "due": _local_date(due_at, local),
             },
             submitted_at,
             url_filing_detail(filing_id),
@@ -276,6 +283,9 @@ def late_reposts(period: Period, params: dict) -> Iterable[Occurrence]:
             "confirmed_at",
         )
     )
+    local = timezone.get_current_timezone()
+    confirmed_late = _("Repost of “%(title)s” due %(due)s, confirmed %(done)s")
+    not_confirmed = _("Repost of “%(title)s” due %(due)s, not confirmed")
     for (
         target_id,
         account_id,
@@ -285,15 +295,15 @@ def late_reposts(period: Period, params: dict) -> Iterable[Occurrence]:
         confirmed_at,
     ) in rows.iterator(chunk_size=5000):
         if confirmed_at:
-            label = _("Repost of “%(title)s” due %(due)s, confirmed %(done)s") % {
+            label = confirmed_late % {
                 "title": title,
-                "due": _local_date(due_at),
-                "done": _local_date(confirmed_at),
+                "due": _local_date(due_at, local),
+                "done": _local_date(confirmed_at, local),
             }
         else:
-            label = _("Repost of “%(title)s” due %(due)s, not confirmed") % {
+            label = not_confirmed % {
                 "title": title,
-                "due": _local_date(due_at),
+                "due": _local_date(due_at, local),
             }
         yield Occurrence(
             account_id,

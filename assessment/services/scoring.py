@@ -238,9 +238,8 @@ def compute_scores(
     for acc_id, name, platform, org_id, org_name, path, level in accounts.iterator(
         chunk_size=5000
     ):
-        lines = sorted(
-            per_account.pop(acc_id, {}).values(), key=lambda li: order[li.code]
-        )
+        found = per_account.pop(acc_id, None)
+        lines = sorted(found.values(), key=lambda li: order[li.code]) if found else []
         vetoed, deductions, base, bonus, total, passed = apply_rubric(
             lines,
             pass_mark=pass_mark,
