@@ -43,6 +43,7 @@ from assessment.services.common import require_assessor
 from assessment.services.rubrics import rubric_for
 from assessment.sources import MANUAL, SOURCES, Occurrence, Period, scored_accounts
 from audit.services import audit_record
+from common.bulk import copy_insert, reserve_ids
 from common.errors import Conflict, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -237,9 +238,8 @@ def compute_scores(
     for acc_id, name, platform, org_id, org_name, path, level in accounts.iterator(
         chunk_size=5000
     ):
-        lines = sorted(
-            per_account.pop(acc_id, {}).values(), key=lambda li: order[li.code]
-        )
+        found = per_account.pop(acc_id, None)
+        lines = sorted(found.values(), key=lambda li: order[li.code]) if found else []
         vetoed, deductions, base, bonus, total, passed = apply_rubric(
             lines,
             pass_mark=pass_mark,
@@ -428,65 +428,130 @@ def score_run_compute(*, run_id: int) -> ScoreRun | None:
 
 
 def _store(run: ScoreRun, computed: Computed) -> None:
-    """Bulk-insert the scores, lines and evidence (after deleting any partial rows of
-    an earlier failed attempt)."""
+    """Insert the scores, lines and evidence (after deleting any partial rows of an
+    earlier failed attempt). Tens of thousands of rows for a province: written with
+    COPY, the ids taken from the sequences first so lines and evidence point at
+    their parents without reading anything back (common/bulk.py)."""
     AccountScore.objects.filter(run=run).delete()
     OrgScore.objects.filter(run=run).delete()
-    scores = [
-        AccountScore(
-            run=run,
-            account_id=r.account_id,
-            account_label=r.account_label[:100],
-            platform_label=r.platform_label[:60],
-            organization_id=r.organization_id,
-            organization_label=r.organization_label[:120],
-            org_path=r.org_path,
-            level=r.level,
-            vetoed=r.vetoed,
-            deductions=r.deductions,
-            base=r.base,
-            bonus=r.bonus,
-            total=r.total,
-            passed=r.passed,
-            rank_in_level=r.rank_in_level,
-        )
-        for r in computed.results
-    ]
-    AccountScore.objects.bulk_create(scores, batch_size=5000)
-    lines, line_results = [], []
-    for score, r in zip(scores, computed.results, strict=True):
-        for li in r.lines:
-            lines.append(
-                ScoreLine(
-                    score_id=score.pk,
-                    run=run,
-                    item_code=li.code,
-                    item_name=li.name[:160],
-                    part=li.part,
-                    source=li.source,
-                    occurrences=li.occurrences,
-                    points=_q(li.points),
-                    applied=li.applied,
-                    capped=li.capped,
-                )
+    results = computed.results
+    score_ids = reserve_ids(AccountScore, len(results))
+    copy_insert(
+        AccountScore,
+        SCORE_COLUMNS,
+        (
+            (
+                sid,
+                run.pk,
+                r.account_id,
+                r.account_label[:100],
+                r.platform_label[:60],
+                r.organization_id,
+                r.organization_label[:120],
+                r.org_path,
+                r.level,
+                r.vetoed,
+                r.deductions,
+                r.base,
+                r.bonus,
+                r.total,
+                r.passed,
+                r.rank_in_level,
             )
-            line_results.append(li)
-    ScoreLine.objects.bulk_create(lines, batch_size=5000)
+            for sid, r in zip(score_ids, results, strict=True)
+        ),
+    )
+    scored_lines = [
+        (sid, li) for sid, r in zip(score_ids, results, strict=True) for li in r.lines
+    ]
+    line_ids = reserve_ids(ScoreLine, len(scored_lines))
+    copy_insert(
+        ScoreLine,
+        LINE_COLUMNS,
+        (
+            (
+                lid,
+                sid,
+                run.pk,
+                li.code,
+                li.name[:160],
+                li.part,
+                li.source,
+                li.occurrences,
+                _q(li.points),
+                li.applied,
+                li.capped,
+            )
+            for lid, (sid, li) in zip(line_ids, scored_lines, strict=True)
+        ),
+    )
     evidence = [
-        ScoreEvidence(
-            line_id=line.pk,
-            run=run,
-            kind=occ.kind,
-            object_id=occ.object_id,
-            label=str(occ.label)[:300],
-            occurred_at=occ.occurred_at,
-            url=occ.url[:300],
-        )
-        for line, li in zip(lines, line_results, strict=True)
+        (lid, occ)
+        for lid, (_sid, li) in zip(line_ids, scored_lines, strict=True)
         for occ in li.evidence
     ]
-    ScoreEvidence.objects.bulk_create(evidence, batch_size=5000)
-    OrgScore.objects.bulk_create(org_scores(run, computed.results), batch_size=5000)
+    evidence_ids = reserve_ids(ScoreEvidence, len(evidence))
+    copy_insert(
+        ScoreEvidence,
+        EVIDENCE_COLUMNS,
+        (
+            (
+                eid,
+                lid,
+                run.pk,
+                occ.kind,
+                occ.object_id,
+                str(occ.label)[:300],
+                occ.occurred_at,
+                occ.url[:300],
+            )
+            for eid, (lid, occ) in zip(evidence_ids, evidence, strict=True)
+        ),
+    )
+    OrgScore.objects.bulk_create(org_scores(run, results), batch_size=5000)
+
+
+SCORE_COLUMNS = (
+    "id",
+    "run_id",
+    "account_id",
+    "account_label",
+    "platform_label",
+    "organization_id",
+    "organization_label",
+    "org_path",
+    "level",
+    "vetoed",
+    "deductions",
+    "base",
+    "bonus",
+    "total",
+    "passed",
+    "rank_in_level",
+)
+LINE_COLUMNS = (
+    "id",
+    "score_id",
+    "run_id",
+    "item_code",
+    "item_name",
+    "part",
+    "source",
+    "occurrences",
+    "points",
+    "applied",
+    "capped",
+)
+EVIDENCE_COLUMNS = (
+    "id",
+    "line_id",
+    "run_id",
+    "kind",
+    "object_id",
+    "label",
+    "occurred_at",
+    "url",
+)
 
 
 def org_scores(run: ScoreRun, results: list[Result]) -> list[OrgScore]:

@@ -306,3 +306,55 @@ def test_an_active_rubric_does_not_change(world):
     assert exc.value.code == "rubric_not_draft"
     copy = rubrics.rubric_new_version(rubric=rubric, actor=ns.users[Role.SUPERVISOR])
     assert copy.version == 2 and copy.items.count() == rubric.items.count()
+
+
+def _accounts_with_evidence(ns, n):
+    """`n` accounts, each with a flag (a deduction) and idle for 30 days (a veto)."""
+    for _ in range(n):
+        account = make_account(ns.city_dept, "weibo")
+        unapproved_post(ns, account)
+        account.last_post_at = timezone.now() - timedelta(days=30)
+        account.save(update_fields=["last_post_at"])
+
+
+def test_a_run_costs_the_same_queries_whatever_the_number_of_accounts(world):
+    """Scoring and storing are set-based: the sources, the scores, lines and evidence
+    (COPY, ids reserved in one query per table) do not query per account or row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ns = world.mine
+    active_rubric(ns)
+    _accounts_with_evidence(ns, 2)
+    with CaptureQueriesContext(connection) as few:
+        small = _run(ns)
+    _accounts_with_evidence(ns, 6)
+    with CaptureQueriesContext(connection) as many:
+        large = _run(ns)
+    assert large.account_count >= small.account_count + 6
+    assert ScoreEvidence.objects.filter(run=large).count() >= (
+        ScoreEvidence.objects.filter(run=small).count() + 12
+    )
+    assert len(many.captured_queries) == len(few.captured_queries), [
+        q["sql"][:120] for q in many.captured_queries
+    ]
+
+
+def test_stored_links_are_the_rows_own_urls(world):
+    """Links are reversed once per source and filled in per row: each must be the
+    row's own URL, exactly what reverse() gives."""
+    from django.urls import reverse
+
+    ns = world.mine
+    active_rubric(ns)
+    account = make_account(ns.county_dept, "douyin")
+    account.last_post_at = timezone.now() - timedelta(days=30)
+    account.save(update_fields=["last_post_at"])
+    late = active_account(ns, event_date=timezone.localdate() - timedelta(days=40))
+    fresh(late)
+    run = _run(ns)
+    idle = ScoreEvidence.objects.get(run=run, line__score__account=account)
+    assert idle.url == reverse("registry:account_history", args=[account.pk])
+    filing = ScoreEvidence.objects.get(run=run, kind="registry.filing")
+    assert filing.url == reverse("registry:filing_detail", args=[int(filing.object_id)])
+    assert filing.line.score.account_id == late.pk
