@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
         from common import exports
 
         exports.register("organizations", "accounts.api.organizations_table")
+        exports.register("users", "accounts.views.users.users_table")
 
         register_navigation()
 
@@ -30,6 +31,7 @@ class AccountsConfig(AppConfig):
             "auth.locked_out": _("Sign-in locked"),
             "auth.unlocked": _("Sign-in unlocked"),
             "user.deactivated": _("Sign-in deactivated"),
+            "user.reactivated": _("Sign-in reactivated"),
             "token.issued": _("API token issued"),
             "token.revoked": _("API token revoked"),
             "otp.enrolled": _("Second factor set up"),

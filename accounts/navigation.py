@@ -34,6 +34,8 @@ def register_navigation() -> None:
         # for those who supervise, audit or administer a subtree.
         NavEntry("orgs", _("Organizations"), "accounts:org_tree", "system",
                  domain="directory", roles=SUBTREE_ROLES, order=10),
+        NavEntry("users", _("Users"), "accounts:user_list", "system",
+                 domain="access", order=15),
         NavEntry("access", _("Roles and people"), "accounts:membership_list", "system",
                  domain="access", order=20),
         NavEntry("second_factor_rules", _("Second factor"), "accounts:second_factor_rules",
