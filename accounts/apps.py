@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.navigation import register_navigation
-        from audit.labels import register_action_labels
+        from audit.labels import register_action_groups, register_action_labels
         from common import exports
 
         exports.register("organizations", "accounts.api.organizations_table")
@@ -16,6 +16,11 @@ class AccountsConfig(AppConfig):
 
         register_navigation()
 
+        register_action_groups({
+            "otp": _("Second factor"),
+            "pii": _("Personal information"),
+            "token": _("API tokens"),
+        })
         register_action_labels({
             "organization.created": _("Organization created"),
             "organization.updated": _("Organization updated"),
