@@ -8,6 +8,9 @@ class AssessmentConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Role
+        from assessment.workbench import register_cards
+
+        register_cards()
         from common.navigation import NavEntry, register
 
         # In the oversight menu of supervisors and auditors; operators reach their

@@ -11,7 +11,9 @@ def register() -> None:
     from audit.labels import register_action_labels
     from common.navigation import NavEntry
     from common.navigation import register as register_nav
+    from supervision.workbench import register_cards
 
+    register_cards()
     watchers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
     # The oversight menu (监督考核): what supervision observes and follows up.
     register_nav(

@@ -29,7 +29,7 @@ from supervision.views.common import (
 def order_list(request):
     require_business_view(request.user)
     status = request.GET.get("status", "open")
-    if status not in (*OrderStatus.values, "open", ""):
+    if status not in (*OrderStatus.values, "open", "to_answer", ""):
         status = "open"
     overdue = request.GET.get("overdue") == "1"
     qs = selectors.orders_list(request.user, status=status, overdue=overdue)
