@@ -14,6 +14,10 @@ def register() -> None:
     from supervision.workbench import register_cards
 
     register_cards()
+    from common import exports
+
+    exports.register("findings", "supervision.views.findings.findings_table")
+    exports.register("rectification_orders", "supervision.views.orders.orders_table")
     watchers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
     # The oversight menu (监督考核): what supervision observes and follows up.
     register_nav(
