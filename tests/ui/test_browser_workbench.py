@@ -110,8 +110,8 @@ def test_each_role_goes_from_the_workbench_to_the_item_and_back(browser_page, li
     assert page.locator(".user-tools a[data-key=notifications] .nav-badge").count() == 0
 
 
-def test_the_cards_of_messages_rectification_findings_and_the_assessment(  # noqa: F811
-        browser_page, live_server, world):
+def test_the_cards_of_messages_rectification_findings_and_the_assessment(
+        browser_page, live_server, world):  # noqa: F811
     """Issue 13, item 1, in the browser: the operator answers the rectification order
     its workbench counts, the supervisor dismisses one of the open findings it
     counts, and the auditor reaches the frozen year from its card."""
