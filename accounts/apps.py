@@ -13,6 +13,7 @@ class AccountsConfig(AppConfig):
 
         exports.register("organizations", "accounts.api.organizations_table")
         exports.register("users", "accounts.views.users.users_table")
+        exports.register("memberships", "accounts.views.memberships_table")
 
         register_navigation()
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("orgs/", views.org_tree, name="org_tree"),
     path("orgs/<int:pk>/", views.org_detail, name="org_detail"),
     path("access/", views.membership_list, name="membership_list"),
+    path("access/export/", views.membership_export, name="membership_export"),
     path("users/", users.user_list, name="user_list"),
     path("users/export/", users.user_export, name="user_export"),
     path("users/new/", users.user_create, name="user_create"),

@@ -267,3 +267,27 @@ def test_unlock_lifts_the_lockout_audited(world, sec):
     event = AuditEvent.objects.get(action="auth.unlocked")
     assert event.role == Role.SECURITY_ADMIN and event.target_id == str(person.pk)
     assert not sec.get(url).context["person"].locked
+
+
+def test_roles_and_people_list_has_totals_sort_page_size_and_exports(world, sec):
+    for i in range(22):
+        make_user(world.mine.county_dept, Role.LIAISON, username=f"lia-{i:02d}")
+    response = sec.get("/accounts/access/", {"sort": "-person"})
+    page = response.context["page"]
+    html = response.content.decode()
+    mine = len(world.mine.users) + 1 + 22
+    assert page.paginator.count == mine and page.paginator.per_page == 20
+    assert f'data-total="{mine}"' in html and 'data-key="role"' in html
+    names = [m.user.username for m in page]
+    assert names == sorted(names, reverse=True)
+    response = sec.get("/accounts/access/export/", {"file_format": "csv", "role": "liaison"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, *rows = text.strip().splitlines()
+    assert header.startswith("用户名") and len(rows) == 23
+    assert all("联络员" in row and "是" in row for row in rows)
+    assert not any(row.startswith("乙") for row in rows)
+    xlsx = sec.get("/accounts/access/export/")
+    assert xlsx.status_code == 200 and ".xlsx" in xlsx["Content-Disposition"]
+    auditor = Client()
+    auditor.force_login(world.mine.users[Role.AUDITOR])
+    assert auditor.get("/accounts/access/export/").status_code == 404
