@@ -28,6 +28,9 @@ def register_navigation() -> None:
 
     navigation.set_policy(may_see)
     workbench.set_roles_of(user_roles)
+    from accounts.workbench import register_cards
+
+    register_cards()
     navigation.register(
         NavEntry("home", _("Workbench"), "home", None, domain="directory", order=0),
         # Working roles reach their own organization from the user menu; the tree is

@@ -291,3 +291,19 @@ def test_roles_and_people_list_has_totals_sort_page_size_and_exports(world, sec)
     auditor = Client()
     auditor.force_login(world.mine.users[Role.AUDITOR])
     assert auditor.get("/accounts/access/export/").status_code == 404
+
+
+def test_the_security_administrators_card_counts_locked_out_sign_ins(world):
+    from common import workbench
+
+    def card(user):
+        return {c.key: c for c in workbench.cards_for(user)}["locked_out"]
+
+    sec_user = world.mine.users[Role.SECURITY_ADMIN]
+    assert card(sec_user).count == 0 and card(sec_user).state == "done"
+    _lock(world.mine.users[Role.OPERATOR].username)
+    _lock(world.other.users[Role.OPERATOR].username)
+    mine = card(sec_user)
+    assert mine.count == 1 and mine.url == "/accounts/users/?status=locked"
+    assert card(world.other.users[Role.SECURITY_ADMIN]).count == 1
+    assert "locked_out" not in {c.key for c in workbench.cards_for(world.mine.users[Role.OPERATOR])}
