@@ -8,6 +8,7 @@ app_name = "moderation"
 
 urlpatterns = [
     path("posts/", views.post_list, name="post_list"),
+    path("posts/export/", views.post_export, name="post_export"),
     path("posts/new/", views.post_create, name="post_create"),
     path("posts/<int:pk>/", views.post_detail, name="post_detail"),
     path("posts/<int:pk>/edit/", views.post_edit, name="post_edit"),
