@@ -27,5 +27,6 @@ urlpatterns = [
     path("deputies/", views.deputy_list, name="deputy_list"),
     path("deputies/<int:pk>/end/", views.deputy_end, name="deputy_end"),
     path("flags/", views.flag_list, name="flag_list"),
+    path("flags/export/", views.flag_export, name="flag_export"),
     path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag_resolve"),
 ]

@@ -451,9 +451,62 @@ def target_confirm(request, pk: int):
 def flag_list(request):
     _require_business_view(request.user)
     open_only = request.GET.get("all") != "1"
-    page = Paginator(selectors.flag_list(request.user, open_only=open_only), 30).get_page(
-        request.GET.get("page"))
-    return render(request, "moderation/flag_list.html", {"page": page, "open_only": open_only})
+    sort, order = sort_key(request, FLAG_SORTS, "-time")
+    page = paginate(request, selectors.flag_list(request.user, open_only=open_only)
+                    .order_by(*order))
+    return render(request, "moderation/flag_list.html", {
+        "page": page, "page_sizes": PAGE_SIZES, "sort": sort, "open_only": open_only,
+    })
+
+
+FLAG_SORTS = {
+    "time": ("created_at", "id"),
+    "organization": ("org_path", "-id"),
+    "kind": ("kind", "-id"),
+}
+
+
+@login_required
+def flag_export(request):
+    """The flags as XLSX (default) or CSV (open only unless ?all=1), through the one
+    export writer."""
+    _require_business_view(request.user)
+    try:
+        return exports.respond(request, "flags", request.GET,
+                               request.GET.get("file_format", "xlsx"))
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("moderation:flag_list")
+
+
+def flags_table(user, params):
+    """The flags export (the "flags" export kind)."""
+    from common.errors import NotFound
+    from common.exports import Column, Table
+    from moderation.models import FlagKind
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.flag_list(user, open_only=params.get("all") != "1").filter(
+        pk__in=Flag.objects.visible_to(user, Action.EXPORT).values("pk"))
+    rows = qs.values_list("created_at", "organization__name", "kind", "message",
+                          "published_post__account__display_name", "published_post__url",
+                          "resolved_at", "resolution")
+    return Table(
+        title=_("Flags"),
+        columns=[
+            Column(_("Time"), "datetime", width=20), Column(_("Organization"), width=30),
+            Column(_("Kind"), labels=dict(FlagKind.choices), width=20),
+            Column(_("Message"), width=40), Column(_("Account"), width=20),
+            Column(_("Link"), width=30), Column(_("Resolved at"), "datetime", width=20),
+            Column(_("Resolution"), width=30),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
 
 
 @login_required

@@ -65,3 +65,36 @@ def test_review_queue_total_and_constant_queries(world):
     with CaptureQueriesContext(connection) as again:
         html = head.get("/moderation/queue/").content.decode()
     assert 'data-total="5"' in html and len(again) == len(ctx)
+
+
+def _flag(org, n):
+    from moderation.services import publication
+    from tests.factories import make_user
+    from tests.moderation.factories import make_account
+
+    reporter = make_user(org, Role.OPERATOR)
+    for i in range(n):
+        publication.published_post_report(
+            actor=reporter,
+            account=make_account(org, "douyin"),
+            platform_post_id=f"flag-{org.pk}-{i}",
+            text="未经审核的发布。",
+        )
+
+
+def test_flag_list_totals_sort_and_exports(world):
+    ns = world.mine
+    _flag(ns.city_dept, 3)
+    _flag(world.other.city_dept, 2)
+    client = _client(ns.users[Role.SUPERVISOR])
+    response = client.get("/moderation/flags/", {"sort": "time"})
+    html = response.content.decode()
+    assert response.context["page"].paginator.count == 3
+    assert 'data-total="3"' in html and 'data-key="organization"' in html
+    times = [f.created_at for f in response.context["page"]]
+    assert times == sorted(times)
+    csv = client.get("/moderation/flags/export/", {"file_format": "csv"})
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 4 and lines[0].startswith("时间")
+    assert all("乙" not in line for line in lines)
+    assert client.get("/moderation/flags/export/").status_code == 200  # XLSX
