@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from accounts.api_base import ScopedModelViewSet
@@ -31,7 +33,7 @@ from assessment.models import (
 )
 from assessment.services import rubrics, scoring
 from assessment.services.common import record_refusal
-from common.errors import NotFound, PermissionDenied
+from common.errors import NotFound, PermissionDenied, ValidationFailed
 from registry.models import MediaAccount
 
 
@@ -221,12 +223,15 @@ class AccountScoreViewSet(ScopedModelViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
+        context = {"indices": selectors.score_indices(page)}
         return self.get_paginated_response(
-            s.AccountScoreSerializer(page, many=True).data
+            s.AccountScoreSerializer(page, many=True, context=context).data
         )
 
     def retrieve(self, request, pk=None):
-        return Response(s.AccountScoreDetailSerializer(self.get_object()).data)
+        score = self.get_object()
+        context = {"indices": selectors.score_indices([score])}
+        return Response(s.AccountScoreDetailSerializer(score, context=context).data)
 
 
 class OrgScoreViewSet(ScopedModelViewSet):
@@ -243,10 +248,15 @@ class OrgScoreViewSet(ScopedModelViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.OrgScoreSerializer(page, many=True).data)
+        context = {"indices": selectors.org_score_indices(page)}
+        return self.get_paginated_response(
+            s.OrgScoreSerializer(page, many=True, context=context).data
+        )
 
     def retrieve(self, request, pk=None):
-        return Response(s.OrgScoreSerializer(self.get_object()).data)
+        row = self.get_object()
+        context = {"indices": selectors.org_score_indices([row])}
+        return Response(s.OrgScoreSerializer(row, context=context).data)
 
 
 class ManualEntryViewSet(ScopedModelViewSet):
@@ -426,3 +436,116 @@ class MonthlyArchiveViewSet(ScopedModelViewSet):
 
     def retrieve(self, request, pk=None):
         return Response(s.MonthlyArchiveSerializer(self.get_object()).data)
+
+
+# --- communication indices (analytics, rule 30) ---------------------------------------------
+MAX_INDEX_DAYS = 366
+
+
+def _index_period(params) -> tuple:
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    errors = {}
+    today = timezone.localdate()
+    values = {}
+    for name, default in (("from", today - timedelta(days=29)), ("to", today)):
+        raw = params.get(name, "")
+        try:
+            values[name] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            errors[name] = [_("A date (YYYY-MM-DD).")]
+    if not errors and values["from"] > values["to"]:
+        errors["from"] = [_("The start is after the end.")]
+    if not errors and (values["to"] - values["from"]).days >= MAX_INDEX_DAYS:
+        errors["to"] = [_("At most %(n)d days.") % {"n": MAX_INDEX_DAYS}]
+    for name in ("limit", "offset"):
+        raw = params.get(name, "")
+        if raw and not (raw.isdigit() and int(raw) <= 100000):
+            errors[name] = [_("A whole number.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
+    limit = min(max(int(params.get("limit") or 100), 1), 1000)
+    return values["from"], values["to"], limit, int(params.get("offset") or 0)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("organization", OpenApiTypes.INT),
+        OpenApiParameter("from", OpenApiTypes.DATE),
+        OpenApiParameter("to", OpenApiTypes.DATE),
+        OpenApiParameter("limit", OpenApiTypes.INT),
+        OpenApiParameter("offset", OpenApiTypes.INT),
+    ],
+    responses=s.CommunicationIndicesSerializer,
+)
+@api_view(["GET"])
+def communication_indices_view(request):
+    """`GET /api/v1/communication-indices/?organization=<id>&from=&to=`: the WCI
+    (WeChat) and BCI (Weibo) of the accounts the user sees below the organization
+    (default: the user's first organization in scope) over the period (default:
+    the last 30 days, at most 366), and the mean per organization. Analytics from
+    the daily metric snapshots, never part of a score (assessment/indices.py)."""
+    from assessment import indices
+
+    scope = scope_for(request.user, Action.VIEW)
+    if scope.is_empty:
+        raise NotFound(_("Not found."))
+    named = request.query_params.get("organization", "")
+    if named:
+        org = Organization.objects.filter(
+            pk=int(named) if named.isdigit() else 0
+        ).first()
+        if org is None or not scope.contains(org):
+            raise NotFound(_("Not found."))
+    else:
+        org = (
+            Organization.objects.filter(path__in=scope.roots()).order_by("path").first()
+        )
+    start, end, limit, offset = _index_period(request.query_params)
+    accounts = MediaAccount.objects.visible_to(request.user).filter(
+        org_path__startswith=org.path
+    )
+    found = indices.account_indices(accounts.values("pk"), start, end)
+    ranked = sorted(found.values(), key=lambda i: (-i.value, i.account_id))
+    shown = ranked[offset : offset + limit]
+    labels = dict(
+        MediaAccount.objects.filter(pk__in=[i.account_id for i in shown]).values_list(
+            "pk", "display_name"
+        )
+    )
+    by_org = indices.organization_means(found)
+    org_labels = dict(
+        Organization.objects.filter(pk__in=list(by_org)).values_list("pk", "name")
+    )
+    data = {
+        "organization": org.pk,
+        "period_start": start,
+        "period_end": end,
+        "formula": indices.FORMULA,
+        "organizations": [
+            {
+                "organization": o.organization_id,
+                "organization_label": org_labels.get(o.organization_id, ""),
+                "wci": o.wci,
+                "wci_accounts": o.wci_accounts,
+                "bci": o.bci,
+                "bci_accounts": o.bci_accounts,
+            }
+            for o in sorted(by_org.values(), key=lambda o: o.organization_id)
+        ],
+        "accounts_total": len(ranked),
+        "accounts": [
+            {
+                "account": i.account_id,
+                "account_label": labels.get(i.account_id, ""),
+                "organization": i.organization_id,
+                "kind": i.kind,
+                "value": i.value,
+                "days": i.days,
+            }
+            for i in shown
+        ],
+    }
+    return Response(s.CommunicationIndicesSerializer(data).data)

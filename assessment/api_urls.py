@@ -1,5 +1,6 @@
 """API routes of the assessment (mounted under /api/v1/)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from assessment import api
@@ -18,4 +19,11 @@ router.register(
     "monthly-archives", api.MonthlyArchiveViewSet, basename="monthly-archive"
 )
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "communication-indices/",
+        api.communication_indices_view,
+        name="communication-indices",
+    ),
+    *router.urls,
+]

@@ -90,6 +90,59 @@ def org_scores(user, run: ScoreRun):
     )
 
 
+def run_account_ids(run: ScoreRun, organization_ids: list[int]):
+    """The ids of the accounts a run scored for these organizations (a subquery;
+    the caller already sees these organizations' scores)."""
+    return AccountScore.objects.filter(
+        run=run, organization_id__in=organization_ids
+    ).values("account_id")
+
+
+def score_indices(scores) -> dict:
+    """Score id -> its account's communication index over its run's period, for a
+    page of account scores: one query for the runs, one per run on the page (a
+    list filtered by run: two in all), whatever the number of accounts."""
+    from assessment import indices
+
+    by_run: dict[int, list] = {}
+    for score in scores:
+        by_run.setdefault(score.run_id, []).append(score)
+    runs = ScoreRun.objects.in_bulk(list(by_run))
+    result = {}
+    for run_id, rows in by_run.items():
+        run = runs[run_id]
+        found = indices.account_indices(
+            [r.account_id for r in rows], run.period_start, run.period_end
+        )
+        for r in rows:
+            if r.account_id in found:
+                result[r.pk] = found[r.account_id]
+    return result
+
+
+def org_score_indices(org_scores) -> dict:
+    """OrgScore id -> the mean WCI/BCI of the organization's accounts scored in
+    that run (as score_indices: one query per run on the page)."""
+    from assessment import indices
+
+    by_run: dict[int, list] = {}
+    for row in org_scores:
+        by_run.setdefault(row.run_id, []).append(row)
+    runs = ScoreRun.objects.in_bulk(list(by_run))
+    result = {}
+    for run_id, rows in by_run.items():
+        run = runs[run_id]
+        found = indices.organization_indices(
+            run_account_ids(run, [r.organization_id for r in rows]),
+            run.period_start,
+            run.period_end,
+        )
+        for r in rows:
+            if r.organization_id in found:
+                result[r.pk] = found[r.organization_id]
+    return result
+
+
 def score_detail(user, pk: int) -> AccountScore:
     return get_visible_or_404(
         AccountScore.objects.select_related("run", "run__rubric"), user, pk=pk

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assessment.indices import INDEX_KINDS
 from assessment.models import (
     AccountScore,
     AssessmentFreeze,
@@ -167,7 +169,35 @@ class ScoreLineSerializer(serializers.ModelSerializer):
         ]
 
 
+class CommunicationIndexSerializer(serializers.Serializer):
+    """WCI (WeChat) or BCI (Weibo) over the run's period: analytics beside the
+    score, never part of it (assessment/indices.py has the formulas)."""
+
+    kind = serializers.ChoiceField(choices=INDEX_KINDS)
+    value = serializers.FloatField()
+    days = serializers.IntegerField(help_text="days with a metric snapshot")
+
+
+class OrgCommunicationIndexSerializer(serializers.Serializer):
+    wci = serializers.FloatField(allow_null=True, help_text="mean over WeChat accounts")
+    wci_accounts = serializers.IntegerField()
+    bci = serializers.FloatField(allow_null=True, help_text="mean over Weibo accounts")
+    bci_accounts = serializers.IntegerField()
+
+
 class AccountScoreSerializer(serializers.ModelSerializer):
+    """`communication_index` comes from the view's context (`indices`: score id to
+    index, computed per page in one query per run); null without snapshots."""
+
+    communication_index = serializers.SerializerMethodField()
+
+    @extend_schema_field(CommunicationIndexSerializer(allow_null=True))
+    def get_communication_index(self, obj):
+        index = self.context.get("indices", {}).get(obj.pk)
+        if index is None:
+            return None
+        return {"kind": index.kind, "value": index.value, "days": index.days}
+
     class Meta:
         model = AccountScore
         fields = [
@@ -186,6 +216,7 @@ class AccountScoreSerializer(serializers.ModelSerializer):
             "total",
             "passed",
             "rank_in_level",
+            "communication_index",
         ]
 
 
@@ -197,6 +228,23 @@ class AccountScoreDetailSerializer(AccountScoreSerializer):
 
 
 class OrgScoreSerializer(serializers.ModelSerializer):
+    """`communication_index`: the mean WCI and BCI of the organization's scored
+    accounts over the run's period (from the view's context, per page)."""
+
+    communication_index = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrgCommunicationIndexSerializer(allow_null=True))
+    def get_communication_index(self, obj):
+        index = self.context.get("indices", {}).get(obj.pk)
+        if index is None:
+            return None
+        return {
+            "wci": index.wci,
+            "wci_accounts": index.wci_accounts,
+            "bci": index.bci,
+            "bci_accounts": index.bci_accounts,
+        }
+
     class Meta:
         model = OrgScore
         fields = [
@@ -210,6 +258,7 @@ class OrgScoreSerializer(serializers.ModelSerializer):
             "vetoed",
             "average",
             "rank_in_level",
+            "communication_index",
         ]
 
 
@@ -334,3 +383,31 @@ class ReasonSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=["reviewed", "published", "draft"])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AccountIndexRowSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    account_label = serializers.CharField()
+    organization = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=INDEX_KINDS)
+    value = serializers.FloatField()
+    days = serializers.IntegerField(help_text="days with a metric snapshot")
+
+
+class OrgIndexRowSerializer(OrgCommunicationIndexSerializer):
+    organization = serializers.IntegerField()
+    organization_label = serializers.CharField()
+
+
+class CommunicationIndicesSerializer(serializers.Serializer):
+    """Analytics for an organization's subtree and a period: never part of a score."""
+
+    organization = serializers.IntegerField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    formula = serializers.CharField()
+    organizations = OrgIndexRowSerializer(many=True)
+    accounts_total = serializers.IntegerField()
+    accounts = AccountIndexRowSerializer(
+        many=True, help_text="highest first; `limit` and `offset` page them"
+    )

@@ -544,21 +544,85 @@ for _source in (
     register_source(_source)
 
 
-# --- sources not built yet ---------------------------------------------------------------------
+# --- engagement (rule 30: only with the rubric's opt-in) --------------------------------------
+def _engagement_totals(period: Period, params: dict, *, field: str, label
+                       ) -> Iterable[Occurrence]:
+    """One occurrence per scored account whose total `field` (likes or reposts) over
+    the period's daily metric snapshots is below `below` (a deduction item), or, with
+    `at_least`, reaches it (a bonus item). Accounts without any snapshot in the period
+    are not judged: nothing unproven counts. One grouped query.
+
+    Engagement: a rubric may name these sources only with its explicit opt-in
+    (assessment.services.rubrics, DOMAIN.md rule 30)."""
+    from django.db.models import Sum
+
+    from supervision.models import MetricSnapshot
+
+    at_least = params.get("at_least")
+    threshold = int(at_least if at_least is not None else params.get("below", 100))
+    start = timezone.localtime(period.start).date()
+    end = timezone.localtime(period.end - timedelta(microseconds=1)).date()
+    rows = (
+        MetricSnapshot.objects.filter(
+            org_path__startswith=period.root_path,
+            day__gte=start,
+            day__lte=end,
+            account_id__in=scored_accounts(period.root_path, period.check_at).values("pk"),
+        )
+        .values("account_id", "account__display_name")
+        .annotate(total=Sum(field))
+        .order_by("account_id")
+    )
+    rows = rows.filter(total__gte=threshold) if at_least is not None else rows.filter(
+        total__lt=threshold)
+    for row in rows.iterator(chunk_size=5000):
+        yield Occurrence(
+            row["account_id"], "registry.mediaaccount", str(row["account_id"]),
+            label % {"name": row["account__display_name"], "total": row["total"],
+                     "threshold": threshold, "start": start.isoformat(),
+                     "end": end.isoformat()},
+            period.check_at,
+            reverse("registry:account_detail", args=[row["account_id"]]),
+        )
+
+
+def likes_received(period: Period, params: dict) -> Iterable[Occurrence]:
+    if params.get("at_least") is not None:
+        label = _("%(name)s: %(total)s likes from %(start)s to %(end)s, at least "
+                  "%(threshold)s")
+    else:
+        label = _("%(name)s: %(total)s likes from %(start)s to %(end)s, below "
+                  "%(threshold)s")
+    return _engagement_totals(period, params, field="likes", label=label)
+
+
+def forwards_received(period: Period, params: dict) -> Iterable[Occurrence]:
+    if params.get("at_least") is not None:
+        label = _("%(name)s: %(total)s forwards from %(start)s to %(end)s, at least "
+                  "%(threshold)s")
+    else:
+        label = _("%(name)s: %(total)s forwards from %(start)s to %(end)s, below "
+                  "%(threshold)s")
+    return _engagement_totals(period, params, field="reposts", label=label)
+
+
 def _not_built(period: Period, params: dict) -> Iterable[Occurrence]:
     raise NotImplementedError("this source is not built yet")
 
 
-# Declared (so a rubric can name them) but not built: the engagement counts (likes,
-# forwards, logins), which also need the rubric's opt-in (rule 30). `built=False` keeps them unavailable:
-# scoring skips them and every report lists them as not checked.
-for _code, _label, _needs, _eng in [
-    ("likes", gettext_lazy("Likes received"), "supervision.MetricSnapshot", True),
-    ("forwards", gettext_lazy("Forwards received"), "supervision.MetricSnapshot", True),
-    ("logins", gettext_lazy("Operator logins"), "supervision.MetricSnapshot", True),
-]:
-    register_source(
-        Source(_code, _label, _not_built, needs=(_needs,), engagement=_eng, built=False)
-    )
+for _source in (
+    Source("likes", gettext_lazy("Likes received"), likes_received,
+           needs=("supervision.MetricSnapshot",), engagement=True,
+           params_help=gettext_lazy('{"below": 100} or {"at_least": 1000}')),
+    Source("forwards", gettext_lazy("Forwards received"), forwards_received,
+           needs=("supervision.MetricSnapshot",), engagement=True,
+           params_help=gettext_lazy('{"below": 10} or {"at_least": 100}')),
+    # Declared (so a rubric can name it) but not built: no data on operator logins
+    # is collected. `built=False` keeps it unavailable: scoring skips it and every
+    # report lists it as not checked.
+    Source("logins", gettext_lazy("Operator logins"), _not_built,
+           needs=("supervision.MetricSnapshot",), engagement=True, built=False),
+):
+    register_source(_source)
 
 ENGAGEMENT_SOURCES = frozenset(code for code, s in SOURCES.items() if s.engagement)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Level, Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
-from assessment import lists, selectors
+from assessment import indices, lists, selectors
 from assessment.models import Part, RubricItem, RunStatus
 from assessment.services import rubrics, scoring
 from assessment.sources import SOURCES
@@ -262,6 +262,17 @@ def run_detail(request, pk: int):
     orgs = Paginator(selectors.org_scores(request.user, run), 50).get_page(
         request.GET.get("orgpage")
     )
+    # Analytics beside the score (rule 30): one query for each table's page.
+    account_idx = indices.account_indices(
+        [s.account_id for s in page], run.period_start, run.period_end
+    )
+    org_idx = indices.organization_indices(
+        selectors.run_account_ids(run, [o.organization_id for o in orgs]),
+        run.period_start,
+        run.period_end,
+    )
+    page.object_list = [(s, account_idx.get(s.account_id)) for s in page]
+    orgs.object_list = [(o, org_idx.get(o.organization_id)) for o in orgs]
     from urllib.parse import urlencode
 
     query = urlencode(
@@ -297,6 +308,9 @@ def score_detail(request, pk: int):
         {
             "score": score,
             "run": score.run,
+            "index": indices.account_indices(
+                [score.account_id], score.run.period_start, score.run.period_end
+            ).get(score.account_id),
             "lines": selectors.score_lines(score),
             "unavailable": [
                 i for i in score.run.items if i["code"] in score.run.unavailable_sources

@@ -50,6 +50,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.custody_upkeep",
         "schedule": crontab(hour=8, minute=5),
     },
+    # The registry overview's figures per subtree (RegistryFigures), for the
+    # dashboards of large jurisdictions: one set-based pass over accounts, filings
+    # and rotations; the idle and overdue figures move with the clock, hence the
+    # short interval (the overview ignores figures older than
+    # REGISTRY_FIGURES_MAX_AGE_SECONDS and counts live instead).
+    "registry-figures-rollup": {
+        "task": "registry.figures_rollup",
+        "schedule": crontab(minute="*/5"),
+    },
     # Remove ledger import stages (uploads and dry-run reports) older than two days.
     "registry-ledger-import-purge": {
         "task": "registry.ledger_import_purge",
@@ -77,6 +86,13 @@ CELERY_BEAT_SCHEDULE = {
     "inbox-sweep": {
         "task": "inbox.sweep",
         "schedule": crontab(),  # every minute
+    },
+    # WeChat customer-service sends still "sending" long after their task's time
+    # limit (the worker died mid-call) fail as "result unknown" for the handler to
+    # check; never resent automatically (at most once; inbox.services.wechat_send).
+    "inbox-wechat-sends-reap": {
+        "task": "inbox.wechat_sends_reap",
+        "schedule": crontab(minute="*/5"),
     },
     # Supervision: every automatic finding kind (idle and its warning and clean-up
     # list, cancelled accounts posting, staffing, verification, overdue reposts,

@@ -216,8 +216,11 @@ CELERY_TASK_ROUTES = {
     "moderation.expire_approvals": {"queue": "sweeps"},
     "exportjobs.run": {"queue": "exports"},
     "registry.ledger_import_check": {"queue": "ingestion"},
+    "registry.figures_rollup": {"queue": "sweeps"},
     "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
+    # Platform traffic: WeChat customer-service sends wait on the network, not on CPU.
+    "inbox.wechat_reply_send": {"queue": "ingestion"},
 }
 CELERY_QUEUES_ALL = "celery,sweeps,exports,ingestion"
 
@@ -247,6 +250,12 @@ EXPORT_SYNC_MAX_ROWS = int(os.environ.get("EXPORT_SYNC_MAX_ROWS", "5000"))
 EXPORT_TTL_HOURS = float(os.environ.get("EXPORT_TTL_HOURS", "24"))
 # Totals of at least this many rows are cached this many seconds (common/paging.py).
 COUNT_CACHE_MIN_ROWS = int(os.environ.get("COUNT_CACHE_MIN_ROWS", "10000"))
+# The registry overview of a jurisdiction of at least COUNT_CACHE_MIN_ROWS accounts
+# reads the roll-up (registry.RegistryFigures, recomputed every 5 minutes) while it is
+# younger than this; older (the job stopped), the overview counts live again.
+REGISTRY_FIGURES_MAX_AGE_SECONDS = int(
+    os.environ.get("REGISTRY_FIGURES_MAX_AGE_SECONDS", "900")
+)
 COUNT_CACHE_SECONDS = int(os.environ.get("COUNT_CACHE_SECONDS", "60"))
 
 # --- Authentication -------------------------------------------------------------------
@@ -365,6 +374,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind` or `status` field with different choices; name each
     # enum after its choices class so the schema (and `check --deploy`) stays clean.
     "ENUM_NAME_OVERRIDES": {
+        "CommunicationIndexKindEnum": "assessment.indices.INDEX_KINDS",
         "OrgKindEnum": "accounts.models.OrgKind",
         "FilingKindEnum": "registry.models.FilingKind",
         "FilingStatusEnum": "registry.models.FilingStatus",

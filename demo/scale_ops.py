@@ -216,6 +216,7 @@ def generate(*, stdout, accounts: int, seed: int, synthetic_prefix: str) -> dict
         c.execute("SELECT id FROM registry_platform WHERE code = 'weibo'")
         weibo = c.fetchone()[0]
         made = 0
+        directive_ids = []
         for i in range(n_directives):
             org_id, path = provinces[i % len(provinces)] if i else (largest, largest_path)
             c.execute(
@@ -245,11 +246,16 @@ def generate(*, stdout, accounts: int, seed: int, synthetic_prefix: str) -> dict
                 "ON CONFLICT DO NOTHING",
                 [i, i, i, directive, path + "%", weibo, targets_each, i, i],
             )
-            c.execute(
-                "UPDATE moderation_repostdirective SET target_count = (SELECT count(*) "
-                "FROM moderation_directivetarget WHERE directive_id = %s) WHERE id = %s",
-                [directive, directive],
-            )
+            directive_ids.append(directive)
+        # The stored counters (target, confirmed, late, overdue), as the services
+        # keep them.
+        from moderation.services.directives import (
+            directive_counters_refresh,
+            directive_reach_build,
+        )
+
+        directive_counters_refresh(directive_ids)
+        directive_reach_build(directive_ids)
         counts["directives"] = n_directives
         counts["targets"] = made
         c.execute("DROP TABLE syn_ops; DROP TABLE syn_posts")

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 
 from accounts.api_base import ScopedModelViewSet
 from accounts.models import Organization, Role, User
-from accounts.scoping import Action, memberships_of, roles_of, scope_for
+from accounts.scoping import Action, memberships_of, require, roles_of, scope_for
 from audit.services import audit_record
-from common.errors import NotFound, PermissionDenied, ValidationFailed
+from common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from common.exports import csv_stream
 from inbox import selectors
 from inbox.models import (
@@ -34,9 +34,10 @@ from inbox.models import (
     Satisfaction,
     SlaPolicy,
     SlaUnit,
+    WeChatEndpoint,
 )
 from inbox.privacy import may_reveal, shown
-from inbox.services import handling, ingest, timers
+from inbox.services import handling, ingest, timers, wechat
 from registry.models import MediaAccount
 
 
@@ -91,11 +92,12 @@ class MessageDetailSerializer(MessageListSerializer):
     events = serializers.SerializerMethodField()
     replies = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    wechat_window_warning = serializers.SerializerMethodField()
 
     class Meta(MessageListSerializer.Meta):
         fields = [*MessageListSerializer.Meta.fields, "original_text", "events", "replies",
                   "attachments", "origin_organization", "supervising_organization",
-                  "account", "paused_seconds", "stale_at"]
+                  "account", "paused_seconds", "stale_at", "wechat_window_warning"]
 
     def get_original_text(self, obj) -> str:
         return obj.original_text if self._reveal(obj) else shown(None, obj.original_text, 0)
@@ -111,8 +113,14 @@ class MessageDetailSerializer(MessageListSerializer):
         return [{"id": r.id, "kind": r.kind, "text": r.text, "state": r.state,
                  "needs_approval": r.needs_approval, "author": str(r.author),
                  "approved_by": str(r.approved_by) if r.approved_by_id else None,
-                 "route": r.route, "published_at": r.published_at}
+                 "route": r.route, "published_at": r.published_at,
+                 "send_state": r.send_state, "send_attempts": r.send_attempts,
+                 "send_error_code": r.send_error_code,
+                 "send_error_text": r.send_error_text}
                 for r in obj.replies.all()]
+
+    def get_wechat_window_warning(self, obj) -> str:
+        return handling.wechat_window_warning(obj)
 
     def get_attachments(self, obj) -> list:
         return [{"kind": a.kind, "url": a.url, "media_id": a.media_id, "name": a.name}
@@ -385,10 +393,13 @@ class ReplyViewSet(ScopedModelViewSet):
 
     @extend_schema_serializer(component_name="Reply")
     class Out(serializers.ModelSerializer):
+        send_error_text = serializers.CharField(read_only=True)
+
         class Meta:
             model = Reply
             fields = ["id", "message", "kind", "text", "state", "needs_approval", "author",
-                      "approved_by", "approved_at", "route", "published_at"]
+                      "approved_by", "approved_at", "route", "published_at", "send_state",
+                      "send_attempts", "send_error_code", "send_error_text"]
 
     serializer_class = Out
 
@@ -475,6 +486,98 @@ class SlaPolicyViewSet(ScopedModelViewSet):
         policy = timers.sla_policy_save(actor=request.user, organization=org, **data)
         return Response(SlaPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
+
+
+# --- WeChat settings -------------------------------------------------------------------------
+class WeChatEndpointSerializer(serializers.ModelSerializer):
+    """SECURITY: the token, EncodingAESKey and AppSecret are never part of an
+    answer; only whether each is set."""
+
+    account_name = serializers.CharField(source="account.display_name", read_only=True)
+    organization = serializers.IntegerField(source="account.organization_id", read_only=True)
+    callback_path = serializers.SerializerMethodField()
+    token_set = serializers.SerializerMethodField()
+    aes_key_set = serializers.SerializerMethodField()
+    can_send = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = WeChatEndpoint
+        fields = ["id", "account", "account_name", "organization", "app_id", "mode",
+                  "callback_path", "token_set", "aes_key_set", "can_send",
+                  "secret_changed_at", "created_at"]
+        read_only_fields = fields
+
+    def get_callback_path(self, obj) -> str:
+        return f"/inbox/wechat/{obj.slug}/"
+
+    def get_token_set(self, obj) -> bool:
+        return bool(obj.token_encrypted)
+
+    def get_aes_key_set(self, obj) -> bool:
+        return bool(obj.aes_key_encrypted)
+
+
+class WeChatEndpointChange(serializers.Serializer):
+    """Secrets are write-only; blank keeps the stored one."""
+
+    app_id = serializers.CharField(max_length=32)
+    mode = serializers.ChoiceField(choices=WeChatEndpoint.Mode.choices,
+                                   default=WeChatEndpoint.Mode.SAFE)
+    token = serializers.CharField(max_length=32, required=False, default="",
+                                  allow_blank=True, write_only=True)
+    aes_key = serializers.CharField(max_length=43, required=False, default="",
+                                    allow_blank=True, write_only=True)
+    app_secret = serializers.CharField(max_length=32, required=False, default="",
+                                       allow_blank=True, write_only=True)
+    remove_app_secret = serializers.BooleanField(required=False, default=False)
+
+
+class WeChatEndpointCreate(WeChatEndpointChange):
+    account = serializers.IntegerField(min_value=1)
+
+
+class WeChatEndpointViewSet(ScopedModelViewSet):
+    """The WeChat settings of an account: callback (token, EncodingAESKey, mode) and
+    the sending credentials (AppID, AppSecret). Another organization's settings
+    answer 404."""
+
+    queryset = WeChatEndpoint.objects.all()
+    serializer_class = WeChatEndpointSerializer
+
+    def narrow_queryset(self, queryset):
+        return queryset.select_related("account").order_by("id")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(WeChatEndpointSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(WeChatEndpointSerializer(self.get_object()).data)
+
+    @extend_schema(request=WeChatEndpointCreate,
+                   responses={201: WeChatEndpointSerializer})
+    def create(self, request):
+        data = dict(_data(WeChatEndpointCreate, request))
+        account = (MediaAccount.objects.filter(pk=data.pop("account"))
+                   .select_related("platform", "organization").first())
+        if account is None:
+            raise NotFound(_("Not found."))
+        if WeChatEndpoint.objects.filter(account=account).exists():
+            require(request.user, Action.CHANGE, account.organization)
+            raise Conflict(_("This account has WeChat settings already: change them."),
+                           code="exists")
+        endpoint = wechat.wechat_endpoint_save(actor=request.user, account=account, **data)
+        return Response(WeChatEndpointSerializer(endpoint).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WeChatEndpointChange, responses=WeChatEndpointSerializer)
+    def partial_update(self, request, pk=None):
+        endpoint = self.get_object()
+        data = dict(_data(WeChatEndpointChange, request))
+        account = (MediaAccount.objects.select_related("platform", "organization")
+                   .get(pk=endpoint.account_id))
+        endpoint = wechat.wechat_endpoint_save(actor=request.user, account=account, **data)
+        return Response(WeChatEndpointSerializer(endpoint).data)
 
 
 # --- issue slips, duty, metrics -------------------------------------------------------------

@@ -11,6 +11,8 @@ router.register("inbox/replies", api.ReplyViewSet, basename="inbox-reply")
 router.register("inbox/sla-policies", api.SlaPolicyViewSet, basename="inbox-sla-policy")
 router.register("inbox/issue-slips", api.IssueSlipViewSet, basename="inbox-issue-slip")
 router.register("inbox/duty-roster", api.DutyAssignmentViewSet, basename="inbox-duty")
+router.register("inbox/wechat-endpoints", api.WeChatEndpointViewSet,
+                basename="inbox-wechat-endpoint")
 router.register("inbox/duty-logs", api.DutyLogViewSet, basename="inbox-duty-log")
 
 urlpatterns = [

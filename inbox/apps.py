@@ -29,6 +29,8 @@ class InboxConfig(AppConfig):
             NavEntry("inbox_slips", _("Issue slips"), "inbox:slips", "messages", order=30),
             NavEntry("inbox_duty", _("Duty"), "inbox:duty", "messages", roles=handlers,
                      order=40),
+            NavEntry("inbox_wechat", _("WeChat settings"), "inbox:wechat_settings",
+                     "messages", roles=handlers, order=45),
             NavEntry("inbox_sla", _("SLA overview"), "inbox:sla_overview", "oversight",
                      roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=50),
         )
@@ -53,6 +55,9 @@ class InboxConfig(AppConfig):
             "inbox.reply_approve": _("Reply approved"),
             "inbox.reply_reject": _("Reply sent back"),
             "inbox.reply_publish": _("Reply published"),
+            "inbox.reply_send_queue": _("Reply queued for WeChat"),
+            "inbox.reply_send": _("Reply sent through WeChat"),
+            "inbox.reply_send_fail": _("WeChat send failed"),
             "inbox.message_rate": _("Message rated"),
             "inbox.message_resolve": _("Message resolved"),
             "inbox.raw_payload_read": _("Raw payload read"),

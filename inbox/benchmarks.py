@@ -177,7 +177,7 @@ def _operator(org):
         user = User.objects.filter(username=username).first()
         if user is None:
             user = services.user_create(actor=None, organization=org, username=username,
-                                        password="bench-" + "x" * 20)
+                                        password="Bench-Inbox-2026-" + "x" * 8)
         if not Membership.objects.filter(user=user, organization=org,
                                          role=Role.OPERATOR, is_active=True).exists():
             services.membership_grant(actor=None, user=user, organization=org,

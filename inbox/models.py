@@ -158,10 +158,18 @@ class Collector(models.Model):
         return self.name
 
 
+# Platform codes of WeChat official accounts start with this (wechat_service,
+# wechat_subscription): only those accounts have WeChat settings.
+WECHAT_PLATFORM_PREFIX = "wechat"
+
+
 class WeChatEndpoint(models.Model):
-    """The server-callback (消息推送) endpoint of one WeChat official account. The
-    token and EncodingAESKey are stored encrypted (Fernet, key from settings, never
-    in the database); the public URL carries a random slug."""
+    """The server-callback (消息推送) endpoint of one WeChat official account, and
+    the credentials its replies are sent with (客服消息). The token, the
+    EncodingAESKey and the AppSecret are stored encrypted (Fernet, key from
+    settings, never in the database) and never shown back; the public URL carries a
+    random slug. Without an AppSecret the account cannot send through the
+    customer-service API (replies go by another route)."""
 
     class Mode(models.TextChoices):
         PLAIN = "plain", _("Plain text")
@@ -176,6 +184,9 @@ class WeChatEndpoint(models.Model):
                             default=Mode.SAFE)
     token_encrypted = models.TextField(editable=False)
     aes_key_encrypted = models.TextField(editable=False, blank=True)
+    app_secret_encrypted = models.TextField(editable=False, blank=True)
+    secret_changed_at = models.DateTimeField(_("AppSecret changed at"), null=True,
+                                             blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -188,6 +199,10 @@ class WeChatEndpoint(models.Model):
 
     def __str__(self) -> str:
         return str(self.slug)
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.app_id and self.app_secret_encrypted)
 
 
 class RawPayload(models.Model):
@@ -407,6 +422,8 @@ class MessageEvent(models.Model):
         PROBLEM_CASE = "problem_case", _("Escalated as a problem case")
         WARNED = "warned", _("Due soon")
         BREACHED = "breached", _("Deadline missed")
+        SEND_QUEUED = "send_queued", _("Reply queued for WeChat")
+        SEND_FAILED = "send_failed", _("WeChat send failed")
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -470,8 +487,33 @@ class Reply(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                     null=True, blank=True, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
+    class SendState(models.TextChoices):
+        """Sending through the WeChat customer-service API (inbox.services.
+        wechat_send): queued -> sending -> sent, or failed (the reply stays
+        approved, the message unanswered)."""
+
+        QUEUED = "queued", _("Queued for sending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Sending failed")
+
     route = models.CharField(max_length=16, choices=Route.choices, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    send_state = models.CharField(_("send state"), max_length=8,
+                                  choices=SendState.choices, blank=True)
+    # The idempotency key of one send: set when queued, also the Celery task id.
+    send_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    send_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL,
+                                          on_delete=models.SET_NULL, null=True,
+                                          blank=True, related_name="+")
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    # When it was (re)queued: a send queued long ago lost its task (reaper).
+    send_queued_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    # A stable code (the platform's errcode, or ours: window_closed, network,
+    # unknown_result, not_configured) and the platform's own words, for diagnosis.
+    send_error_code = models.CharField(max_length=32, blank=True)
+    send_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -480,9 +522,28 @@ class Reply(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            # One send in flight per message: two answers never race to the citizen.
+            models.UniqueConstraint(fields=["message"],
+                                    condition=Q(send_state__in=["queued", "sending"]),
+                                    name="inbox_reply_one_send_in_flight"),
+        ]
+        indexes = [
+            models.Index(fields=["send_started_at"], name="inbox_reply_sending_idx",
+                         condition=Q(send_state="sending")),
+            models.Index(fields=["send_queued_at"], name="inbox_reply_queued_idx",
+                         condition=Q(send_state="queued")),
+        ]
 
     def __str__(self) -> str:
         return self.text[:40]
+
+    @property
+    def send_error_text(self) -> str:
+        """Why the WeChat send failed, in the handler's words ("" when it did not)."""
+        from inbox.wechat_errors import explain
+
+        return explain(self.send_error_code, self.send_error)
 
 
 class IssueSlipQuerySet(ScopedQuerySet):

@@ -8,7 +8,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.scoping import Action, memberships_of, scope_for
-from inbox.models import OPEN_STATUSES, UNANSWERED_STATUSES, Message
+from inbox.models import (
+    OPEN_STATUSES,
+    UNANSWERED_STATUSES,
+    WECHAT_PLATFORM_PREFIX,
+    Message,
+)
+from registry.models import MediaAccount
 
 VIEWS = ("mine", "org", "due_soon", "breached", "all")
 DUE_SOON = timedelta(hours=24)
@@ -51,3 +57,11 @@ def inbox_messages(user, *, view: str = "org", params=None):
         qs = qs.filter(organization_id=int(params["organization"]))
     order = "due_at" if view in ("due_soon", "breached") else "-received_at"
     return qs.select_related("organization", "handler").order_by(order, "-id")
+
+
+def wechat_accounts(user, action: Action = Action.VIEW):
+    """The WeChat accounts the user sees, with their WeChat settings (one query)."""
+    return (MediaAccount.objects.visible_to(user, action)
+            .filter(platform__code__startswith=WECHAT_PLATFORM_PREFIX)
+            .select_related("platform", "organization", "wechat_endpoint")
+            .order_by("org_path", "display_name", "pk"))

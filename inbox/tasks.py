@@ -105,3 +105,30 @@ def messages_import_check(stage: str, user_id: int) -> None:
     except (ApplicationError, FileNotFoundError):
         imports.import_fail(user=user, stage=stage,
                             message=_("The file could not be checked."))
+
+
+# time_limit and max_retries are wechat_send.SEND_TIME_LIMIT and
+# WECHAT_SEND_MAX_RETRIES (the reaper counts on the former).
+@shared_task(bind=True, name="inbox.wechat_reply_send", acks_late=True,
+             time_limit=60, soft_time_limit=50, ignore_result=True,
+             max_retries=5)
+def wechat_reply_send(self, reply_id: int) -> str:
+    """Send a queued reply through the WeChat customer-service API
+    (inbox.services.wechat_send). At most once: a second run finds the reply taken
+    and returns. Transient failures retry with backoff."""
+    from inbox.services.wechat_send import SendRetry, reply_send_run
+
+    try:
+        return reply_send_run(reply_id=reply_id, attempt=self.request.retries,
+                              max_retries=self.max_retries)
+    except SendRetry as exc:
+        raise self.retry(countdown=exc.countdown, exc=exc) from exc
+
+
+@shared_task(name="inbox.wechat_sends_reap", acks_late=True, time_limit=60,
+             soft_time_limit=50, ignore_result=True)
+def wechat_sends_reap() -> int:
+    """WeChat sends whose worker died mid-call fail as "result unknown"."""
+    from inbox.services.wechat_send import reap_stuck_sends
+
+    return reap_stuck_sends()

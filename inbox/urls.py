@@ -16,5 +16,8 @@ urlpatterns = [
     path("sla/", views.sla_overview, name="sla_overview"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("rate/<uuid:token>/", views.rate, name="rate"),
+    path("wechat-settings/", views.wechat_settings, name="wechat_settings"),
+    path("wechat-settings/<int:account_id>/", views.wechat_settings_edit,
+         name="wechat_settings_edit"),
     path("wechat/<uuid:slug>/", endpoints.wechat_callback, name="wechat_callback"),
 ]

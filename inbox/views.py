@@ -99,8 +99,9 @@ def _transfer_targets(message: Message):
                 .exclude(pk=message.organization_id).order_by("depth", "path")[:300])
 
 
-def _act(request, message: Message) -> None:
-    """Run the step the form names; errors become page messages."""
+def _act(request, message: Message) -> str | None:
+    """Run the step the form names; errors become page messages. Returns the
+    success message when it is not the plain "Done."."""
     step, data, user = request.POST.get("step", ""), request.POST, request.user
     reply = None
     if data.get("reply"):
@@ -139,8 +140,11 @@ def _act(request, message: Message) -> None:
     elif step == "reject" and reply:
         handling.reply_reject(reply=reply, actor=user, reason=data.get("reason", ""))
     elif step == "publish" and reply:
-        handling.reply_publish(reply=reply, actor=user,
-                               route=data.get("route", Reply.Route.PLATFORM))
+        published = handling.reply_publish(reply=reply, actor=user,
+                                           route=data.get("route", Reply.Route.PLATFORM))
+        if published.send_state == Reply.SendState.QUEUED:
+            return _("The reply is being sent through WeChat; the message counts as "
+                     "replied once WeChat accepts it.")
     elif step == "rate":
         handling.message_rate(message=message, rating=data.get("rating", ""), actor=user)
     elif step == "resolve":
@@ -159,8 +163,7 @@ def message_detail(request, pk: int):
         "account__platform"), user, action, pk=pk)
     if request.method == "POST":
         try:
-            _act(request, message)
-            messages.success(request, _("Done."))
+            messages.success(request, _act(request, message) or _("Done."))
             return redirect("inbox:message_detail", pk)
         except ApplicationError as exc:
             detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
@@ -467,3 +470,55 @@ def duty(request):
         "roster": [(d, roster[d], calendar.is_working(d)) for d in days],
         "people": people,
         "can_change": scope_for(request.user, Action.CHANGE).contains(org)})
+
+
+@login_required
+def wechat_settings(request):
+    """The WeChat accounts of my organizations and their settings: the callback
+    URL, and whether replies can be sent through the customer-service API."""
+    _require_business_view(request.user)
+    rows = list(selectors.wechat_accounts(request.user)[:500])
+    changeable = scope_for(request.user, Action.CHANGE)
+    return render(request, "inbox/wechat_settings.html", {
+        "rows": [(a, getattr(a, "wechat_endpoint", None),
+                  changeable.contains(a.organization)) for a in rows],
+        "callback_base": request.build_absolute_uri("/inbox/wechat/"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def wechat_settings_edit(request, account_id: int):
+    """Edit one account's WeChat settings. SECURITY: the token, EncodingAESKey and
+    AppSecret are write-only: the form never shows them; left blank, the stored
+    ones stay."""
+    from inbox.services import wechat
+
+    account = get_visible_or_404(selectors.wechat_accounts(request.user), request.user,
+                                 Action.CHANGE, pk=account_id)
+    endpoint = getattr(account, "wechat_endpoint", None)
+    values = {"app_id": endpoint.app_id if endpoint else "",
+              "mode": endpoint.mode if endpoint else "safe"}
+    if request.method == "POST":
+        values = {"app_id": request.POST.get("app_id", ""),
+                  "mode": request.POST.get("mode", "")}
+        try:
+            wechat.wechat_endpoint_save(
+                actor=request.user, account=account, app_id=values["app_id"],
+                mode=values["mode"], token=request.POST.get("token", ""),
+                aes_key=request.POST.get("aes_key", ""),
+                app_secret=request.POST.get("app_secret", ""),
+                remove_app_secret=request.POST.get("remove_app_secret") == "1")
+            messages.success(request, _("WeChat settings saved."))
+            return redirect("inbox:wechat_settings")
+        except ApplicationError as exc:
+            detail = "; ".join(str(m) for v in exc.fields.values() for m in v)
+            messages.error(request, f"{exc.message} {detail}".strip())
+    from inbox.models import WeChatEndpoint
+
+    return render(request, "inbox/wechat_settings_edit.html", {
+        "account": account, "endpoint": endpoint, "values": values,
+        "modes": WeChatEndpoint.Mode.choices,
+        "callback_url": request.build_absolute_uri(
+            f"/inbox/wechat/{endpoint.slug}/") if endpoint else "",
+    })

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -74,6 +74,23 @@ PRECHECK_RESPONSE = inline_serializer("PrecheckResult", {
     "hard": serializers.IntegerField(), "soft": serializers.IntegerField(),
     "length": serializers.IntegerField(),
 })
+
+
+PROGRESS_PAGE_SIZE = 100
+PROGRESS_MAX_PAGE_SIZE = 500
+
+
+def _positive_int(request, name: str, default: int, maximum: int | None) -> int:
+    """A query parameter that must be a whole number from 1 to `maximum`: a clear
+    400 naming it otherwise."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1 or (maximum and int(raw) > maximum):
+        rule = (_("Enter a whole number from 1 to %(max)s.") % {"max": maximum}
+                if maximum else _("Enter a whole number of at least 1."))
+        raise ValidationFailed(rule, fields={name: [rule]})
+    return int(raw)
 
 
 class PostViewSet(ScopedModelViewSet):
@@ -162,6 +179,16 @@ class PostViewSet(ScopedModelViewSet):
         data = _data(s.SubmitSerializer, request)
         post = posts.post_submit(post=self.get_object(), actor=request.user,
                                  overrides=data["overrides"])
+        return self._detail(post)
+
+    @extend_schema(request=s.LinkEventSerializer, responses=s.PostDetailSerializer,
+                   summary="Link a draft to an open public-opinion event (emergency "
+                           "review path), or unlink it")
+    @action(detail=True, methods=["post"], url_path="link-event")
+    def link_event(self, request, pk=None):
+        data = _data(s.LinkEventSerializer, request)
+        post = posts.post_link_event(post=self.get_object(), actor=request.user,
+                                     event_ref=data["event"])
         return self._detail(post)
 
     def _decide(self, request, decision):
@@ -402,12 +429,31 @@ class RepostDirectiveViewSet(ScopedModelViewSet):
         directive = self.get_queryset().get(pk=directive.pk)
         return Response(s.DirectiveSerializer(directive).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT,
-                   summary="Completion by organization of the targets you see")
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page of the "
+                             "organizations list (1 first)."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Organizations "
+                             f"per page, at most {PROGRESS_MAX_PAGE_SIZE} (default "
+                             f"{PROGRESS_PAGE_SIZE})."),
+        ],
+        summary="Completion by organization of the targets you see (paged)",
+    )
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
-        """Completion by organization (polled by the directive page)."""
-        return Response(selectors.directive_progress(self.get_object(), request.user))
+        """Completion by organization, in tree order: the totals over every target
+        the caller sees, and one page of the organizations (`count` of them in
+        all), so a directive to 5,000 accounts does not answer with thousands of
+        rows at once (issue 9). The page drills down by level instead."""
+        size = _positive_int(request, "page_size", PROGRESS_PAGE_SIZE,
+                             PROGRESS_MAX_PAGE_SIZE)
+        number = _positive_int(request, "page", 1, None)
+        data = selectors.directive_progress(self.get_object(), request.user)
+        rows = data["organizations"]
+        start = (number - 1) * size
+        return Response({**data, "count": len(rows), "page": number, "page_size": size,
+                         "organizations": rows[start:start + size]})
 
 
 class DirectiveTargetViewSet(ScopedModelViewSet):

@@ -55,6 +55,7 @@ class ModerationConfig(AppConfig):
             "moderation.attachment_add": _("Attachment added"),
             "moderation.attachment_download": _("Attachment downloaded"),
             "moderation.post_submit": _("Post submitted for review"),
+            "moderation.post_link_event": _("Post linked to a public-opinion event"),
             "moderation.review_restart": _("Review restarted"),
             "moderation.post_approve": _("Review step approved"),
             "moderation.post_reject": _("Post rejected"),

@@ -215,6 +215,12 @@ class Post(models.Model):
     current_revision = models.ForeignKey(
         "PostRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The public-opinion event or emergency the post answers (moderation.emergency):
+    # its reference and its title as copied when linked. A linked post takes the
+    # emergency review path (every reviewer alerted at once, first in the queues).
+    event_ref = models.CharField(_("linked event"), max_length=40, blank=True,
+                                 default="", db_default="")
+    event_label = models.CharField(max_length=200, blank=True, default="", db_default="")
     # The review round in progress; each (re)submission opens a new round.
     review_round = models.PositiveIntegerField(default=0)
     # The role whose decision the post waits for ("" when none): the reviewer queue
@@ -656,9 +662,15 @@ class RepostDirectiveQuerySet(ScopedQuerySet):
         issued = scope.q(self.model.scope_path_field)
         if action != Action.VIEW or scope.is_empty:
             return self.filter(issued)
-        targeted = DirectiveTarget.objects.filter(
-            scope.q(DirectiveTarget.scope_path_field)).values("directive_id")
-        return self.filter(issued | Q(pk__in=targeted))
+        # A subtree root sees the directives whose reach holds it (one index lookup
+        # per root, whatever the number of targets: issue 9); an organization of
+        # its own only, those with a target on it exactly.
+        targeted = Q(pk__in=DirectiveReach.objects.filter(
+            path__in=list(scope.subtree_paths)).values("directive_id"))
+        if scope.own_paths:
+            targeted |= Q(pk__in=DirectiveTarget.objects.filter(
+                org_path__in=list(scope.own_paths)).values("directive_id"))
+        return self.filter(issued | targeted)
 
 
 class RepostDirective(models.Model):
@@ -675,6 +687,13 @@ class RepostDirective(models.Model):
                                   related_name="+")
     issued_at = models.DateTimeField()
     target_count = models.PositiveIntegerField(default=0)
+    # Stored completion counters (issue 9): kept by target_confirm in the same
+    # transaction as the confirmation, and by the repost sweep in the same
+    # transaction as its marking (`overdue` = marked overdue, not confirmed), so a
+    # directive list reads them instead of counting targets on each view.
+    confirmed_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    late_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    overdue_count = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     # The repost policies in force at issue ({platform id: [unit, amount, warn
     # minutes]}): a calendar edit recomputes open deadlines with these, so a later
     # policy change never moves an issued directive's deadlines.
@@ -694,6 +713,29 @@ class RepostDirective(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DirectiveReach(models.Model):
+    """The organizations a directive reaches: each organization holding one of its
+    targets and every ancestor of those, one row each (written with the targets at
+    issue, which never change afterwards). "Directives with a target in my subtree"
+    is then `path = <root>` in this table's unique index, instead of a range over
+    every target of the subtree (issue 9). Derived data of the directive, read only
+    by RepostDirective.objects.visible_to."""
+
+    directive = models.ForeignKey(RepostDirective, on_delete=models.CASCADE,
+                                  related_name="+")
+    path = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = _("directive reach")
+        verbose_name_plural = _("directive reach")
+        constraints = [
+            models.UniqueConstraint(fields=["path", "directive"], name="reach_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.directive_id}@{self.path}"
 
 
 class DirectiveTarget(models.Model):
@@ -736,7 +778,10 @@ class DirectiveTarget(models.Model):
             models.Index(fields=["warn_at"], name="target_open_warn_idx",
                          condition=Q(confirmed_at__isnull=True, warned_at__isnull=True,
                                      overdue_at__isnull=True)),
-            models.Index(fields=["org_path"], name="target_path_idx", opclasses=PATH_OPS),
+            # Path first, directive second: "directives with a target in my
+            # subtree" reads the index alone (no table rows), issue 9.
+            models.Index(fields=["org_path", "directive"], name="target_path_directive_idx",
+                         opclasses=[PATH_OPS[0], ""]),
             # The targets list's default order and the completion board (by directive,
             # grouped by organization).
             models.Index(fields=["due_at", "id"], name="target_due_order_idx"),

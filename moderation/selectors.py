@@ -43,7 +43,8 @@ def post_list(user, *, mine: bool = False, status: str | None = None):
 
 def review_queue(user):
     """What waits on the user: in-review posts whose current step needs a role the
-    user holds in the post's organization, never their own, oldest first.
+    user holds in the post's organization, never their own; posts on the emergency
+    review path first, then oldest first.
 
     SECURITY: outsourced operators get nothing (they never review); the role is
     re-checked at decision time by the review service."""
@@ -66,11 +67,19 @@ def review_queue(user):
             cond |= Q(organization_id=org_id, awaiting_role=role)
     if not cond:
         return Post.objects.none()
+    from django.db.models import Case, IntegerField, Value, When
+
     return (
         Post.objects.filter(cond, status=PostStatus.IN_REVIEW)
         .exclude(author=user)
         .select_related("organization", "author", "current_revision")
-        .order_by("submitted_at", "id")
+        # Posts on the emergency review path first (moderation.emergency).
+        .order_by(
+            Case(When(event_ref="", then=Value(1)), default=Value(0),
+                 output_field=IntegerField()),
+            "submitted_at",
+            "id",
+        )
     )
 
 
@@ -216,8 +225,10 @@ def directive_list(user, *, mine: bool = False):
                      output_field=IntegerField()),
             targets_seen=Count("targets", filter=seen),
             confirmed=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=False)),
-            open_overdue=Count("targets", filter=seen & Q(targets__confirmed_at__isnull=True,
-                                                          targets__due_at__lt=timezone.now())),
+            # Overdue as the minute's sweep marks it: the same definition as the
+            # directives' stored counters (directive_page).
+            open_overdue=Count("targets", filter=seen & Q(
+                targets__confirmed_at__isnull=True, targets__overdue_at__isnull=False)),
         )
         .order_by("-own", "-id")
     )
@@ -228,9 +239,11 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
     read the directives alone (newest first, by primary key); only the page's
     directives then get their target counts. A directive issued inside one of the
     user's subtrees has all its targets there (targets are chosen under the issuing
-    organization), so its counts need no scope filter (one GROUP BY over its
-    targets); the others are counted with the filter, as in directive_list. A fixed
-    number of queries: count, ids, directives, the two GROUP BYs."""
+    organization), so its counts are the directive's stored counters (overdue: as
+    marked by the minute's sweep); the others are counted with the scope filter, as
+    in directive_list (one GROUP BY, sent only when the page holds such
+    directives). At most five queries whatever the page size: memberships, count,
+    ids, directives, the GROUP BY."""
     from django.core.paginator import Paginator
     from django.db.models import Case, IntegerField, Value, When
 
@@ -256,23 +269,19 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
         )
     }
     covered = [pk for pk, d in rows.items() if d.org_path.startswith(roots)] if roots else []
-    now = timezone.now()
+    # The stored counters (kept by the confirmation and the sweep): no target is
+    # read for these.
     counts = {
-        r["directive_id"]: r
-        # Both queries run whatever the mix (an id of 0 matches nothing), so the
-        # page costs the same number of queries for every user.
-        for r in DirectiveTarget.objects.filter(directive_id__in=covered or [0])
-        .order_by()
-        .values("directive_id")
-        .annotate(
-            targets_seen=Count("id"),
-            confirmed=Count("confirmed_at"),
-            open_overdue=Count("id", filter=Q(confirmed_at__isnull=True, due_at__lt=now)),
-        )
+        pk: {
+            "targets_seen": rows[pk].target_count,
+            "confirmed": rows[pk].confirmed_count,
+            "open_overdue": rows[pk].overdue_count,
+        }
+        for pk in covered
     }
     rest = [pk for pk in rows if pk not in set(covered)]
-    if rows:
-        for d in directive_list(user).filter(pk__in=rest or [0]):
+    if rest:
+        for d in directive_list(user).filter(pk__in=rest):
             counts[d.pk] = {
                 "targets_seen": d.targets_seen,
                 "confirmed": d.confirmed,

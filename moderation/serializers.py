@@ -34,7 +34,8 @@ class PostListSerializer(serializers.ModelSerializer):
         fields = ["id", "organization", "organization_name", "author", "author_name", "kind",
                   "corrects", "title", "text", "links", "column_tag", "importance", "is_repost",
                   "repost_source", "scheduled_at", "status", "awaiting_role", "revision",
-                  "accounts", "submitted_at", "approved_at", "created_at", "updated_at"]
+                  "accounts", "submitted_at", "approved_at", "created_at", "updated_at",
+                  "event_ref", "event_label"]
 
     def get_accounts(self, post) -> list[dict]:
         return [{"id": a.pk, "name": a.display_name, "platform": a.platform.code}
@@ -160,6 +161,14 @@ class SubmitSerializer(serializers.Serializer):
     overrides = serializers.DictField(child=serializers.CharField(allow_blank=True,
                                                                   max_length=500),
                                       required=False, default=dict)
+
+
+class LinkEventSerializer(serializers.Serializer):
+    event = serializers.CharField(
+        max_length=40, allow_blank=True,
+        help_text="The open public-opinion event's reference, e.g. "
+                  "`opinion-event:12` (the post page lists the events that cover its "
+                  "organization), or empty to unlink.")
 
 
 class DecisionSerializer(serializers.Serializer):

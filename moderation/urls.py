@@ -14,6 +14,7 @@ urlpatterns = [
     path("posts/<int:pk>/edit/", views.post_edit, name="post_edit"),
     path("posts/<int:pk>/submit/", views.post_submit, name="post_submit"),
     path("posts/<int:pk>/decide/", views.post_decide, name="post_decide"),
+    path("posts/<int:pk>/link-event/", views.post_link_event, name="post_link_event"),
     path("posts/<int:pk>/publish/", views.post_publish, name="post_publish"),
     path("posts/<int:pk>/attach/", views.post_attach, name="post_attach"),
     path("posts/<int:pk>/attachments/<int:attachment_pk>/", views.attachment_download,

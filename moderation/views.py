@@ -29,7 +29,7 @@ from common import exports
 from common.db import reads_from_replica
 from common.errors import ApplicationError
 from common.listing import PAGE_SIZES, page_size, paginate, sort_key
-from moderation import selectors
+from moderation import emergency, selectors
 from moderation.forms import DirectiveForm, PostForm
 from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
 from moderation.services import directives, posts, publication, review
@@ -230,6 +230,9 @@ def post_detail(request, pk: int):
                        and Role.OUTSOURCED_OPERATOR not in held),
         "can_edit": posts.can_edit(request.user, post),
         "unpublished": [a for a in post.target_accounts.all() if a.pk not in published],
+        "events": (emergency.events_for(post.organization)
+                   if post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
+                   and posts.can_edit(request.user, post) else []),
         "all_steps": sorted(post.steps.all(), key=lambda s: (s.round, s.order)),
     })
 
@@ -243,6 +246,19 @@ def post_submit(request, pk: int):
     try:
         posts.post_submit(post=post, actor=request.user, overrides=overrides)
         messages.success(request, _("Submitted for review."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("moderation:post_detail", pk)
+
+
+@login_required
+@require_POST
+def post_link_event(request, pk: int):
+    post = get_visible_or_404(Post.objects.all(), request.user, Action.CHANGE, pk=pk)
+    try:
+        posts.post_link_event(post=post, actor=request.user,
+                              event_ref=request.POST.get("event", ""))
+        messages.success(request, _("The linked event was saved."))
     except ApplicationError as exc:
         _error(request, exc)
     return redirect("moderation:post_detail", pk)
@@ -341,7 +357,7 @@ def post_signoff(request, pk: int):
 @login_required
 def queue(request):
     _require_business_view(request.user)
-    # Oldest first: what has waited longest leads (review_queue's order).
+    # review_queue's order: emergency reviews first, then what has waited longest.
     page = paginate(request, selectors.review_queue(request.user))
     return render(request, "moderation/queue.html",
                   {"page": page, "page_sizes": PAGE_SIZES})

@@ -194,6 +194,8 @@ class MediaAccount(models.Model):
             models.Index(fields=["followers", "id"], name="account_followers_idx"),
             models.Index(fields=["display_name", "id"], name="account_name_idx"),
             models.Index(fields=["last_post_at", "id"], name="account_lastpost_idx"),
+            # account_cleanup_order_idx (the overview's clean-up list) is created by
+            # migration 0013 in SQL: NULLS FIRST has a vendor-specific spelling.
             # The search box: platform id exactly (any case) or by prefix.
             models.Index(Upper("platform_account_id"), name="account_pid_upper_idx"),
             models.Index(fields=["platform_account_id"], name="account_pid_prefix_idx",
@@ -606,3 +608,56 @@ class RotationTask(models.Model):
         from django.utils import timezone
 
         return self.done_at is None and self.due_at < timezone.now()
+
+
+class RegistryFigures(models.Model):
+    """The registry overview's figures for one organization's whole subtree (its own
+    accounts and those of every organization below it), so that a dashboard over a
+    large jurisdiction reads one row per root of the scope instead of counting the
+    accounts and filings on each view (issue 9).
+
+    Kept by `registry.services.figures.figures_rollup`, a set-based job run every few
+    minutes (config/schedule.py): the idle and overdue figures depend on the clock,
+    not only on writes, so a short-interval roll-up keeps all of them current in one
+    pass. The overview uses them only for scopes of at least COUNT_CACHE_MIN_ROWS
+    accounts and only while they are fresh (REGISTRY_FIGURES_MAX_AGE_SECONDS); small
+    jurisdictions are counted live, exact at once. Not tenant data of its own: read
+    through registry.selectors.registry_overview, which takes the paths from the
+    user's scope."""
+
+    organization = models.OneToOneField(
+        Organization, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    path = models.CharField(max_length=255, unique=True)
+    total = models.PositiveIntegerField(default=0)
+    # {status: n} and {platform id: n} over every account: the overview's two
+    # breakdowns.
+    by_status = models.JSONField(default=dict)
+    by_platform = models.JSONField(default=dict)
+    idle = models.PositiveIntegerField(default=0)
+    cleanup = models.PositiveIntegerField(default=0)
+    filing_overdue = models.PositiveIntegerField(default=0)
+    filings_pending = models.PositiveIntegerField(default=0)
+    filings_pending_past_due = models.PositiveIntegerField(default=0)
+    filings_late = models.PositiveIntegerField(default=0)
+    rotations_open = models.PositiveIntegerField(default=0)
+    rotations_overdue = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    COUNTERS = (
+        "idle",
+        "cleanup",
+        "filing_overdue",
+        "filings_pending",
+        "filings_pending_past_due",
+        "filings_late",
+        "rotations_open",
+        "rotations_overdue",
+    )
+
+    class Meta:
+        verbose_name = _("registry figures")
+        verbose_name_plural = _("registry figures")
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.total})"

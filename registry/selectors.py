@@ -65,20 +65,32 @@ OVERVIEW_CACHE_SECONDS = 60
 
 
 def registry_overview(user) -> dict:
-    """The registry dashboard of the user's jurisdiction, cached for a minute per
-    scope when the jurisdiction is large (common/paging.py's threshold, 10,000
-    accounts): a national overview reads every account and filing, a province's
-    tens of thousands; users of the same scope share one computation a minute.
-    Small jurisdictions are computed on every view (exact at once)."""
+    """The registry dashboard of the user's jurisdiction.
+
+    A large jurisdiction (at least COUNT_CACHE_MIN_ROWS accounts, common/paging.py's
+    threshold) whose scope is whole subtrees reads the roll-up (RegistryFigures: one
+    row per root of the scope, kept by a job every few minutes), so the dashboard's
+    cost grows with the number of roots, not with accounts or filings (issue 9);
+    `as_of` then says when the figures were computed. Otherwise, or when the figures
+    are missing or older than REGISTRY_FIGURES_MAX_AGE_SECONDS, the figures are
+    counted live: cached for a minute per scope when large, exact at once when
+    small."""
     from django.core.cache import cache
 
     from accounts.scoping import scope_for
 
     scope = scope_for(user, Action.VIEW)
-    key = "overview:" + hashlib.sha1(
-        repr((scope.subtree_paths, scope.own_paths, translation.get_language()))
-        .encode()
-    ).hexdigest()
+    rolled = _overview_from_figures(user, scope)
+    if rolled is not None:
+        return rolled
+    key = (
+        "overview:"
+        + hashlib.sha1(
+            repr(
+                (scope.subtree_paths, scope.own_paths, translation.get_language())
+            ).encode()
+        ).hexdigest()
+    )
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -86,6 +98,76 @@ def registry_overview(user) -> dict:
     if data["total"] >= int(getattr(settings, "COUNT_CACHE_MIN_ROWS", 10_000)):
         cache.set(key, data, OVERVIEW_CACHE_SECONDS)
     return data
+
+
+def _overview_from_figures(user, scope) -> dict | None:
+    """The overview summed from the roll-up rows of the scope's roots (one indexed
+    query, plus the platforms' names and the head of the clean-up list), or None
+    when the roll-up cannot answer for this scope (see registry_overview)."""
+    from registry.ledger import idle_q
+    from registry.models import RegistryFigures
+
+    if scope.own_paths or not scope.subtree_paths:
+        return None
+    rows = list(RegistryFigures.objects.filter(path__in=scope.subtree_paths))
+    if not rows:
+        return None
+    as_of = min(r.computed_at for r in rows)
+    max_age = int(getattr(settings, "REGISTRY_FIGURES_MAX_AGE_SECONDS", 900))
+    if as_of < timezone.now() - timedelta(seconds=max_age):
+        return None
+    total = sum(r.total for r in rows)
+    if total < int(getattr(settings, "COUNT_CACHE_MIN_ROWS", 10_000)):
+        return None
+
+    def summed(attr):
+        out: dict[str, int] = {}
+        for r in rows:
+            for k, n in getattr(r, attr).items():
+                out[k] = out.get(k, 0) + n
+        return out
+
+    per_platform = summed("by_platform")
+    platforms = Platform.objects.filter(pk__in=[int(k) for k in per_platform]).order_by(
+        "sort_order", "code"
+    )
+    thresholds = activity_thresholds_of_user(user)
+    accounts = MediaAccount.objects.visible_to(user, Action.VIEW)
+    cleanup = list(
+        accounts.filter(idle_q(kind="cleanup"))
+        .select_related("platform", "organization")
+        .order_by(F("last_post_at").asc(nulls_first=True), "id")[:CLEANUP_LIST_LENGTH]
+    )
+    figure = {name: sum(getattr(r, name) for r in rows)
+              for name in RegistryFigures.COUNTERS}
+    return {
+        "total": total,
+        "by_status": summed("by_status"),
+        "by_platform": [
+            {
+                "platform_id": p.pk,
+                "platform__code": p.code,
+                "platform__name": p.name,
+                "platform__sort_order": p.sort_order,
+                "n": per_platform[str(p.pk)],
+            }
+            for p in platforms
+        ],
+        "idle_days": thresholds.idle_days,
+        "cleanup_days": thresholds.cleanup_days,
+        "accounts": {k: figure[k] for k in ("idle", "cleanup", "filing_overdue")},
+        "filings": {
+            "pending": figure["filings_pending"],
+            "pending_past_due": figure["filings_pending_past_due"],
+            "late": figure["filings_late"],
+        },
+        "rotations": {
+            "open": figure["rotations_open"],
+            "overdue": figure["rotations_overdue"],
+        },
+        "cleanup": cleanup,
+        "as_of": as_of,
+    }
 
 
 def _registry_overview(user) -> dict:
@@ -138,6 +220,7 @@ def _registry_overview(user) -> dict:
         "filings": filing_totals,
         "rotations": rotation_totals,
         "cleanup": cleanup,
+        "as_of": None,  # counted now
     }
 
 

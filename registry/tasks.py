@@ -20,3 +20,12 @@ def custody_upkeep() -> int:
     from registry.services.staffing import custody_upkeep_sweep
 
     return custody_upkeep_sweep()
+
+
+@shared_task(name="registry.figures_rollup", acks_late=True, time_limit=600)
+def figures_rollup() -> int:
+    """The registry overview's figures for every subtree (registry.services.figures;
+    set-based, one pass, safe to run twice)."""
+    from registry.services.figures import figures_rollup as rollup
+
+    return rollup()

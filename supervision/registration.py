@@ -6,8 +6,28 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 
+def _open_events(organization):
+    """moderation.emergency's source: the open public-opinion events registered at
+    the organization or above it (one query)."""
+    from moderation.emergency import EventChoice
+    from supervision.models import EventLevel, EventStatus, OpinionEvent
+
+    step = organization.steplen
+    ancestors = [organization.path[:k] for k in range(step, len(organization.path) + 1,
+                                                      step)]
+    return [
+        EventChoice(f"opinion-event:{pk}", f"{title}（{EventLevel(level).label}）")
+        for pk, title, level in OpinionEvent.objects.filter(
+            status=EventStatus.OPEN, org_path__in=ancestors
+        ).order_by("-occurred_at").values_list("pk", "title", "level")
+    ]
+
+
 def register() -> None:
     from accounts.models import Role
+    from moderation.emergency import register_event_source
+
+    register_event_source(_open_events)
     from audit.labels import register_action_labels
     from common.navigation import NavEntry
     from common.navigation import register as register_nav

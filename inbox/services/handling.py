@@ -8,6 +8,7 @@ event and the audit event in the same transaction; notifications go out on commi
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.db import transaction
@@ -540,9 +541,14 @@ def wechat_window_warning(message: Message, now: datetime | None = None) -> str:
 
 @transaction.atomic
 def reply_publish(*, reply: Reply, actor, route: str = Reply.Route.PLATFORM) -> Reply:
-    """The reply goes out to the citizen: the message is replied. WeChat messages
-    are answered through the customer-service API only while the 48-hour window is
-    open; afterwards only by another route."""
+    """The reply goes out to the citizen: the message is replied.
+
+    WeChat messages are answered through the customer-service API only while the
+    48-hour window is open; afterwards only by another route. A WeChat API reply is
+    not published here: it is queued (`send_state` queued, a fresh `send_key`) and a
+    Celery task sends it after commit (inbox.services.wechat_send); the message is
+    replied only once WeChat accepted it. While a send is in flight no other reply
+    of the message is published (one answer reaches the citizen)."""
     reply, message = _lock_reply(reply)
     role = _handler_role(actor, message)
     if route not in Reply.Route.values:
@@ -554,23 +560,94 @@ def reply_publish(*, reply: Reply, actor, route: str = Reply.Route.PLATFORM) -> 
         raise Conflict(_("This message has already been answered."), code="closed")
     if message.status == Status.WAITING:
         raise Conflict(_("Resume the message before replying."), code="bad_transition")
+    if Reply.objects.filter(message=message, send_state__in=IN_FLIGHT).exists():
+        raise Conflict(_("A reply of this message is being sent through WeChat; wait for "
+                         "the result."), code="send_in_flight")
     now = timezone.now()
     if route == Reply.Route.WECHAT_API:
-        if message.channel != Channel.WECHAT:
-            raise ValidationFailed(_("Please correct the marked fields."), fields={
-                "route": [_("Only WeChat messages are answered through the WeChat API.")]})
-        if message.wechat_window_closes_at is None or now >= message.wechat_window_closes_at:
-            raise Conflict(_("The 48-hour WeChat window is closed: record the reply as "
-                             "sent by another route."), code="window_closed")
-    reply.state, reply.route, reply.published_at = Reply.State.PUBLISHED, route, now
+        _check_wechat_send(reply, message, now)
+        return _queue_wechat_send(reply, message, actor=actor, role=role, now=now)
+    reply.route = route
+    reply_published(reply, message, actor=actor, role=role, now=now)
+    return reply
+
+
+IN_FLIGHT = (Reply.SendState.QUEUED, Reply.SendState.SENDING)
+
+
+def _check_wechat_send(reply: Reply, message: Message, now: datetime) -> None:
+    from inbox.models import WeChatEndpoint
+    from inbox.wechat_errors import UNKNOWN_RESULT
+
+    if message.channel != Channel.WECHAT:
+        raise ValidationFailed(_("Please correct the marked fields."), fields={
+            "route": [_("Only WeChat messages are answered through the WeChat API.")]})
+    if message.wechat_window_closes_at is None or now >= message.wechat_window_closes_at:
+        raise Conflict(_("The 48-hour WeChat window is closed: record the reply as "
+                         "sent by another route."), code="window_closed")
+    if reply.send_state == Reply.SendState.SENT:
+        raise Conflict(_("This reply was already sent through WeChat."), code="already_sent")
+    if reply.send_error_code == UNKNOWN_RESULT:
+        # At most once: a send that may have reached the citizen is not repeated
+        # blindly; the handler checks on the platform and records another route.
+        raise Conflict(_("Whether the last sending reached the citizen is unknown: check on "
+                         "the WeChat platform and record the reply by another route."),
+                       code="send_unknown")
+    endpoint = WeChatEndpoint.objects.filter(account_id=message.account_id).first()
+    if endpoint is None or not endpoint.can_send or not message.citizen_openid:
+        raise Conflict(_("This account has no WeChat sending credentials (AppID and "
+                         "AppSecret): enter them in its WeChat settings, or record the "
+                         "reply by another route."), code="wechat_not_configured")
+
+
+def _queue_wechat_send(reply: Reply, message: Message, *, actor, role: str,
+                       now: datetime) -> Reply:
+    """Queue the send (caller holds the reply and message locks). The task is sent
+    on commit with the send key as its id."""
+    reply.route = Reply.Route.WECHAT_API
+    reply.send_state, reply.send_key = Reply.SendState.QUEUED, uuid.uuid4()
+    reply.send_requested_by, reply.send_queued_at = actor, now
+    reply.send_started_at, reply.send_error_code, reply.send_error = None, "", ""
+    reply.save(update_fields=["route", "send_state", "send_key", "send_requested_by",
+                              "send_queued_at", "send_started_at", "send_error_code",
+                              "send_error"])
+    _event(message, Kind.SEND_QUEUED, actor, at=now, data={"reply": reply.pk})
+    audit_record(actor=actor, action="inbox.reply_send_queue", target=message, role=role,
+                 target_label=f"#{message.pk}",
+                 after={"reply": reply.pk, "send_key": str(reply.send_key)})
+    pk, key = reply.pk, str(reply.send_key)
+    transaction.on_commit(lambda: send_later(pk, key))
+    return reply
+
+
+def send_later(reply_id: int, key: str) -> None:
+    from inbox.tasks import wechat_reply_send
+
+    wechat_reply_send.apply_async(args=[reply_id], task_id=f"wechat-send-{key}")
+
+
+def reply_published(reply: Reply, message: Message, *, actor, role: str, now: datetime,
+                    audit_action: str = "inbox.reply_publish",
+                    extra: dict | None = None) -> None:
+    """Record that `reply` reached the citizen by `reply.route` (caller holds both
+    row locks, inside the transaction): the reply is published, the message replied
+    (unless the reply is interim), its timeline and the audit trail say so. A
+    message waiting on the citizen when a queued WeChat send lands resumes first:
+    the citizen did get the answer."""
+    reply.state, reply.published_at = Reply.State.PUBLISHED, now
     reply.save(update_fields=["state", "route", "published_at"])
     fields = []
     if message.accepted_at is None:
         fields += _accept_fields(message, now)
     if reply.kind != Reply.Kind.INTERIM:
+        if message.status == Status.WAITING:
+            message.paused_seconds += paused_time(message.sla_unit, message.paused_at, now,
+                                                  message.region_code)
+            message.paused_at, message.status = None, Status.IN_PROGRESS
+            fields += ["paused_seconds", "paused_at"]
         _move(message, Status.REPLIED)
         message.replied_at = now
-        message.reply_route = route
+        message.reply_route = reply.route
         if message.first_replied_at is None:
             message.first_replied_at = now
         message.replied_on_time = now <= message.reply_due_at
@@ -579,11 +656,12 @@ def reply_publish(*, reply: Reply, actor, route: str = Reply.Route.PLATFORM) -> 
     fields += _refresh_due(message)
     message.save(update_fields=fields)
     _event(message, Kind.REPLIED, actor, at=now,
-           data={"reply": reply.pk, "route": route, "kind": reply.kind})
-    audit_record(actor=actor, action="inbox.reply_publish", target=message, role=role,
-                 target_label=f"#{message.pk}",
-           after={"reply": reply.pk, "route": route, "on_time": message.replied_on_time})
-    return reply
+           data={"reply": reply.pk, "route": reply.route, "kind": reply.kind,
+                 **(extra or {})})
+    audit_record(actor=actor, action=audit_action, target=message, role=role,
+                 organization=message.organization, target_label=f"#{message.pk}",
+                 after={"reply": reply.pk, "route": reply.route,
+                        "on_time": message.replied_on_time, **(extra or {})})
 
 
 # --- follow-up (回访), reopen, resolve ------------------------------------------------------

@@ -24,7 +24,13 @@ from accounts.scoping import Action, require
 from audit.services import audit_record
 from common.errors import PermissionDenied, ValidationFailed
 from inbox import crypto
-from inbox.models import Channel, RawPayload, Source, WeChatEndpoint
+from inbox.models import (
+    WECHAT_PLATFORM_PREFIX,
+    Channel,
+    RawPayload,
+    Source,
+    WeChatEndpoint,
+)
 from inbox.services.ingest import Incoming, messages_receive, raw_payload_store
 from registry.models import MediaAccount
 
@@ -41,38 +47,77 @@ class BadPayload(Exception):
     pass
 
 
+def _valid_aes_key(aes_key: str) -> bool:
+    try:
+        return len(aes_key) == 43 and len(base64.b64decode(aes_key + "=")) == 32
+    except ValueError:
+        return False
+
+
 @transaction.atomic
-def wechat_endpoint_save(*, actor, account: MediaAccount, app_id: str, token: str,
-                         aes_key: str = "", mode: str = WeChatEndpoint.Mode.SAFE
+def wechat_endpoint_save(*, actor, account: MediaAccount, app_id: str, token: str = "",
+                         aes_key: str = "", mode: str = WeChatEndpoint.Mode.SAFE,
+                         app_secret: str = "", remove_app_secret: bool = False
                          ) -> WeChatEndpoint:
-    """Create or change an account's callback endpoint; the token and key are
-    stored encrypted and never shown again."""
+    """Create or change an account's WeChat settings: the callback (token,
+    EncodingAESKey, mode) and the sending credentials (AppID + AppSecret, for the
+    customer-service API).
+
+    SECURITY: the token, key and secret are stored encrypted and never shown again.
+    On a change, a blank token, key or secret keeps the stored one (the forms cannot
+    show it back); `remove_app_secret` stops sending through the API. The audit event
+    records which secrets changed, never their values. A changed AppID or AppSecret
+    leaves the cached access token behind: its cache key carries both
+    (wechat_send.token_cache_prefix), so the next send fetches a new one.
+    """
     role = require(actor, Action.CHANGE, account.organization)
+    endpoint = (WeChatEndpoint.objects.select_for_update().filter(account=account).first()
+                or WeChatEndpoint(account=account))
+    creating = endpoint.pk is None
+    app_id, token = (app_id or "").strip(), (token or "").strip()
+    aes_key, app_secret = (aes_key or "").strip(), (app_secret or "").strip()
     errors = {}
+    if not account.platform.code.startswith(WECHAT_PLATFORM_PREFIX):
+        errors["account"] = [_("Only a WeChat account has WeChat settings.")]
     if not app_id or len(app_id) > 32:
         errors["app_id"] = [_("Required.")]
-    if not (3 <= len(token or "") <= 32 and token.isalnum()):
+    if (token or creating) and not (3 <= len(token) <= 32 and token.isalnum()):
         errors["token"] = [_("3 to 32 letters or digits, as set on the platform.")]
-    if mode == WeChatEndpoint.Mode.SAFE:
-        try:
-            valid = len(aes_key) == 43 and len(base64.b64decode(aes_key + "=")) == 32
-        except ValueError:
-            valid = False
-        if not valid:
-            errors["aes_key"] = [_("The EncodingAESKey has 43 characters.")]
     if mode not in WeChatEndpoint.Mode.values:
         errors["mode"] = [_("Choose a mode from the list.")]
+    elif mode == WeChatEndpoint.Mode.SAFE and (aes_key or not endpoint.aes_key_encrypted):
+        if not _valid_aes_key(aes_key):
+            errors["aes_key"] = [_("The EncodingAESKey has 43 characters.")]
+    if app_secret and not (len(app_secret) == 32 and app_secret.isalnum()):
+        errors["app_secret"] = [_("The AppSecret has 32 letters or digits.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
-    endpoint = WeChatEndpoint.objects.filter(account=account).first() or WeChatEndpoint(
-        account=account)
+    before = None if creating else {"app_id": endpoint.app_id, "mode": endpoint.mode,
+                                    "can_send": endpoint.can_send}
+    changed = []
     endpoint.app_id, endpoint.mode = app_id, mode
-    endpoint.token_encrypted = crypto.encrypt(token)
-    endpoint.aes_key_encrypted = crypto.encrypt(aes_key) if aes_key else ""
+    if token:
+        endpoint.token_encrypted = crypto.encrypt(token)
+        changed.append("token")
+    if aes_key:
+        endpoint.aes_key_encrypted = crypto.encrypt(aes_key)
+        changed.append("aes_key")
+    if app_secret:
+        endpoint.app_secret_encrypted = crypto.encrypt(app_secret)
+        changed.append("app_secret")
+    elif remove_app_secret and endpoint.app_secret_encrypted:
+        endpoint.app_secret_encrypted = ""
+        changed.append("app_secret")
+    if "app_secret" in changed:
+        endpoint.secret_changed_at = timezone.now()
+    endpoint.full_clean(exclude=["token_encrypted", "aes_key_encrypted",
+                                 "app_secret_encrypted", "account"])
     endpoint.save()
     audit_record(actor=actor, action="inbox.wechat_endpoint_save", target=endpoint,
                  organization=account.organization, role=role,
-                 after={"account": account.pk, "app_id": app_id, "mode": mode})
+                 target_label=account.display_name, before=before,
+                 after={"account": account.pk, "app_id": app_id, "mode": mode,
+                        "can_send": endpoint.can_send, "secrets_changed": changed})
     return endpoint
 
 

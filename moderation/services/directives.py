@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from audit.services import audit_record
 from common.errors import Conflict, PermissionDenied, ValidationFailed
 from moderation.models import (
     DeadlineUnit,
+    DirectiveReach,
     DirectiveTarget,
     Importance,
     Post,
@@ -180,6 +182,11 @@ def directive_issue(
             provisional=provisional,
         ))
     DirectiveTarget.objects.bulk_create(targets, batch_size=2000)
+    DirectiveReach.objects.bulk_create(
+        [DirectiveReach(directive=directive, path=path)
+         for path in _reach({r[2] for r in rows})],
+        batch_size=2000,
+    )
     audit_record(actor=actor, action="moderation.directive_issue", target=directive,
                  organization=organization, role=role,
                  after={"title": directive.title, "targets": len(rows), "selection": selection})
@@ -242,6 +249,14 @@ def target_confirm(*, target: DirectiveTarget, actor, repost_url: str) -> Direct
     target.confirmed_by = actor
     target.repost_url = repost_url
     target.save(update_fields=["confirmed_at", "confirmed_by", "repost_url"])
+    late = target.confirmed_at > target.due_at
+    # The directive's stored counters, in this transaction (the row lock on the
+    # target makes a second confirmation wait and then fail above).
+    RepostDirective.objects.filter(pk=target.directive_id).update(
+        confirmed_count=F("confirmed_count") + 1,
+        late_count=F("late_count") + int(late),
+        overdue_count=Greatest(F("overdue_count") - int(target.overdue_at is not None), 0),
+    )
     audit_record(actor=actor, action="moderation.repost_confirm", target=target,
                  organization=target.organization, role=role,
                  after={"url": repost_url, "late": target.confirmed_at > target.due_at})
@@ -286,10 +301,68 @@ def reposts_sweep(now=None) -> dict:
         if not _sweep_lock():
             return {"skipped": True}
         warned, overdue = _mark(now)
+        if overdue:
+            directive_counters_refresh(
+                DirectiveTarget.objects.filter(overdue_at=now).values("directive_id")
+            )
         if warned or overdue:
             stamp = now.isoformat()
             transaction.on_commit(lambda: _send_notify_task(stamp))
     return {"warned": warned, "overdue": overdue}
+
+
+def _reach(paths) -> set[str]:
+    """Each path and every ancestor's (a materialized path less its last 4
+    characters is the parent's)."""
+    step = Organization.steplen
+    return {p[:k] for p in paths for k in range(step, len(p) + 1, step)}
+
+
+def directive_reach_build(directive_ids) -> int:
+    """The reach rows of directives whose targets were written outside
+    directive_issue (demo/scale_ops.py, the migration that introduced the table):
+    one read of the distinct target paths, one insert; existing rows are kept."""
+    by_directive: dict[int, set[str]] = {}
+    for directive_id, path in (
+        DirectiveTarget.objects.filter(directive_id__in=directive_ids)
+        .order_by()
+        .values_list("directive_id", "org_path")
+        .distinct()
+    ):
+        by_directive.setdefault(directive_id, set()).add(path)
+    rows = [
+        DirectiveReach(directive_id=directive_id, path=path)
+        for directive_id, paths in by_directive.items()
+        for path in _reach(paths)
+    ]
+    DirectiveReach.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+def directive_counters_refresh(directive_ids) -> int:
+    """Recount the stored counters of the directives `directive_ids` (ids or a
+    values() subquery) from their targets: one UPDATE with correlated counts (each
+    an index range of one directive's targets), exact whatever happened before.
+    Called by the sweep for the directives it marked; also the repair for data
+    written outside the services (demo/scale_ops.py, migrations)."""
+    def count(**conditions):
+        return Coalesce(
+            Subquery(
+                DirectiveTarget.objects.filter(directive=OuterRef("pk"), **conditions)
+                .order_by()
+                .values("directive")
+                .annotate(n=Count("*"))
+                .values("n")[:1]
+            ),
+            0,
+        )
+
+    return RepostDirective.objects.filter(pk__in=directive_ids).update(
+        target_count=count(),
+        confirmed_count=count(confirmed_at__isnull=False),
+        late_count=count(confirmed_at__gt=F("due_at")),
+        overdue_count=count(confirmed_at__isnull=True, overdue_at__isnull=False),
+    )
 
 
 def _send_notify_task(stamp: str) -> None:

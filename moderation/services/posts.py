@@ -359,6 +359,60 @@ def notify_step(post: Post) -> None:
     )
 
 
+def notify_emergency(post: Post, chain: list[str]) -> None:
+    """The emergency review path: every reviewer of the chain is alerted at once, not
+    only the first step's (each step is still decided and recorded in order)."""
+    from accounts.models import User
+
+    recipients = User.objects.none()
+    for role in chain:
+        recipients = recipients | reviewers_for(post, role)
+    notify(
+        recipients=list(recipients.distinct()),
+        organization=post.organization,
+        kind="moderation.emergency_review",
+        message=_("Emergency review (%(event)s): %(title)s is submitted; be ready to "
+                  "decide your step at once.") % {"event": post.event_label,
+                                                   "title": str(post)},
+        dedupe_key=f"post-emergency:{post.pk}:{post.review_round}",
+        url=reverse("moderation:post_detail", args=[post.pk]),
+        target=post,
+    )
+
+
+@transaction.atomic
+def post_link_event(*, post: Post, actor, event_ref: str) -> Post:
+    """Link a draft to an open public-opinion event or emergency (or unlink it with
+    an empty `event_ref`): its review then takes the emergency path. Only a drafter
+    of the post's organization, before submission; the event must be open and
+    cover the post's organization (moderation.emergency)."""
+    from moderation.emergency import event_choice
+
+    post = _lock(post)
+    role = _require_drafter(actor, post.organization)
+    if post.status not in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
+        raise Conflict(_("Only a draft can be linked to an event."), code="not_draft")
+    event_ref = (event_ref or "").strip()
+    label = ""
+    if event_ref:
+        choice = event_choice(post.organization, event_ref)
+        if choice is None:
+            raise ValidationFailed(
+                _("No open public-opinion event covering this organization has this "
+                  "reference."),
+                code="no_such_event",
+                fields={"event": [_("Choose an open event.")]},
+            )
+        label = choice.label[:200]
+    before = {"event": post.event_ref}
+    post.event_ref, post.event_label = event_ref, label
+    post.save(update_fields=["event_ref", "event_label", "updated_at"])
+    audit_record(actor=actor, action="moderation.post_link_event", target=post,
+                 organization=post.organization, role=role, before=before,
+                 after={"event": event_ref, "label": label})
+    return post
+
+
 def _require_reviewers(post: Post, chain: list[str]) -> None:
     """DOMAIN.md rule 10: a submission whose review needs a role nobody but the
     post's authors holds in the organization would wait forever: refuse it, naming
@@ -449,4 +503,6 @@ def post_submit(*, post: Post, actor, overrides: dict[str, str] | None = None) -
                  organization=post.organization, role=role, before=before,
                  after={**_state(post), "overrides": revision.overrides})
     notify_step(post)
+    if post.event_ref:
+        notify_emergency(post, chain)
     return post
