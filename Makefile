@@ -55,8 +55,14 @@ prepare: migrate seed static
 
 # Web (gunicorn, 2 workers), Celery worker and Celery beat under honcho (Procfile).
 # Ctrl-C stops all three. Embedded default: SQLite + filesystem broker under var/.
-run: prepare ## Serve on http://127.0.0.1:$(PORT) with worker and beat
-	@echo ">> http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+# The demo is production-like: DEBUG off (the platform's own 403/404/500 pages,
+# whitenoise serving the collected, hashed static files) over plain HTTP on
+# 127.0.0.1 (GOVMEDIA_LOCAL_DEMO, config/settings.py). `make run DEBUG=1` serves
+# Django's debug pages instead.
+run: export DJANGO_DEBUG := $(if $(filter 1 true yes on,$(DEBUG)),1,0)
+run: export GOVMEDIA_LOCAL_DEMO := 1
+run: prepare ## Serve on http://127.0.0.1:$(PORT) with worker and beat (DEBUG=1: debug pages)
+	@echo ">> http://127.0.0.1:$(PORT)/  (DJANGO_DEBUG=$$DJANGO_DEBUG; Ctrl-C stops web, worker and beat)"
 	GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/honcho --no-colour start --procfile Procfile --app-root $(CURDIR)
 
 # DATABASE_URL / REDIS_URL pass through from the environment (PostgreSQL / Redis);

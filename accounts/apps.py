@@ -8,13 +8,20 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.navigation import register_navigation
-        from audit.labels import register_action_labels
+        from audit.labels import register_action_groups, register_action_labels
         from common import exports
 
         exports.register("organizations", "accounts.api.organizations_table")
+        exports.register("users", "accounts.views.users.users_table")
+        exports.register("memberships", "accounts.views.memberships_table")
 
         register_navigation()
 
+        register_action_groups({
+            "otp": _("Second factor"),
+            "pii": _("Personal information"),
+            "token": _("API tokens"),
+        })
         register_action_labels({
             "organization.created": _("Organization created"),
             "organization.updated": _("Organization updated"),
@@ -30,6 +37,7 @@ class AccountsConfig(AppConfig):
             "auth.locked_out": _("Sign-in locked"),
             "auth.unlocked": _("Sign-in unlocked"),
             "user.deactivated": _("Sign-in deactivated"),
+            "user.reactivated": _("Sign-in reactivated"),
             "token.issued": _("API token issued"),
             "token.revoked": _("API token revoked"),
             "otp.enrolled": _("Second factor set up"),

@@ -28,12 +28,17 @@ def register_navigation() -> None:
 
     navigation.set_policy(may_see)
     workbench.set_roles_of(user_roles)
+    from accounts.workbench import register_cards
+
+    register_cards()
     navigation.register(
         NavEntry("home", _("Workbench"), "home", None, domain="directory", order=0),
         # Working roles reach their own organization from the user menu; the tree is
         # for those who supervise, audit or administer a subtree.
         NavEntry("orgs", _("Organizations"), "accounts:org_tree", "system",
                  domain="directory", roles=SUBTREE_ROLES, order=10),
+        NavEntry("users", _("Users"), "accounts:user_list", "system",
+                 domain="access", order=15),
         NavEntry("access", _("Roles and people"), "accounts:membership_list", "system",
                  domain="access", order=20),
         NavEntry("second_factor_rules", _("Second factor"), "accounts:second_factor_rules",

@@ -89,3 +89,66 @@ def separation_violations(user, limit: int = 200):
         .filter(is_active=True, user_id__in=offenders)
         .order_by("user__username", F("organization__path"), "role")[:limit]
     )
+
+
+def users_visible(user, action: Action = Action.VIEW):
+    """People holding (or having held) a role in an organization of the user's access
+    scope: the security administrator's list of sign-ins. A person without any role
+    belongs to nobody's jurisdiction and is not listed (accounts.services.user_enrol
+    never creates one)."""
+    from accounts.models import User
+
+    grants = Membership.objects.visible_to(user, action).values("user_id")
+    return User.objects.filter(pk__in=grants)
+
+
+def locked_out_q():
+    """Sign-ins whose (username, address) pair axes locks right now: as many failures
+    as AXES_FAILURE_LIMIT within the cool-off period."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    return Exists(
+        AccessAttempt.objects.filter(
+            username=OuterRef("username"),
+            attempt_time__gte=since,
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        )
+    )
+
+
+def user_list(user, *, text: str = "", role: str = "", status: str = "",
+              organization_id: int | None = None):
+    """The people of the user's access scope, filtered; each row carries `locked`
+    (axes lockout now) and, prefetched, its visible roles (`visible_roles`). Three
+    queries for a page (count, rows, roles), whatever the number of rows."""
+    from django.db.models import Prefetch
+
+    qs = users_visible(user).annotate(locked=locked_out_q())
+    if text:
+        qs = qs.filter(
+            Q(username__icontains=text) | Q(display_name__icontains=text)
+            | Q(email__icontains=text)
+        )
+    grants = Membership.objects.visible_to(user)
+    if role:
+        qs = qs.filter(pk__in=grants.filter(role=role, is_active=True).values("user_id"))
+    if organization_id:
+        qs = qs.filter(
+            pk__in=grants.filter(organization_id=organization_id).values("user_id")
+        )
+    if status == "active":
+        qs = qs.filter(is_active=True)
+    elif status == "inactive":
+        qs = qs.filter(is_active=False)
+    elif status == "locked":
+        qs = qs.filter(locked=True)
+    roles = (
+        grants.filter(is_active=True)
+        .select_related("organization")
+        .order_by("organization__path", "role")
+    )
+    return qs.prefetch_related(Prefetch("memberships", queryset=roles, to_attr="visible_roles"))

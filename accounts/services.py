@@ -118,6 +118,28 @@ def organization_update(*, actor: User | None, organization: Organization, **cha
     return org
 
 
+def _user_new(
+    *, username: str, password: str, display_name: str, email: str, must_change: bool
+) -> User:
+    """Build, validate and save a new sign-in (the caller audits it)."""
+    if User.objects.filter(username=username).exists():
+        raise Conflict(
+            _("The username %(username)s is taken.") % {"username": username},
+            fields={"username": [_("This username is taken.")]},
+        )
+    user = User(username=username, display_name=display_name, email=email)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from exc
+    user.set_password(password)
+    user.password_changed_at = timezone.now()
+    user.must_change_password = must_change
+    _clean(user, exclude=["password"])
+    user.save()
+    return user
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -132,20 +154,10 @@ def user_create(
     role = ""
     if actor is not None:
         role = require(actor, Action.CHANGE, organization, Domain.DIRECTORY)
-    if User.objects.filter(username=username).exists():
-        raise Conflict(
-            _("The username %(username)s is taken.") % {"username": username},
-            fields={"username": [_("This username is taken.")]},
-        )
-    user = User(username=username, display_name=display_name, email=email)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationFailed(" ".join(exc.messages), fields={"password": exc.messages}) from exc
-    user.set_password(password)
-    user.password_changed_at = timezone.now()
-    _clean(user, exclude=["password"])
-    user.save()
+    user = _user_new(
+        username=username, password=password, display_name=display_name, email=email,
+        must_change=False,
+    )
     audit_record(
         actor=actor,
         action="user.created",
@@ -153,6 +165,57 @@ def user_create(
         organization=organization,
         role=role,
         after={"username": username, "display_name": display_name},
+    )
+    return user
+
+
+@transaction.atomic
+def user_enrol(
+    *,
+    actor: User | None,
+    organization: Organization,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    email: str = "",
+    agreement_signed_on: date | None = None,
+    agreement_document: str = "",
+) -> User:
+    """The security administrator creates a person's sign-in together with their first
+    role in `organization` (one transaction: a refused role creates no sign-in).
+
+    The password is temporary: the person chooses their own at the first sign-in.
+    A person is visible to the security administrator only through a role, which is
+    why the sign-in is never created without one here. Audited as "user.created"
+    and "membership.granted"; the role rules are membership_grant's."""
+    acting = ""
+    if actor is not None:
+        acting = require(actor, Action.CHANGE, organization, Domain.ACCESS)
+    if role not in Role.values:
+        raise ValidationFailed(
+            _("Unknown role: %(role)s") % {"role": role},
+            fields={"role": [_("Choose a listed role.")]},
+        )
+    user = _user_new(
+        username=username, password=password, display_name=display_name, email=email,
+        must_change=True,
+    )
+    audit_record(
+        actor=actor,
+        action="user.created",
+        target=user,
+        organization=organization,
+        role=acting,
+        after={"username": username, "display_name": display_name},
+    )
+    membership_grant(
+        actor=actor,
+        user=user,
+        organization=organization,
+        role=role,
+        agreement_signed_on=agreement_signed_on,
+        agreement_document=agreement_document,
     )
     return user
 
@@ -421,6 +484,39 @@ def user_deactivate(*, actor: User | None, user: User) -> User:
         role=role,
         before={"is_active": True},
         after={"is_active": False},
+        platform_wide=org is None,
+    )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User | None, user: User) -> User:
+    """Switch a deactivated sign-in back on. Its roles are as they were left; API
+    tokens ended with the deactivation stay ended."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    org = home_organization(user)
+    role = ""
+    if actor is not None:
+        if org is None:
+            raise NotFound(_("Not found."))
+        role = require(actor, Action.CHANGE, org, Domain.ACCESS)
+        if actor.pk == user.pk:
+            raise ValidationFailed(
+                _("Nobody reactivates themselves."),
+                fields={"user": [_("Choose another person.")]},
+            )
+    if user.is_active:
+        raise Conflict(_("This sign-in is already active."), code="already_active")
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="user.reactivated",
+        target=user,
+        organization=org,
+        role=role,
+        before={"is_active": False},
+        after={"is_active": True},
         platform_wide=org is None,
     )
     return user

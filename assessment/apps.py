@@ -8,6 +8,11 @@ class AssessmentConfig(AppConfig):
 
     def ready(self):
         from accounts.models import Role
+        from assessment import lists
+        from assessment.workbench import register_cards
+
+        register_cards()
+        lists.register()
         from common.navigation import NavEntry, register
 
         # In the oversight menu of supervisors and auditors; operators reach their

@@ -17,6 +17,7 @@ urlpatterns = [
     path("scores/<int:pk>/", views.score_detail, name="score_detail"),
     path("manual/", views.manual_list, name="manual_list"),
     path("years/", views.freeze_list, name="freeze_list"),
+    path("lists/<slug:name>/export/", views.list_export, name="list_export"),
     path("years/new/", views.freeze_create, name="freeze_create"),
     path("years/<int:pk>/", views.freeze_detail, name="freeze_detail"),
     path("years/<int:pk>/reopen/", views.freeze_reopen, name="freeze_reopen"),

@@ -16,11 +16,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Level, Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
-from assessment import indices, selectors
+from assessment import indices, lists, selectors
 from assessment.models import Part, RubricItem, RunStatus
 from assessment.services import rubrics, scoring
 from assessment.sources import SOURCES
+from common import exports
 from common.errors import ApplicationError, NotFound, PermissionDenied
+from common.listing import PAGE_SIZES, paginate, sort_key
 from registry.models import MediaAccount
 
 
@@ -380,9 +382,8 @@ def freeze_list(request):
     _require_business_view(request.user)
     from assessment.models import ScoreRun
 
-    page = Paginator(selectors.freeze_list(request.user), 20).get_page(
-        request.GET.get("page")
-    )
+    sort, order = sort_key(request, lists.FREEZE_SORTS, "-year")
+    page = paginate(request, selectors.freeze_list(request.user).order_by(*order))
     whole_year_runs = []
     if selectors.is_assessor(request.user):
         whole_year_runs = list(
@@ -403,6 +404,8 @@ def freeze_list(request):
         "assessment/freeze_list.html",
         {
             "page": page,
+            "page_sizes": PAGE_SIZES,
+            "sort": sort,
             "runs": whole_year_runs,
             "can_assess": selectors.is_assessor(request.user),
         },
@@ -493,9 +496,8 @@ def circular_list(request):
     _require_business_view(request.user)
     from assessment.models import CircularPart, ScoreRun
 
-    page = Paginator(selectors.circular_list(request.user), 20).get_page(
-        request.GET.get("page")
-    )
+    sort, order = sort_key(request, lists.CIRCULAR_SORTS, "-month")
+    page = paginate(request, selectors.circular_list(request.user).order_by(*order))
     month_runs = []
     if selectors.is_assessor(request.user):
         month_runs = [
@@ -518,6 +520,8 @@ def circular_list(request):
         "assessment/circular_list.html",
         {
             "page": page,
+            "page_sizes": PAGE_SIZES,
+            "sort": sort,
             "runs": month_runs,
             "my_parts": my_parts,
             "can_assess": selectors.is_assessor(request.user),
@@ -619,10 +623,32 @@ def circular_export(request, pk: int, fmt: str):
 @login_required
 def archive_list(request):
     _require_business_view(request.user)
-    page = Paginator(selectors.archive_list(request.user), 30).get_page(
-        request.GET.get("page")
+    sort, order = sort_key(request, lists.ARCHIVE_SORTS, "-month")
+    page = paginate(request, selectors.archive_list(request.user).order_by(*order))
+    return render(
+        request,
+        "assessment/archive_list.html",
+        {"page": page, "page_sizes": PAGE_SIZES, "sort": sort},
     )
-    return render(request, "assessment/archive_list.html", {"page": page})
+
+
+@login_required
+def list_export(request, name: str):
+    """A list page (years, archives, circulars) as XLSX (default) or CSV, through
+    the one export writer; the list's filters do not apply (they have none)."""
+    _require_business_view(request.user)
+    if name not in lists.KINDS:
+        raise Http404
+    kind, list_url = lists.KINDS[name]
+    try:
+        return exports.respond(
+            request, kind, request.GET, request.GET.get("file_format", "xlsx")
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        _fail(request, exc)
+        return redirect(list_url)
 
 
 @login_required

@@ -14,11 +14,22 @@ from django.apps import apps
 from django.utils.translation import gettext
 
 _ACTION_LABELS: dict[str, object] = {}
+_ACTION_GROUPS: dict[str, object] = {}
 
 
 def register_action_labels(labels: dict[str, object]) -> None:
     """Register `{code: gettext_lazy(label)}`; call from the owning app's ready()."""
     _ACTION_LABELS.update(labels)
+
+
+def register_action_groups(labels: dict[str, object]) -> None:
+    """Name the group of actions `prefix.*` where neither an app nor a model has
+    that name (`{"token": gettext_lazy("API tokens")}`): the audit page's filter."""
+    _ACTION_GROUPS.update(labels)
+
+
+def action_groups() -> dict[str, object]:
+    return dict(_ACTION_GROUPS)
 
 
 def registered_actions() -> frozenset[str]:

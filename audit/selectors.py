@@ -18,8 +18,10 @@ def events_filtered(
     since: date | None = None,
     until: date | None = None,
 ):
-    if action:
+    if action.endswith("."):  # a group: "membership." is every membership action
         qs = qs.filter(action__startswith=action)
+    elif action:
+        qs = qs.filter(action=action)
     if actor:
         qs = qs.filter(actor_label__icontains=actor)
     if target_type:

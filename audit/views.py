@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -10,6 +9,7 @@ from audit import selectors
 from audit.forms import AuditFilterForm
 from audit.labels import action_label, actor_display
 from audit.services import audit_security_event
+from common.listing import PAGE_SIZES, paginate, sort_key
 
 
 def record_trail_read(
@@ -44,7 +44,8 @@ def _filtered(request, action):
 @login_required
 def event_list(request):
     form, qs = _filtered(request, Action.VIEW)
-    page = Paginator(qs.order_by("-id"), 50).get_page(request.GET.get("page"))
+    sort, order = sort_key(request, {"time": ("id",)}, "-time")
+    page = paginate(request, qs.order_by(*order))
     # Events store the role code; show its label in the current language (no query).
     role_labels = dict(Role.choices)
     for event in page:
@@ -55,7 +56,8 @@ def event_list(request):
     return render(
         request,
         "audit/event_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": query.urlencode(), "sort": sort,
+         "page_sizes": PAGE_SIZES},
     )
 
 

@@ -28,10 +28,28 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY",
+# The local demo (`make run`): production-like (DEBUG off, whitenoise, the platform's
+# own 403/404/500 pages) but served over plain HTTP on 127.0.0.1, with a secret key
+# generated once and kept under the var directory. Never set behind a real host name.
+LOCAL_DEMO = env_bool("GOVMEDIA_LOCAL_DEMO", False)
+
+
+def _local_demo_key() -> str:
+    import secrets
+
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
+    _local_demo_key()
+    if LOCAL_DEMO
     # Only ever used with DEBUG on; production refuses to start without its own key.
-    "dev-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz",
+    else "dev-insecure-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 )
 if not DEBUG and SECRET_KEY.startswith("dev-insecure"):
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
@@ -412,7 +430,7 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "govmedia@localhost")
 
 # --- Security (production) ------------------------------------------------------------
-if not DEBUG:
+if not DEBUG and not LOCAL_DEMO:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))

@@ -11,6 +11,9 @@ class ExportJobsConfig(AppConfig):
 
     def ready(self):
         from audit.labels import register_action_labels
+        from exportjobs.workbench import register_cards
+
+        register_cards()
         from common.navigation import NavEntry, register
 
         register(

@@ -14,6 +14,10 @@ class InboxConfig(AppConfig):
 
         register_recomputer(message_deadlines_recompute)
 
+        from inbox.workbench import register_cards
+
+        register_cards()
+
         handlers = frozenset({Role.OPERATOR, Role.LIAISON, Role.DEPARTMENT_HEAD})
         register(
             NavEntry("inbox", _("Messages"), "inbox:inbox", "messages", order=10),

@@ -8,6 +8,7 @@ app_name = "moderation"
 
 urlpatterns = [
     path("posts/", views.post_list, name="post_list"),
+    path("posts/export/", views.post_export, name="post_export"),
     path("posts/new/", views.post_create, name="post_create"),
     path("posts/<int:pk>/", views.post_detail, name="post_detail"),
     path("posts/<int:pk>/edit/", views.post_edit, name="post_edit"),
@@ -27,5 +28,6 @@ urlpatterns = [
     path("deputies/", views.deputy_list, name="deputy_list"),
     path("deputies/<int:pk>/end/", views.deputy_end, name="deputy_end"),
     path("flags/", views.flag_list, name="flag_list"),
+    path("flags/export/", views.flag_export, name="flag_export"),
     path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag_resolve"),
 ]

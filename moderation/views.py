@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,9 +25,10 @@ from accounts.scoping import (
     roles_of,
     scope_for,
 )
+from common import exports
 from common.db import reads_from_replica
 from common.errors import ApplicationError
-from common.listing import PAGE_SIZES, page_size
+from common.listing import PAGE_SIZES, page_size, paginate, sort_key
 from moderation import emergency, selectors
 from moderation.forms import DirectiveForm, PostForm
 from moderation.models import DirectiveTarget, Flag, Post, PostStatus, RepostDirective
@@ -70,17 +72,49 @@ def _org_accounts(org):
                 .select_related("platform").order_by("platform__sort_order", "display_name"))
 
 
+POST_SORTS = {
+    "id": ("id",),
+    "title": ("title", "id"),
+    "organization": ("organization__path", "-id"),
+    "status": ("status", "-id"),
+    "updated": ("updated_at", "id"),
+}
+
+
 @login_required
 def post_list(request):
     _require_business_view(request.user)
     mine = request.GET.get("mine", "1") == "1"
     status = request.GET.get("status") or None
-    qs = selectors.post_list(request.user, mine=mine, status=status)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    status = status if status in PostStatus.values else None
+    sort, order = sort_key(request, POST_SORTS, "-id")
+    qs = selectors.post_list(request.user, mine=mine, status=status).order_by(*order)
+    page = paginate(request, qs)
+    export = urlencode({"mine": "1" if mine else "0", "status": status or ""})
     return render(request, "moderation/post_list.html", {
-        "page": page, "mine": mine, "status": status, "statuses": PostStatus.choices,
+        "page": page, "page_sizes": PAGE_SIZES, "sort": sort, "mine": mine,
+        "status": status, "statuses": PostStatus.choices, "export_query": export,
         "can_draft": _drafting_org(request.user) is not None,
     })
+
+
+@login_required
+def post_export(request):
+    """The post list as XLSX (default) or CSV with the page's filters, through the
+    one export writer (the "posts" kind the API's export uses too)."""
+    _require_business_view(request.user)
+    params = request.GET.copy()
+    params["mine"] = "1" if request.GET.get("mine", "1") == "1" else "0"
+    if params.get("status") not in PostStatus.values:
+        params.pop("status", None)
+    try:
+        return exports.respond(request, "posts", params,
+                               request.GET.get("file_format", "xlsx"))
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("moderation:post_list")
 
 
 def _post_form_page(request, post: Post | None):
@@ -323,9 +357,10 @@ def post_signoff(request, pk: int):
 @login_required
 def queue(request):
     _require_business_view(request.user)
-    qs = selectors.review_queue(request.user)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "moderation/queue.html", {"page": page})
+    # review_queue's order: emergency reviews first, then what has waited longest.
+    page = paginate(request, selectors.review_queue(request.user))
+    return render(request, "moderation/queue.html",
+                  {"page": page, "page_sizes": PAGE_SIZES})
 
 
 @login_required
@@ -432,9 +467,62 @@ def target_confirm(request, pk: int):
 def flag_list(request):
     _require_business_view(request.user)
     open_only = request.GET.get("all") != "1"
-    page = Paginator(selectors.flag_list(request.user, open_only=open_only), 30).get_page(
-        request.GET.get("page"))
-    return render(request, "moderation/flag_list.html", {"page": page, "open_only": open_only})
+    sort, order = sort_key(request, FLAG_SORTS, "-time")
+    page = paginate(request, selectors.flag_list(request.user, open_only=open_only)
+                    .order_by(*order))
+    return render(request, "moderation/flag_list.html", {
+        "page": page, "page_sizes": PAGE_SIZES, "sort": sort, "open_only": open_only,
+    })
+
+
+FLAG_SORTS = {
+    "time": ("created_at", "id"),
+    "organization": ("org_path", "-id"),
+    "kind": ("kind", "-id"),
+}
+
+
+@login_required
+def flag_export(request):
+    """The flags as XLSX (default) or CSV (open only unless ?all=1), through the one
+    export writer."""
+    _require_business_view(request.user)
+    try:
+        return exports.respond(request, "flags", request.GET,
+                               request.GET.get("file_format", "xlsx"))
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("moderation:flag_list")
+
+
+def flags_table(user, params):
+    """The flags export (the "flags" export kind)."""
+    from common.errors import NotFound
+    from common.exports import Column, Table
+    from moderation.models import FlagKind
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.flag_list(user, open_only=params.get("all") != "1").filter(
+        pk__in=Flag.objects.visible_to(user, Action.EXPORT).values("pk"))
+    rows = qs.values_list("created_at", "organization__name", "kind", "message",
+                          "published_post__account__display_name", "published_post__url",
+                          "resolved_at", "resolution")
+    return Table(
+        title=_("Flags"),
+        columns=[
+            Column(_("Time"), "datetime", width=20), Column(_("Organization"), width=30),
+            Column(_("Kind"), labels=dict(FlagKind.choices), width=20),
+            Column(_("Message"), width=40), Column(_("Account"), width=20),
+            Column(_("Link"), width=30), Column(_("Resolved at"), "datetime", width=20),
+            Column(_("Resolution"), width=30),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
 
 
 @login_required

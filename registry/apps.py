@@ -65,7 +65,13 @@ class RegistryConfig(AppConfig):
 
         register_cards()
 
-        from audit.labels import register_action_labels
+        from audit.labels import register_action_groups, register_action_labels
+
+        register_action_groups({
+            "custody": _("Credential custody"),
+            "credential_rotation": _("Credential rotation"),
+            "exemption": _("Exemptions"),
+        })
 
         register_action_labels({
             "platform.created": _("Platform created"),

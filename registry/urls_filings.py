@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/<int:pk>/custody/", custody.custody_edit, name="custody_edit"),
     path("parse-url/", filings.parse_url, name="parse_url"),
     path("filings/", filings.filing_list, name="filing_list"),
+    path("filings/export/", filings.filing_export, name="filing_export"),
     path("filings/new/", filings.filing_new, name="filing_new"),
     path("filings/queue/", filings.filing_queue, name="filing_queue"),
     path("filings/<int:pk>/", filings.filing_detail, name="filing_detail"),

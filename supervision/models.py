@@ -367,6 +367,9 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.ANSWERED: frozenset({OrderStatus.CLOSED, OrderStatus.SENT_BACK}),
 }
 ORDER_OPEN_STATUSES = (OrderStatus.ISSUED, OrderStatus.ANSWERED, OrderStatus.SENT_BACK)
+# Waiting for the organization's answer (the rest of the open ones wait for the
+# supervisor's verification).
+ORDER_TO_ANSWER_STATUSES = (OrderStatus.ISSUED, OrderStatus.SENT_BACK)
 
 
 class RectificationOrder(models.Model):

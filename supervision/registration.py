@@ -31,7 +31,13 @@ def register() -> None:
     from audit.labels import register_action_labels
     from common.navigation import NavEntry
     from common.navigation import register as register_nav
+    from supervision.workbench import register_cards
 
+    register_cards()
+    from common import exports
+
+    exports.register("findings", "supervision.views.findings.findings_table")
+    exports.register("rectification_orders", "supervision.views.orders.orders_table")
     watchers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
     # The oversight menu (监督考核): what supervision observes and follows up.
     register_nav(

@@ -15,6 +15,7 @@ from accounts.scoping import Action, memberships_of, scope_for
 from audit.services import audit_record
 from common.errors import NotFound, PermissionDenied
 from supervision.models import (
+    ORDER_TO_ANSWER_STATUSES,
     ROLLUP_FIELDS,
     EventStatus,
     Finding,
@@ -111,6 +112,8 @@ def orders_list(user, *, status="", overdue=False, organization=None):
     )
     if status == "open":
         qs = qs.exclude(status="closed")
+    elif status == "to_answer":
+        qs = qs.filter(status__in=ORDER_TO_ANSWER_STATUSES)
     elif status:
         qs = qs.filter(status=status)
     if overdue:

@@ -9,7 +9,9 @@ app_name = "supervision"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("findings/", findings.finding_list, name="finding_list"),
-    path("findings/export.csv", findings.finding_export, name="finding_export"),
+    path("findings/export/", findings.finding_export, name="finding_export"),
+    # The first address of the CSV; kept so that saved links still work.
+    path("findings/export.csv", findings.finding_export, name="finding_export_csv"),
     path("findings/sweep/", findings.finding_sweep, name="finding_sweep"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding_detail"),
     path("findings/<int:pk>/close/", findings.finding_close, name="finding_close"),
@@ -18,6 +20,7 @@ urlpatterns = [
     ),
     path("findings/<int:pk>/order/", findings.finding_order, name="finding_order"),
     path("orders/", orders.order_list, name="order_list"),
+    path("orders/export/", orders.order_export, name="order_export"),
     path("orders/<int:pk>/", orders.order_detail, name="order_detail"),
     path("orders/<int:pk>/answer/", orders.order_answer, name="order_answer"),
     path("orders/<int:pk>/close/", orders.order_close, name="order_close"),

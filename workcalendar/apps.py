@@ -7,7 +7,9 @@ class WorkcalendarConfig(AppConfig):
     verbose_name = _("Working-day calendar")
 
     def ready(self):
-        from audit.labels import register_action_labels
+        from audit.labels import register_action_groups, register_action_labels
+
+        register_action_groups({"calendar": _("Working-day calendar")})
 
         register_action_labels({
             "calendar.day_saved": _("Calendar day saved"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Organization, Role
 from accounts.scoping import Action, get_visible_or_404, memberships_of, scope_for
 from common.errors import ApplicationError, PermissionDenied
+from common.listing import PAGE_SIZES, paginate, sort_key
 from registry import forms, selectors
 from registry.changes import describe_changes
 from registry.models import (
@@ -328,12 +329,15 @@ def filing_list(request):
         qs = qs.filter(kind=kind)
     if request.GET.get("late") == "1":
         qs = qs.filter(is_late=True)
-    page = Paginator(qs.order_by("-submitted_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    sort, order = sort_key(request, FILING_SORTS, "-filed")
+    page = paginate(request, qs.order_by(*order), default=PAGE_SIZE)
     return render(
         request,
         "registry/filing_list.html",
         {
             "page": page,
+            "page_sizes": PAGE_SIZES,
+            "sort": sort,
             "statuses": FilingStatus.choices,
             "kinds": FilingKind.choices,
             "status": status,
@@ -349,8 +353,43 @@ def filing_queue(request):
     if not selectors.supervised_paths(request.user):
         raise Http404
     qs = selectors.filing_queue(request.user)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/filing_queue.html", {"page": page})
+    page = paginate(request, qs, default=PAGE_SIZE)
+    return render(request, "registry/filing_queue.html",
+                  {"page": page, "page_sizes": PAGE_SIZES})
+
+
+FILING_SORTS = {
+    "number": ("number", "id"),
+    "kind": ("kind", "-id"),
+    "filed": ("submitted_at", "id"),
+    "due": ("due_at", "id"),
+    "status": ("status", "-id"),
+}
+
+
+@page
+def filing_export(request):
+    """The filing list as XLSX (default) or CSV with the page's filters, through the
+    one export writer (the "filings" kind of the API's export)."""
+    from common import exports
+
+    if scope_for(request.user, Action.EXPORT).is_empty:
+        raise Http404
+    params = {}
+    if request.GET.get("status") in FilingStatus.values:
+        params["status"] = request.GET["status"]
+    if request.GET.get("kind") in FilingKind.values:
+        params["kind"] = request.GET["kind"]
+    if request.GET.get("late") == "1":
+        params["is_late"] = "true"
+    try:
+        return exports.respond(request, "filings", params,
+                               request.GET.get("file_format", "xlsx"))
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("registry:filing_list")
 
 
 def _visible_filing(request, pk) -> Filing:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
+from common import exports
 from common.errors import ApplicationError
-from common.exports import csv_stream
+from common.exports import Column, Table
+from common.listing import PAGE_SIZES, paginate, sort_key
 from supervision import selectors
 from supervision.models import (
     CloseReason,
@@ -27,8 +30,8 @@ from supervision.services import findings, rectification, sweeps
 from supervision.views.common import error, query_without_page, require_business_view
 
 
-def _filters(request):
-    get = request.GET
+def _filters(user, params):
+    get = params
     kind = get.get("kind", "") if get.get("kind", "") in FindingKind.values else ""
     severity = (
         get.get("severity", "") if get.get("severity", "") in Severity.values else ""
@@ -36,14 +39,14 @@ def _filters(request):
     status = get.get("status", "open")
     status = status if status in (*FindingStatus.values, "") else "open"
     organization = None
-    org_id = get.get("organization", "")
+    org_id = str(get.get("organization", ""))
     if org_id.isdigit():
         organization = Organization.objects.filter(pk=int(org_id)).first()
-        if organization is not None and not scope_for(
-            request.user, Action.VIEW
-        ).contains(organization):
+        if organization is not None and not scope_for(user, Action.VIEW).contains(
+            organization
+        ):
             organization = None
-    account = int(get["account"]) if get.get("account", "").isdigit() else None
+    account = int(get["account"]) if str(get.get("account", "")).isdigit() else None
     return {
         "kind": kind,
         "severity": severity,
@@ -53,17 +56,40 @@ def _filters(request):
     }
 
 
+# Sortable columns (common.listing.sort_key); veto first when sorting by severity.
+SORTS = {
+    "kind": ("kind", "-id"),
+    "severity": ("severity_rank", "-last_seen_at"),
+    "organization": ("org_path", "-id"),
+    "first_seen": ("first_seen_at", "id"),
+    "last_seen": ("last_seen_at", "id"),
+}
+_SEVERITY_RANK = Case(
+    When(severity=Severity.VETO, then=Value(0)),
+    When(severity=Severity.DEDUCTION, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
 @login_required
 def finding_list(request):
     require_business_view(request.user)
-    filters = _filters(request)
-    qs = selectors.findings_list(request.user, **filters)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    filters = _filters(request.user, request.GET)
+    sort, order = sort_key(request, SORTS, "-last_seen")
+    qs = (
+        selectors.findings_list(request.user, **filters)
+        .annotate(severity_rank=_SEVERITY_RANK)
+        .order_by(*order)
+    )
+    page = paginate(request, qs)
     return render(
         request,
         "supervision/finding_list.html",
         {
             "page": page,
+            "page_sizes": PAGE_SIZES,
+            "sort": sort,
             "filters": filters,
             "kinds": FindingKind.choices,
             "severities": Severity.choices,
@@ -76,14 +102,31 @@ def finding_list(request):
 
 @login_required
 def finding_export(request):
+    """The filtered findings as CSV (default) or XLSX (?file_format=xlsx), through
+    the one export writer (common/exports.py, kind "findings")."""
     require_business_view(request.user)
     if scope_for(request.user, Action.EXPORT).is_empty:
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied
-    filters = _filters(request)
-    qs = selectors.findings_list(request.user, **filters).filter(
-        pk__in=Finding.objects.visible_to(request.user, Action.EXPORT).values("pk")
+    file_format = request.GET.get("file_format", "csv")
+    try:
+        return exports.respond(request, "findings", request.GET, file_format)
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        error(request, exc)
+        return redirect("supervision:finding_list")
+
+
+def findings_table(user, params):
+    """The findings export of `user` (registered as the "findings" export kind)."""
+    from common.errors import NotFound
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.findings_list(user, **_filters(user, params)).filter(
+        pk__in=Finding.objects.visible_to(user, Action.EXPORT).values("pk")
     )
     rows = qs.values_list(
         "id",
@@ -96,41 +139,22 @@ def finding_export(request):
         "last_seen_at",
         "closed_at",
     )
-    labels_kind, labels_sev = dict(FindingKind.choices), dict(Severity.choices)
-    labels_status = dict(FindingStatus.choices)
-
-    def labelled():
-        from django.utils import timezone
-
-        for pk, kind, sev, status, org, account, first, last, closed in rows.iterator(
-            chunk_size=2000
-        ):
-            yield [
-                pk,
-                labels_kind.get(kind, kind),
-                labels_sev.get(sev, sev),
-                labels_status.get(status, status),
-                org,
-                account or "",
-                timezone.localtime(first).strftime("%Y-%m-%d %H:%M"),
-                timezone.localtime(last).strftime("%Y-%m-%d %H:%M"),
-                timezone.localtime(closed).strftime("%Y-%m-%d %H:%M") if closed else "",
-            ]
-
-    return csv_stream(
-        "findings.csv",
-        [
-            _("ID"),
-            _("Kind"),
-            _("Severity"),
-            _("Status"),
-            _("Organization"),
-            _("Account"),
-            _("First seen"),
-            _("Last seen"),
-            _("Closed"),
+    return Table(
+        title=_("Findings"),
+        columns=[
+            Column(_("ID"), "number"),
+            Column(_("Kind"), labels=dict(FindingKind.choices), width=20),
+            Column(_("Severity"), labels=dict(Severity.choices)),
+            Column(_("Status"), labels=dict(FindingStatus.choices)),
+            Column(_("Organization"), width=30),
+            Column(_("Account"), width=24),
+            Column(_("First seen"), "datetime", width=20),
+            Column(_("Last seen"), "datetime", width=20),
+            Column(_("Closed"), "datetime", width=20),
         ],
-        labelled(),
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
     )
 
 

@@ -76,3 +76,25 @@ def test_system_admin_sees_only_people_of_its_province(client, world):
     page = client.get("/admin/accounts/user/").content.decode()
     assert "甲-operator" in page
     assert "乙-operator" not in page
+
+
+def test_third_party_names_are_chinese_in_the_admin(client, world):
+    """axes, knox, otp, captcha name themselves in English only; the admin shows
+    the platform's names (config.admin.THIRD_PARTY_*)."""
+    from django.apps import apps
+    from django.utils import translation
+
+    from config.admin import THIRD_PARTY_APP_NAMES, THIRD_PARTY_MODEL_NAMES
+
+    with translation.override("zh-hans"):
+        for label in THIRD_PARTY_APP_NAMES:
+            name = str(apps.get_app_config(label).verbose_name)
+            assert name.isascii() is False, label
+        for label in THIRD_PARTY_MODEL_NAMES:
+            meta = apps.get_model(label)._meta
+            assert not str(meta.verbose_name).isascii(), label
+            assert not str(meta.verbose_name_plural).isascii(), label
+    _login(client, world, Role.SECURITY_ADMIN)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get("/admin/").content.decode()
+    assert "登录防护" in html and "Axes" not in html

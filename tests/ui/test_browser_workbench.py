@@ -108,3 +108,72 @@ def test_each_role_goes_from_the_workbench_to_the_item_and_back(browser_page, li
     page.goto(f"{base}/")
     assert count(page, "notifications") == 0
     assert page.locator(".user-tools a[data-key=notifications] .nav-badge").count() == 0
+
+
+def test_the_cards_of_messages_rectification_findings_and_the_assessment(
+        browser_page, live_server, world):  # noqa: F811
+    """Issue 13, item 1, in the browser: the operator answers the rectification order
+    its workbench counts, the supervisor dismisses one of the open findings it
+    counts, and the auditor reaches the frozen year from its card."""
+    from inbox.services.timers import inbox_sweep
+    from supervision.services import findings, rectification
+    from tests.assessment.test_freeze import YEAR, _frozen
+    from tests.inbox.factories import receive
+
+    page, base, ns = browser_page, live_server.url, world.mine
+    supervisor = ns.users[Role.SUPERVISOR]
+    ordered = make_account(ns.city_dept, "weibo", name="甲一市公安微博")
+    other = make_account(ns.city_dept, "douyin", name="甲一市公安抖音")
+    finding = findings.finding_raise_manual(
+        actor=supervisor, kind="security_incident", account=ordered,
+        note="泄露内部文件", severity="veto")
+    rectification.order_issue(actor=supervisor, finding=finding,
+                              requirement="删除并说明情况", days=10)
+    loose = findings.finding_raise_manual(actor=supervisor, kind="other", account=other,
+                                          note="简介不完整", severity="notice")
+    receive(ordered, at=timezone.now() - timedelta(days=10))
+    inbox_sweep(timezone.now())
+    _frozen(ns)
+
+    # Operator: one order to answer, two findings assigned, one message past due.
+    sign_in(page, base, ns.users[Role.OPERATOR])
+    assert count(page, "orders_to_answer") == 1
+    assert count(page, "findings_assigned") == 2
+    assert "status-overdue" in page.locator(
+        "li[data-card=findings_assigned]").get_attribute("class")
+    assert count(page, "messages_due") == 1
+    open_card(page, "orders_to_answer")
+    assert page.url.endswith("/supervision/orders/?status=to_answer")
+    rows = page.locator("#orders tbody tr")
+    assert rows.count() == 1
+    rows.first.locator("a").first.click()
+    page.fill("#id_text", "已删除相关内容，并提交情况说明。")
+    page.fill("#id_evidence_url", "https://weibo.com/1/statement")
+    page.click("#answer-button")
+    page.locator(".message.success").wait_for()
+    page.goto(f"{base}/")
+    assert count(page, "orders_to_answer") == 0
+
+    # Supervisor: two open findings (one veto: red), one SLA breach; dismiss one.
+    sign_in(page, base, supervisor)
+    assert count(page, "findings_open") == 2
+    assert "status-overdue" in page.locator(
+        "li[data-card=findings_open]").get_attribute("class")
+    assert count(page, "sla_breaches") == 1
+    open_card(page, "findings_open")
+    assert page.url.endswith("/supervision/findings/?status=open")
+    assert page.locator("#findings tbody tr").count() == 2
+    page.locator(f"#findings tr[data-id='{loose.pk}'] a").first.click()
+    dismiss = page.locator("form[action$='/close/']")
+    dismiss.locator("input[name=note]").fill("已核实，简介已补全")
+    dismiss.locator("button[type=submit]").click()
+    page.locator(".message.success").wait_for()
+    page.goto(f"{base}/")
+    assert count(page, "findings_open") == 1
+
+    # Auditor: one frozen year; the card opens the list of annual assessments.
+    sign_in(page, base, ns.users[Role.AUDITOR])
+    assert count(page, "assessment_years") == 1
+    open_card(page, "assessment_years")
+    assert page.url.endswith("/assessment/years/")
+    assert page.locator("#freezes tbody tr", has_text=str(YEAR)).count() == 1

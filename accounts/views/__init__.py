@@ -143,18 +143,38 @@ def org_detail(request, pk: int):
     return render(request, "accounts/org_detail.html", context)
 
 
-@login_required
-def membership_list(request):
-    if scope_for(request.user, Action.VIEW, Domain.ACCESS).is_empty:
-        raise Http404
-    qs = selectors.memberships_visible(request.user).order_by("organization__path", "role")
-    role = request.GET.get("role", "")
+MEMBERSHIP_SORTS = {
+    "person": ("user__username", "organization__path"),
+    "role": ("role", "organization__path"),
+    "organization": ("organization__path", "role"),
+    "since": ("started_on", "id"),
+    "until": ("ended_on", "id"),
+}
+
+
+def _membership_filters(user, params):
+    from accounts.models import Role
+
+    role = params.get("role", "")
+    role = role if role in Role.values else ""
+    active = params.get("active", "1")
+    qs = selectors.memberships_visible(user)
     if role:
         qs = qs.filter(role=role)
-    active = request.GET.get("active", "1")
     if active in {"0", "1"}:
         qs = qs.filter(is_active=active == "1")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return qs, role, active
+
+
+@login_required
+def membership_list(request):
+    from common.listing import PAGE_SIZES, paginate, sort_key
+
+    if scope_for(request.user, Action.VIEW, Domain.ACCESS).is_empty:
+        raise Http404
+    qs, role, active = _membership_filters(request.user, request.GET)
+    sort, order = sort_key(request, MEMBERSHIP_SORTS, "organization")
+    page = paginate(request, qs.order_by(*order))
     from accounts.models import Role
 
     return render(
@@ -162,12 +182,66 @@ def membership_list(request):
         "accounts/membership_list.html",
         {
             "page": page,
+            "page_sizes": PAGE_SIZES,
+            "sort": sort,
             "roles": Role.choices,
             "role": role,
             "active": active,
             "filter_query": urlencode({"role": role, "active": active}),
             "violations": list(selectors.separation_violations(request.user)),
         },
+    )
+
+
+@login_required
+def membership_export(request):
+    """Roles and people as XLSX (default) or CSV (common/exports.py)."""
+    from common import exports
+
+    if scope_for(request.user, Action.EXPORT, Domain.ACCESS).is_empty:
+        raise Http404
+    try:
+        return exports.respond(
+            request, "memberships", request.GET, request.GET.get("file_format", "xlsx")
+        )
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+        return redirect("accounts:membership_list")
+
+
+def memberships_table(user, params):
+    """The roles-and-people export (the "memberships" export kind)."""
+    from accounts.models import Role
+    from common import exports
+    from common.errors import NotFound
+    from common.exports import Column, Table
+
+    if scope_for(user, Action.EXPORT, Domain.ACCESS).is_empty:
+        raise NotFound(_("Not found."))
+    qs, _role, _active = _membership_filters(user, params)
+    qs = qs.filter(
+        pk__in=selectors.memberships_visible(user, Action.EXPORT).values("pk")
+    ).order_by("organization__path", "role", "user__username")
+    rows = qs.values_list(
+        "user__username", "user__display_name", "role", "organization__name",
+        "is_active", "started_on", "ended_on", "agreement_signed_on",
+        "agreement_document",
+    )
+    return Table(
+        title=_("Roles and people"),
+        columns=[
+            Column(_("Username"), width=20), Column(_("Display name"), width=16),
+            Column(_("Role"), labels=dict(Role.choices), width=16),
+            Column(_("Organization"), width=30), Column(_("Active"), "bool"),
+            Column(_("Since"), "date"), Column(_("Until"), "date"),
+            Column(_("Confidentiality agreement signed on"), "date", width=16),
+            Column(_("Confidentiality agreement document"), width=24),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT, Domain.ACCESS),
     )
 
 

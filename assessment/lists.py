@@ -1,0 +1,144 @@
+"""The assessment's list pages as tables: sortable columns (common.listing) and the
+exports of the lists themselves (common/exports.py kinds "annual_assessments",
+"monthly_archives", "circulars"). The frozen year's own workbook and PDFs are
+assessment/exports.py."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from accounts.scoping import Action, scope_for
+from assessment import selectors
+from assessment.models import (
+    AssessmentFreeze,
+    Circular,
+    CircularStatus,
+    FreezeStatus,
+    MonthlyArchive,
+)
+from common import exports
+from common.errors import NotFound
+from common.exports import Column, Table
+
+FREEZE_SORTS = {
+    "organization": ("org_path", "-year", "-version"),
+    "year": ("year", "org_path", "version"),
+    "frozen_at": ("frozen_at", "id"),
+}
+ARCHIVE_SORTS = {
+    "month": ("month", "org_path", "version"),
+    "organization": ("org_path", "-month", "-version"),
+    "size": ("size", "id"),
+}
+CIRCULAR_SORTS = {
+    "month": ("month", "org_path"),
+    "organization": ("org_path", "-month"),
+    "status": ("status", "-month"),
+}
+
+
+def _exporting(user):
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+
+
+def freezes_table(user, params):
+    _exporting(user)
+    qs = selectors.freeze_list(user).filter(
+        pk__in=AssessmentFreeze.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "organization__name",
+        "year",
+        "version",
+        "status",
+        "frozen_at",
+        "reopened_at",
+        "reopen_reason",
+        "checksum",
+    )
+    return Table(
+        title=_("Annual assessments"),
+        columns=[
+            Column(_("Organization"), width=30),
+            Column(_("Year"), "number"),
+            Column(_("Version"), "number"),
+            Column(_("Status"), labels=dict(FreezeStatus.choices)),
+            Column(_("Frozen at"), "datetime", width=20),
+            Column(_("Re-opened at"), "datetime", width=20),
+            Column(_("Reason for re-opening"), width=30),
+            Column(_("Checksum (SHA-256)"), width=66),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def archives_table(user, params):
+    _exporting(user)
+    qs = selectors.archive_list(user).filter(
+        pk__in=MonthlyArchive.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "month", "organization__name", "version", "size", "checksum", "created_at"
+    )
+    return Table(
+        title=_("Monthly archives"),
+        columns=[
+            Column(_("Month"), "date"),
+            Column(_("Organization"), width=30),
+            Column(_("Version"), "number"),
+            Column(_("Size (bytes)"), "number"),
+            Column(_("Checksum (SHA-256)"), width=66),
+            Column(_("Created at"), "datetime", width=20),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def circulars_table(user, params):
+    _exporting(user)
+    qs = selectors.circular_list(user).filter(
+        pk__in=Circular.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "month",
+        "organization__name",
+        "title",
+        "status",
+        "created_at",
+        "reviewed_at",
+        "published_at",
+    )
+    return Table(
+        title=_("Monthly circulars"),
+        columns=[
+            Column(_("Month"), "date"),
+            Column(_("Organization"), width=30),
+            Column(_("Title"), width=40),
+            Column(_("Status"), labels=dict(CircularStatus.choices)),
+            Column(_("Created at"), "datetime", width=20),
+            Column(_("Reviewed at"), "datetime", width=20),
+            Column(_("Published at"), "datetime", width=20),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+# By the list's name in the URL: (its export kind, the list page's URL name).
+KINDS = {
+    "years": ("annual_assessments", "assessment:freeze_list"),
+    "archives": ("monthly_archives", "assessment:archive_list"),
+    "circulars": ("circulars", "assessment:circular_list"),
+}
+
+
+def register() -> None:
+    exports.register("annual_assessments", freezes_table)
+    exports.register("monthly_archives", archives_table)
+    exports.register("circulars", circulars_table)
