@@ -285,10 +285,11 @@ def clear() -> None:
     if connection.vendor != "postgresql":
         return
     with transaction.atomic(), connection.cursor() as c:
-        c.execute(
-            "DELETE FROM moderation_directivetarget WHERE directive_id IN (SELECT id "
-            "FROM moderation_repostdirective WHERE title LIKE '合成转发任务%%')"
-        )
+        for table in ("moderation_directivetarget", "moderation_directivereach"):
+            c.execute(
+                f"DELETE FROM {table} WHERE directive_id IN (SELECT id "
+                "FROM moderation_repostdirective WHERE title LIKE '合成转发任务%%')"
+            )
         c.execute("DELETE FROM moderation_repostdirective WHERE title LIKE '合成转发任务%%'")
         posts = "SELECT id FROM moderation_post WHERE title LIKE '合成稿件%%'"
         c.execute(f"DELETE FROM moderation_reviewstep WHERE post_id IN ({posts})")

@@ -568,7 +568,8 @@ def reply_publish(*, reply: Reply, actor, route: str = Reply.Route.PLATFORM) -> 
         _check_wechat_send(reply, message, now)
         return _queue_wechat_send(reply, message, actor=actor, role=role, now=now)
     reply.route = route
-    reply_published(reply, message, actor=actor, role=role, now=now)
+    reply_published(reply, message, actor=actor, role=role, now=now,
+                    audit_action="inbox.reply_publish")
     return reply
 
 
