@@ -61,7 +61,7 @@ def _setup():
 
     user = services.user_create(actor=None, organization=root,
                                 username=f"bench-ingest-{uuid.uuid4().hex[:8]}",
-                                password=uuid.uuid4().hex)
+                                password="Bench-" + uuid.uuid4().hex)  # password rules: 3 classes
     services.membership_grant(actor=None, user=user, organization=root,
                               role=Role.SUPERVISOR)
     from accounts.models import User

@@ -523,6 +523,10 @@ SUPERVISION_IDLE_WARN_AHEAD_DAYS = int(os.environ.get("SUPERVISION_IDLE_WARN_AHE
 SUPERVISION_RECTIFICATION_DAYS = int(os.environ.get("SUPERVISION_RECTIFICATION_DAYS", "10"))
 # Inspection window: the days before the check time an account must have posted in.
 SUPERVISION_INSPECTION_WINDOW_DAYS = 14
+# PostgreSQL work_mem for a sweep's one-pass diff (SET LOCAL, that transaction only):
+# the staffing diff over 200,000 accounts hashes ~150,000 rows and spills to disk
+# at the server's default of 4 MB.
+SUPERVISION_SWEEP_WORK_MEM = os.environ.get("SUPERVISION_SWEEP_WORK_MEM", "64MB")
 # A day-over-day follower rise above both limits is flagged for review (rule 7).
 SUPERVISION_FOLLOWER_JUMP_RATIO = 0.5
 SUPERVISION_FOLLOWER_JUMP_MIN = 5000

@@ -235,8 +235,10 @@ class FindingViewSet(_Filtered, ScopedModelViewSet):
 
     def narrow_queryset(self, queryset):
         queryset = self.apply_filters(queryset)
-        return queryset.select_related("organization", "account").order_by(
-            "-last_seen_at", "-id"
+        return (
+            queryset.select_related("organization", "account")
+            .with_last_seen()
+            .order_by("-seen_at", "-id")
         )
 
     def list(self, request):
@@ -256,7 +258,7 @@ class FindingViewSet(_Filtered, ScopedModelViewSet):
             "organization__name",
             "account__display_name",
             "first_seen_at",
-            "last_seen_at",
+            "seen_at",
             "closed_at",
             "close_reason",
         )

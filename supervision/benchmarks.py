@@ -66,8 +66,8 @@ def _now():
 
 
 def _sweep_case(kind: str, seen_sql: str, params_fn):
-    """App: reconcile() of one detector. Baseline: three raw statements over the
-    same `seen` query (ref, account, organization, path)."""
+    """App: reconcile() of one detector. Baseline: the same statements in raw SQL
+    over the same `seen` query (ref, account, organization, path)."""
     from supervision.services.findings import reconcile
     from supervision.services.sweeps import detectors
 
@@ -82,35 +82,66 @@ def _sweep_case(kind: str, seen_sql: str, params_fn):
         return result["opened"], result["refreshed"], result["closed"]
 
     def baseline():
+        # The same work by hand: one full outer join of what is seen with the open
+        # findings (the differences only), close by id, count what stays open,
+        # insert the new with one INSERT ... SELECT, stamp the run.
         params = params_fn(now)
         with connection.cursor() as c:
             c.execute(
-                f"WITH seen AS MATERIALIZED ({seen_sql}) UPDATE supervision_finding f SET last_seen_at = %s "
-                "WHERE f.kind = %s AND f.status = 'open' "
-                "AND f.subject_ref IN (SELECT ref FROM seen)",
-                [*params, now, kind],
+                "SELECT ran_at FROM supervision_sweepstamp WHERE kind = %s", [kind]
             )
-            refreshed = c.rowcount
+            row = c.fetchone()
+            previous = row[0] if row else now
+            c.execute("SET LOCAL work_mem = '64MB'")
             c.execute(
-                f"WITH seen AS MATERIALIZED ({seen_sql}) UPDATE supervision_finding f SET status = 'closed', "
-                "closed_at = %s, close_reason = 'not_seen' WHERE f.kind = %s "
-                "AND f.status = 'open' AND f.origin = 'sweep' "
-                "AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.ref = f.subject_ref)",
-                [*params, now, kind],
+                f"SELECT f.id, f.origin, s.ref FROM ({seen_sql}) s FULL OUTER JOIN "
+                "(SELECT id, origin, subject_ref FROM supervision_finding WHERE kind = %s "
+                "AND status = 'open') f ON f.subject_ref = s.ref "
+                "WHERE f.id IS NULL OR s.ref IS NULL OR f.origin <> 'sweep'",
+                [*params, kind],
             )
-            closed = c.rowcount
+            diff = c.fetchall()
+            close = [fid for fid, origin, ref in diff if ref is None and origin == "sweep"]
+            others = [fid for fid, origin, ref in diff if fid is not None and ref is not None]
+            new = [ref for fid, origin, ref in diff if fid is None]
+            refreshed = closed = opened = 0
+            if others:
+                c.execute(
+                    "UPDATE supervision_finding SET last_seen_at = %s WHERE id = ANY(%s)",
+                    [now, others],
+                )
+                refreshed = c.rowcount
+            if close:
+                c.execute(
+                    "UPDATE supervision_finding SET status = 'closed', closed_at = %s, "
+                    "close_reason = 'not_seen', last_seen_at = GREATEST(last_seen_at, %s) "
+                    "WHERE id = ANY(%s)",
+                    [now, previous, close],
+                )
+                closed = c.rowcount
             c.execute(
-                f"WITH seen AS MATERIALIZED ({seen_sql}) INSERT INTO supervision_finding (kind, severity, "
-                "status, origin, subject_ref, account_id, organization_id, org_path, evidence, "
-                "note, evidence_url, evidence_file, first_seen_at, last_seen_at, assigned_at, "
-                "disposition, close_reason) SELECT %s, 'veto', 'open', 'sweep', seen.ref, "
-                "seen.ref, seen.organization_id, seen.org_path, '{}', '', '', '', %s, %s, %s, "
-                "'', '' FROM seen WHERE NOT EXISTS (SELECT 1 FROM supervision_finding f "
-                "WHERE f.kind = %s AND f.status = 'open' AND f.subject_ref = seen.ref) "
-                "ON CONFLICT DO NOTHING",
-                [*params, kind, now, now, now, kind],
+                "SELECT count(*) FROM supervision_finding WHERE kind = %s "
+                "AND status = 'open' AND origin = 'sweep'",
+                [kind],
             )
-            opened = c.rowcount
+            refreshed += c.fetchone()[0]
+            if new:
+                c.execute(
+                    f"INSERT INTO supervision_finding (kind, severity, "
+                    "status, origin, subject_ref, account_id, organization_id, org_path, "
+                    "evidence, note, evidence_url, evidence_file, first_seen_at, "
+                    "last_seen_at, assigned_at, disposition, close_reason) SELECT %s, "
+                    "'veto', 'open', 'sweep', seen.ref, seen.ref, seen.organization_id, "
+                    "seen.org_path, '{}', '', '', '', %s, %s, %s, '', '' "
+                    f"FROM ({seen_sql}) seen WHERE seen.ref = ANY(%s) ON CONFLICT DO NOTHING",
+                    [kind, now, now, now, *params, new],
+                )
+                opened = c.rowcount
+            c.execute(
+                "INSERT INTO supervision_sweepstamp (kind, ran_at) VALUES (%s, %s) "
+                "ON CONFLICT (kind) DO UPDATE SET ran_at = EXCLUDED.ran_at",
+                [kind, now],
+            )
         return opened, refreshed, closed
 
     return Case(app=rolled_back(app), baseline=rolled_back(baseline))

@@ -218,6 +218,56 @@ class Disposition(models.TextChoices):
     FALSE_POSITIVE = "false_positive", _("False positive")
 
 
+class FindingQuerySet(ScopedQuerySet):
+    def with_last_seen(self):
+        """Annotate `seen_at`, each finding's real "last seen": an open finding a
+        sweep raised was seen by that kind's last sweep (else the sweep would have
+        closed it), so it reads the kind's SweepStamp; any other finding its own
+        `last_seen_at`. One query for the stamps (a dozen rows), then a plain CASE
+        per row: a steady-state sweep rewrites no finding."""
+        from django.db.models import Case, F, Value, When
+        from django.db.models.functions import Greatest
+
+        stamps = dict(SweepStamp.objects.values_list("kind", "ran_at"))
+        if not stamps:
+            return self.annotate(seen_at=F("last_seen_at"))
+        whens = [
+            When(
+                kind=kind,
+                status=FindingStatus.OPEN,
+                origin=FindingOrigin.SWEEP,
+                then=Greatest(F("last_seen_at"), Value(ran_at)),
+            )
+            for kind, ran_at in stamps.items()
+        ]
+        return self.annotate(
+            seen_at=Case(
+                *whens,
+                default=F("last_seen_at"),
+                output_field=models.DateTimeField(),
+            )
+        )
+
+
+class SweepStamp(models.Model):
+    """When the sweep of one automatic finding kind last ran (committed with the
+    run). Read as the "last seen" of that kind's open sweep findings
+    (FindingQuerySet.with_last_seen) instead of rewriting every one of them on each
+    run: over 200,000 accounts the staffing sweep alone keeps ~150,000 open."""
+
+    kind = models.CharField(
+        _("kind"), max_length=24, choices=FindingKind.choices, unique=True
+    )
+    ran_at = models.DateTimeField(_("last run"))
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.ran_at:%Y-%m-%d %H:%M}"
+
+
 class Finding(models.Model):
     """One technical or manual alert about an account or an organization.
 
@@ -225,7 +275,8 @@ class Finding(models.Model):
     id for account kinds, the organization id, the directive target, the flag, the
     event, or a stable hash of a counterfeit candidate): at most one *open* finding
     per (kind, subject_ref), enforced by a partial unique index, so a sweep run twice
-    opens one finding. A scan that sees it again moves `last_seen_at`; one that no
+    opens one finding. A scan that sees it again moves its "last seen" (for the
+    sweep's own findings, the kind's SweepStamp: see `last_seen`); one that no
     longer sees it closes it (`close_reason` not_seen).
 
     Assignment (交办): `organization` is the sponsoring organization that must act;
@@ -316,7 +367,7 @@ class Finding(models.Model):
         verbose_name=_("repeat of"),
     )
 
-    objects = ScopedQuerySet.as_manager()
+    objects = FindingQuerySet.as_manager()
     scope_domain = "business"
     scope_path_field = "org_path"
 
@@ -347,6 +398,22 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.account or self.organization}"
+
+    @property
+    def last_seen(self):
+        """The real last sighting (FindingQuerySet.with_last_seen): the annotation
+        when the row came from a list, else worked out here (one query)."""
+        if hasattr(self, "seen_at"):
+            return self.seen_at
+        if self.status == FindingStatus.OPEN and self.origin == FindingOrigin.SWEEP:
+            ran_at = (
+                SweepStamp.objects.filter(kind=self.kind)
+                .values_list("ran_at", flat=True)
+                .first()
+            )
+            if ran_at is not None and ran_at > self.last_seen_at:
+                return ran_at
+        return self.last_seen_at
 
     @property
     def is_open(self) -> bool:

@@ -103,7 +103,7 @@ def findings_list(
         qs = qs.filter(org_path__startswith=organization.path)
     if account is not None:
         qs = qs.filter(account_id=account)
-    return qs.order_by("-last_seen_at", "-id")
+    return qs.with_last_seen().order_by("-seen_at", "-id")
 
 
 def orders_list(user, *, status="", overdue=False, organization=None):

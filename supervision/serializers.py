@@ -73,6 +73,8 @@ class FindingSerializer(serializers.ModelSerializer):
         source="account.display_name", read_only=True, default=None
     )
     evidence_file = serializers.SerializerMethodField()
+    # The real last sighting: for the sweep's open findings, the kind's last run.
+    last_seen_at = serializers.DateTimeField(source="last_seen", read_only=True)
 
     class Meta:
         model = Finding

@@ -59,10 +59,10 @@ def _filters(user, params):
 # Sortable columns (common.listing.sort_key); veto first when sorting by severity.
 SORTS = {
     "kind": ("kind", "-id"),
-    "severity": ("severity_rank", "-last_seen_at"),
+    "severity": ("severity_rank", "-seen_at"),
     "organization": ("org_path", "-id"),
     "first_seen": ("first_seen_at", "id"),
-    "last_seen": ("last_seen_at", "id"),
+    "last_seen": ("seen_at", "id"),
 }
 _SEVERITY_RANK = Case(
     When(severity=Severity.VETO, then=Value(0)),
@@ -136,7 +136,7 @@ def findings_table(user, params):
         "organization__name",
         "account__display_name",
         "first_seen_at",
-        "last_seen_at",
+        "seen_at",
         "closed_at",
     )
     return Table(

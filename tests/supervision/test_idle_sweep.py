@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from notifications.models import Notification
+from registry.models import MediaAccount
 from supervision.models import CloseReason, Finding, FindingKind, FindingStatus
 from supervision.services.activity import activity_ingest
 from tests.supervision.factories import idle_account, staff
@@ -84,9 +85,69 @@ def test_running_twice_opens_one_finding_and_sends_one_notice(world, run_sweep):
         recipient=operator, kind="supervision.finding_assigned"
     )
     assert notices.count() == 1
-    assert Finding.objects.get(
-        kind=FindingKind.IDLE, account=account
-    ).last_seen_at == now + timedelta(minutes=1)
+    finding = Finding.objects.get(kind=FindingKind.IDLE, account=account)
+    # Seen again by the second run: its "last seen" is that run (the kind's sweep
+    # stamp), without the row being rewritten.
+    assert finding.last_seen == now + timedelta(minutes=1)
+    assert finding.last_seen_at == now
+    listed = Finding.objects.filter(pk=finding.pk).with_last_seen().get()
+    assert listed.last_seen == now + timedelta(minutes=1)
+
+
+def test_steady_state_rewrites_no_finding_and_runs_a_fixed_number_of_statements(
+    world, run_sweep, django_assert_max_num_queries
+):
+    """Over 200,000 accounts the steady state keeps ~150,000 open findings of one
+    kind: a run that sees them again must not touch their rows, and its statements
+    do not grow with their number."""
+    from supervision.services.findings import reconcile
+    from supervision.services.sweeps import detectors
+
+    ns, now = world.mine, timezone.now()
+    accounts = [idle_account(ns.city_dept, days=40, now=now) for _ in range(5)]
+    for account in accounts:
+        staff(account, ns)
+    run_sweep(now, kinds=IDLE)
+    before = dict(
+        Finding.objects.filter(kind=FindingKind.IDLE).values_list("pk", "last_seen_at")
+    )
+    assert len(before) == 5
+    detector = next(d for d in detectors() if d.kind == FindingKind.IDLE)
+    later = now + timedelta(hours=1)
+    # stamp read, work_mem, the one-pass diff, the count, the stamp update.
+    with django_assert_max_num_queries(7):
+        result = reconcile(
+            kind=FindingKind.IDLE,
+            seen=detector.seen(later),
+            now=later,
+            evidence=detector.evidence(later),
+        )
+    assert result == {"opened": 0, "refreshed": 5, "closed": 0}
+    after = dict(
+        Finding.objects.filter(kind=FindingKind.IDLE).values_list("pk", "last_seen_at")
+    )
+    assert after == before
+    rows = list(Finding.objects.filter(kind=FindingKind.IDLE).with_last_seen())
+    assert {f.last_seen for f in rows} == {later}
+
+
+def test_a_closed_finding_was_last_seen_by_the_run_before_the_one_that_closed_it(
+    world, run_sweep
+):
+    ns, now = world.mine, timezone.now()
+    account = idle_account(ns.city_dept, days=40, now=now)
+    staff(account, ns)
+    run_sweep(now, kinds=IDLE)
+    second = now + timedelta(hours=1)
+    run_sweep(second, kinds=IDLE)
+    MediaAccount.objects.filter(pk=account.pk).update(last_post_at=second)
+    third = now + timedelta(hours=2)
+    run_sweep(third, kinds=IDLE)
+    finding = Finding.objects.get(kind=FindingKind.IDLE, account=account)
+    assert finding.status == FindingStatus.CLOSED
+    assert finding.closed_at == third
+    assert finding.last_seen_at == second
+    assert finding.last_seen == second
 
 
 @pytest.mark.parametrize("status", ["suspended", "cancelled", "pending"])
