@@ -83,3 +83,71 @@ def copy_insert(model, columns: Sequence[str], rows: Iterable[Sequence]) -> None
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buf)
+
+
+def insert_many(model, rows: Sequence[dict], *, ignore_conflicts: bool = False) -> None:
+    """Insert `rows` (dicts of attribute names, e.g. `account_id`, to plain values)
+    as multi-row INSERTs, the fields a row does not name taking their model default
+    (callable defaults such as uuid4 called per row; auto_now fields: now).
+
+    What `bulk_create` does for a batch, without building a model instance per row
+    and converting every value of every field: on PostgreSQL constant defaults are
+    prepared once per call and the named values (text, numbers, booleans, aware
+    datetimes, None) go to psycopg2 as they are (JSON and UUID values through their
+    field). `ignore_conflicts` adds ON CONFLICT DO NOTHING (a concurrent delivery
+    loses quietly to a unique constraint). Other databases get `bulk_create`."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_create(
+            [model(**row) for row in rows],
+            batch_size=1000,
+            ignore_conflicts=ignore_conflicts,
+        )
+        return
+    from django.utils import timezone
+
+    now = timezone.now()
+    named = set().union(*(row.keys() for row in rows))
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and f.attname not in named)
+    ]
+    constant, per_row = {}, {}
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            constant[f.attname] = f.get_db_prep_save(now, connection)
+        elif f.has_default() and callable(f.default) and f.default not in (dict, list):
+            per_row[f.attname] = f
+        else:
+            constant[f.attname] = f.get_db_prep_save(f.get_default(), connection)
+    adapt = {
+        f.attname
+        for f in fields
+        if f.get_internal_type() in ("JSONField", "UUIDField")
+    }
+    values = []
+    for row in rows:
+        out = []
+        for f in fields:
+            name = f.attname
+            if name in row:
+                value = row[name]
+                out.append(f.get_db_prep_save(value, connection) if name in adapt else value)
+            elif name in per_row:
+                out.append(f.get_db_prep_save(f.get_default(), connection))
+            else:
+                out.append(constant[name])
+        values.append(tuple(out))
+    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    template = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for start in range(0, len(values), 1000):
+            chunk = values[start : start + 1000]
+            rendered = b",".join(raw.mogrify(template, v) for v in chunk).decode()
+            # Already rendered by the driver: executed without parameters.
+            cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {rendered}{conflict}")

@@ -258,9 +258,11 @@ class Message(models.Model):
     """A citizen's message. `original_text` never changes after receipt; staff
     may correct `text` (e.g. a transcription), which is what pages show."""
 
+    # Not indexed alone: inbox_msg_org_recv_idx and inbox_msg_org_status_idx lead
+    # with it (one index fewer to write per message received).
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="inbox_messages",
-        verbose_name=_("handling organization"))
+        verbose_name=_("handling organization"), db_index=False)
     org_path = models.CharField(max_length=255, editable=False)
     origin_organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="+",
@@ -291,9 +293,10 @@ class Message(models.Model):
     must_answer = models.BooleanField(_("must answer"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices,
                               default=Status.NEW)
+    # Not indexed alone: inbox_msg_handler_idx (handler, status) leads with it.
     handler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                 null=True, blank=True, related_name="+",
-                                verbose_name=_("handler"))
+                                verbose_name=_("handler"), db_index=False)
     # The SLA policy in force for this message, copied when its clock starts.
     sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True,
                                    blank=True, related_name="+")

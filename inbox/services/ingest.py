@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.scoping import Action, require
 from audit.services import audit_record
+from common.bulk import insert_many
 from common.errors import ValidationFailed
 from inbox import classify
 from inbox.deadlines import Terms, due_times, earliest_unmet, terms_for_many, warn_time
@@ -146,12 +147,13 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
         times = times_cache[key]
         due = earliest_unmet(times, accepted=False, replied=False)
         window = item.received_at + WECHAT_WINDOW if item.channel == Channel.WECHAT else None
-        rows.append(Message(
-            organization=item.organization, org_path=item.organization.path,
-            origin_organization=item.organization, origin_path=item.organization.path,
-            supervising_organization=sup, region_code=region, account=item.account,
+        rows.append(dict(
+            organization_id=item.organization.pk, org_path=item.organization.path,
+            origin_organization_id=item.organization.pk, origin_path=item.organization.path,
+            supervising_organization_id=sup.pk, region_code=region,
+            account_id=item.account.pk if item.account is not None else None,
             channel=item.channel, source=source,
-            platform_message_id=item.platform_message_id, raw_payload=raw_payload,
+            platform_message_id=item.platform_message_id, raw_payload_id=raw_payload.pk,
             citizen_handle=item.citizen_handle[:120], citizen_openid=item.citizen_openid,
             original_text=item.text, text=item.text, received_at=item.received_at,
             suggested_category=category, must_answer=must, sla_policy_id=t.policy_id,
@@ -164,16 +166,16 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
             stale_at=item.received_at + relativedelta(months=3),
         ))
     # A concurrent delivery of the same message loses quietly to the constraint.
-    Message.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    insert_many(Message, rows, ignore_conflicts=True)
     created = list(Message.objects.filter(raw_payload=raw_payload)
                    .values_list("pk", "platform_message_id", "account_id"))
     duplicates += len(fresh) - len(created)
     ids = {(acc, pmid): pk for pk, pmid, acc in created}
     now = timezone.now()
-    MessageEvent.objects.bulk_create(
-        [MessageEvent(message_id=pk, kind=MessageEvent.Kind.RECEIVED, actor=actor,
-                      data={"source": source}, at=now) for pk, _p, _a in created],
-        batch_size=2000)
+    insert_many(MessageEvent, [
+        {"message_id": pk, "kind": MessageEvent.Kind.RECEIVED,
+         "actor_id": actor.pk if actor is not None else None,
+         "data": {"source": source}, "at": now} for pk, _p, _a in created])
     attachments = []
     for item in fresh:
         if item.attachments and item.account is not None:
