@@ -204,3 +204,30 @@ def test_the_secrets_are_stored_encrypted(endpoint):
     from inbox import crypto
 
     assert crypto.decrypt(ep.token_encrypted) == TOKEN
+
+
+def test_a_batch_gets_one_rating_token_each_and_its_defaults(collector):
+    """Batches are written as multi-row INSERTs (common.bulk.insert_many): callable
+    defaults such as the rating token are drawn per message, constant ones (status,
+    counters, JSON) are the model's, and the batch costs a fixed number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _mine, account, client = collector
+    body = {"messages": [item(account, pmid=f"wb-batch-{n}") for n in range(40)]}
+    with CaptureQueriesContext(connection) as small:
+        assert post(client, body).status_code == 201
+    body = {"messages": [item(account, pmid=f"wb-more-{n}") for n in range(120)]}
+    with CaptureQueriesContext(connection) as large:
+        assert post(client, body).status_code == 201
+    if connection.vendor == "postgresql":
+        # (SQLite's bulk_create splits by its bound-parameter limit instead.)
+        assert len(large.captured_queries) == len(small.captured_queries)
+    messages = list(Message.objects.all())
+    assert len(messages) == 160
+    assert len({m.rating_token for m in messages}) == 160
+    default = Message(organization=account.organization)
+    for m in messages:
+        assert m.status == default.status
+        assert m.reopen_count == 0 and m.transfer_count == 0
+        assert m.events.filter(kind="received").count() == 1
