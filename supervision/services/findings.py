@@ -160,13 +160,14 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start : start + size]
 
 
-def _diff(kind: str, seen: QuerySet) -> list[tuple]:
+def _diff(kind: str, seen: QuerySet) -> tuple[list[tuple], int]:
     """One pass over what the sweep sees and the kind's open findings: a full outer
     join on the subject, keeping only the differences (open findings no longer
     seen, subjects seen without an open finding) and the open findings not raised
-    by the sweep that it sees. Rows (finding id, its origin, seen subject). The
-    `seen` query runs once, whatever its size; in the steady state the answer is a
-    handful of rows."""
+    by the sweep that it sees, as rows (finding id, its origin, seen subject); and
+    how many of the sweep's own open findings it sees again (counted in the same
+    pass). The `seen` query runs once, whatever its size; in the steady state the
+    answer is a handful of rows."""
     sql, params = seen.order_by().query.sql_with_params()
     table = connection.ops.quote_name(Finding._meta.db_table)
     with connection.cursor() as cursor:
@@ -176,13 +177,28 @@ def _diff(kind: str, seen: QuerySet) -> list[tuple]:
                 [settings.SUPERVISION_SWEEP_WORK_MEM],
             )
         cursor.execute(
-            f"SELECT f.id, f.origin, s.ref FROM ({sql}) s FULL OUTER JOIN "
-            f"(SELECT id, origin, subject_ref FROM {table} WHERE kind = %s "
-            "AND status = %s) f ON f.subject_ref = s.ref "
-            "WHERE f.id IS NULL OR s.ref IS NULL OR f.origin <> %s",
-            [*params, kind, FindingStatus.OPEN, FindingOrigin.SWEEP],
+            f"WITH d AS MATERIALIZED (SELECT f.id, f.origin, s.ref FROM ({sql}) s "
+            f"FULL OUTER JOIN (SELECT id, origin, subject_ref FROM {table} "
+            "WHERE kind = %s AND status = %s) f ON f.subject_ref = s.ref) "
+            "SELECT 0, id, origin, ref FROM d "
+            "WHERE id IS NULL OR ref IS NULL OR origin <> %s "
+            "UNION ALL SELECT 1, NULL, NULL, count(*) FROM d "
+            "WHERE id IS NOT NULL AND ref IS NOT NULL AND origin = %s",
+            [
+                *params,
+                kind,
+                FindingStatus.OPEN,
+                FindingOrigin.SWEEP,
+                FindingOrigin.SWEEP,
+            ],
         )
-        return cursor.fetchall()
+        rows, seen_again = [], 0
+        for part, finding_id, origin, ref in cursor.fetchall():
+            if part:
+                seen_again = ref
+            else:
+                rows.append((finding_id, origin, ref))
+        return rows, seen_again
 
 
 def reconcile(*, kind: str, seen: QuerySet, now: datetime, evidence) -> dict:
@@ -201,7 +217,8 @@ def reconcile(*, kind: str, seen: QuerySet, now: datetime, evidence) -> dict:
         SweepStamp.objects.filter(kind=kind).values_list("ran_at", flat=True).first()
     )
     close_ids, others_seen, new_refs = [], [], {}
-    for finding_id, origin, ref in _diff(kind, seen):
+    diff, seen_again = _diff(kind, seen)
+    for finding_id, origin, ref in diff:
         if finding_id is None:
             new_refs[ref] = None
         elif ref is None:
@@ -225,10 +242,7 @@ def reconcile(*, kind: str, seen: QuerySet, now: datetime, evidence) -> dict:
             close_reason=CloseReason.NOT_SEEN,
             last_seen_at=last_seen,
         )
-    # What is left open of the sweep's own is exactly what it sees again.
-    refreshed += Finding.objects.filter(
-        kind=kind, status=FindingStatus.OPEN, origin=FindingOrigin.SWEEP
-    ).count()
+    refreshed += seen_again
     new_rows = []
     for refs in _chunks(list(new_refs)):
         new_rows += list(seen.filter(ref__in=refs))
