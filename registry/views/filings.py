@@ -573,7 +573,9 @@ def exemption_list(request):
         raise PermissionDenied(_("Only a supervisor of the supervising organization records exemptions."))
     qs = selectors.exemptions_visible(request.user).order_by("-granted_at")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/exemption_list.html", {"page": page, "form": form})
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
+    return render(request, "registry/exemption_list.html", {
+        "page": page, "form": form, "export_kind": "exemptions" if can_export else ""})
 
 
 @page
