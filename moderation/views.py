@@ -380,7 +380,45 @@ def directive_list(request):
         "targets": to_repost[:50], "targets_total": to_repost.count(),
         "now": timezone.now(),
         "can_issue": Role.SUPERVISOR in roles_of(request.user),
+        "export_kind": (
+            "directives" if not scope_for(request.user, Action.EXPORT).is_empty else ""),
     })
+
+
+def directives_table(user, params):
+    """The directive list as the page shows it (the "directives" export kind): the
+    user's own first, `mine=1` keeps them alone; targets counted as far as the user
+    sees them (one GROUP BY, selectors.directive_list)."""
+    from common.errors import NotFound
+    from common.exports import Column, Table
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.directive_list(user, mine=params.get("mine") == "1").filter(
+        pk__in=RepostDirective.objects.visible_to(user, Action.EXPORT).values("pk"))
+    rows = qs.values_list("id", "title", "organization__name", "issued_by__display_name",
+                          "issued_at", "targets_seen", "confirmed", "open_overdue", "own")
+
+    def lines():
+        for pk, title, org, by, at, seen, confirmed, overdue, own in rows.iterator(
+                chunk_size=2000):
+            rate = round(100 * confirmed / seen, 1) if seen else None
+            yield [pk, title, org, by, at, seen, confirmed, rate, overdue, bool(own)]
+
+    return Table(
+        title=_("Repost directives"),
+        columns=[
+            Column(_("ID"), "number"), Column(_("Title"), width=40),
+            Column(_("Issuing organization"), width=30), Column(_("Issued by"), width=16),
+            Column(_("Issued at"), "datetime", width=20),
+            Column(_("Target accounts"), "number"), Column(_("Confirmed"), "number"),
+            Column(_("Completion (%)"), "number"),
+            Column(_("Open and overdue"), "number"), Column(_("Issued by me"), "bool"),
+        ],
+        rows=lines(),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
 
 
 @login_required
