@@ -1,6 +1,6 @@
 """The assessment's list pages as tables: sortable columns (common.listing) and the
 exports of the lists themselves (common/exports.py kinds "annual_assessments",
-"monthly_archives", "circulars"). The frozen year's own workbook and PDFs are
+"monthly_archives", "circulars", "score_runs"). The frozen year's own workbook and PDFs are
 assessment/exports.py."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from assessment.models import (
     CircularStatus,
     FreezeStatus,
     MonthlyArchive,
+    RunStatus,
+    ScoreRun,
 )
 from common import exports
 from common.errors import NotFound
@@ -130,6 +132,54 @@ def circulars_table(user, params):
     )
 
 
+def runs_table(user, params):
+    """The score runs of the assessment's front page (selectors.run_list)."""
+    _exporting(user)
+    qs = selectors.run_list(user).filter(
+        pk__in=ScoreRun.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "id",
+        "organization__name",
+        "period_start",
+        "period_end",
+        "rubric__name",
+        "rubric__year",
+        "rubric__version",
+        "account_count",
+        "status",
+        "frozen",
+        "requested_by__display_name",
+        "created_at",
+        "finished_at",
+    )
+
+    def lines():
+        for row in rows.iterator(chunk_size=2000):
+            rubric = f"{row[4]} ({row[5]} v{row[6]})"
+            yield [*row[:4], rubric, *row[7:]]
+
+    return Table(
+        title=_("Score runs"),
+        columns=[
+            Column(_("ID"), "number"),
+            Column(_("Organization"), width=30),
+            Column(_("From"), "date"),
+            Column(_("To"), "date"),
+            Column(_("Rubric"), width=30),
+            Column(_("Accounts"), "number"),
+            Column(_("Status"), labels=dict(RunStatus.choices)),
+            Column(_("Frozen"), "bool"),
+            Column(_("Requested by"), width=16),
+            Column(_("Requested"), "datetime", width=20),
+            Column(_("Finished"), "datetime", width=20),
+        ],
+        rows=lines(),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
 # By the list's name in the URL: (its export kind, the list page's URL name).
 KINDS = {
     "years": ("annual_assessments", "assessment:freeze_list"),
@@ -142,3 +192,4 @@ def register() -> None:
     exports.register("annual_assessments", freezes_table)
     exports.register("monthly_archives", archives_table)
     exports.register("circulars", circulars_table)
+    exports.register("score_runs", runs_table)

@@ -89,6 +89,11 @@ def index(request):
         "assessment/index.html",
         {
             "runs": runs,
+            "export_kind": (
+                "score_runs"
+                if not scope_for(request.user, Action.EXPORT).is_empty
+                else ""
+            ),
             "rubrics": selectors.rubric_list(request.user)[:12],
             "freezes": selectors.freeze_list(request.user)[:6],
             "assessor_orgs": selectors.assessor_orgs(request.user),
