@@ -360,7 +360,45 @@ def queue(request):
     # review_queue's order: emergency reviews first, then what has waited longest.
     page = paginate(request, selectors.review_queue(request.user))
     return render(request, "moderation/queue.html",
-                  {"page": page, "page_sizes": PAGE_SIZES})
+                  {"page": page, "page_sizes": PAGE_SIZES, "export_kind": "review_queue"})
+
+
+def review_queue_table(user, params):
+    """What waits on the user's review, in the queue's order (the "review_queue"
+    export kind): selectors.review_queue decides, as for the page."""
+    from django.db.models.functions import Left
+
+    from common.errors import NotFound
+    from common.exports import Column, Table
+    from moderation.models import Importance
+
+    if scope_for(user, Action.VIEW).is_empty:  # as _require_business_view
+        raise NotFound(_("Not found."))
+    qs = selectors.review_queue(user)
+    rows = qs.annotate(opening=Left("text", 30)).values_list(
+        "id", "title", "opening", "organization__name", "importance", "awaiting_role",
+        "author__display_name", "author__username", "submitted_at", "event_label")
+
+    def lines():
+        for (pk, title, opening, org, importance, step, author, username, submitted,
+             event) in rows.iterator(chunk_size=2000):
+            yield [pk, title or opening, org, importance, step, author or username,
+                   submitted, event]
+
+    return Table(
+        title=_("Review queue"),
+        columns=[
+            Column(_("ID"), "number"), Column(_("Title"), width=40),
+            Column(_("Organization"), width=30),
+            Column(_("Importance"), labels=dict(Importance.choices)),
+            Column(_("Step"), labels=dict(Role.choices), width=16),
+            Column(_("Author"), width=16), Column(_("Submitted"), "datetime", width=20),
+            Column(_("Emergency"), width=30),
+        ],
+        rows=lines(),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user),
+    )
 
 
 @login_required
