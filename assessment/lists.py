@@ -1,6 +1,7 @@
 """The assessment's list pages as tables: sortable columns (common.listing) and the
 exports of the lists themselves (common/exports.py kinds "annual_assessments",
-"monthly_archives", "circulars", "score_runs"). The frozen year's own workbook and PDFs are
+"monthly_archives", "circulars", "score_runs", "rubrics", "manual_entries"). The
+frozen year's own workbook and PDFs are
 assessment/exports.py."""
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from assessment.models import (
     Circular,
     CircularStatus,
     FreezeStatus,
+    ManualEntry,
     MonthlyArchive,
+    Rubric,
+    RubricStatus,
     RunStatus,
     ScoreRun,
 )
@@ -180,6 +184,80 @@ def runs_table(user, params):
     )
 
 
+def rubrics_table(user, params):
+    """The rubrics page's rows (selectors.rubric_list)."""
+    _exporting(user)
+    qs = selectors.rubric_list(user).filter(
+        pk__in=Rubric.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "year",
+        "version",
+        "name",
+        "organization__name",
+        "status",
+        "pass_mark",
+        "bonus_threshold",
+        "bonus_cap",
+    )
+    return Table(
+        title=_("Rubrics"),
+        columns=[
+            Column(_("Year"), "number"),
+            Column(_("Version"), "number"),
+            Column(_("Name"), width=30),
+            Column(_("Organization"), width=30),
+            Column(_("Status"), labels=dict(RubricStatus.choices)),
+            Column(_("Pass mark"), "number"),
+            Column(_("Bonus threshold"), "number"),
+            Column(_("Maximum bonus"), "number"),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def manual_entries_table(user, params):
+    """The manual entries page's rows (selectors.manual_entries)."""
+    _exporting(user)
+    qs = selectors.manual_entries(user).filter(
+        pk__in=ManualEntry.objects.visible_to(user, Action.EXPORT).values("pk")
+    )
+    rows = qs.values_list(
+        "occurred_on",
+        "item__name",
+        "account__display_name",
+        "account__platform__name",
+        "account__organization__name",
+        "points",
+        "evidence",
+        "evidence_url",
+        "entered_by__display_name",
+        "entered_at",
+        "withdrawn_at",
+    )
+    return Table(
+        title=_("Manual entries"),
+        columns=[
+            Column(_("Date"), "date"),
+            Column(_("Item"), width=30),
+            Column(_("Account"), width=24),
+            Column(_("Platform")),
+            Column(_("Sponsoring organization"), width=30),
+            Column(_("Points"), "number"),
+            Column(_("Evidence"), width=40),
+            Column(_("Evidence link"), width=30),
+            Column(_("Entered by"), width=16),
+            Column(_("Entered at"), "datetime", width=20),
+            Column(_("Withdrawn at"), "datetime", width=20),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
 # By the list's name in the URL: (its export kind, the list page's URL name).
 KINDS = {
     "years": ("annual_assessments", "assessment:freeze_list"),
@@ -193,3 +271,5 @@ def register() -> None:
     exports.register("monthly_archives", archives_table)
     exports.register("circulars", circulars_table)
     exports.register("score_runs", runs_table)
+    exports.register("rubrics", rubrics_table)
+    exports.register("manual_entries", manual_entries_table)

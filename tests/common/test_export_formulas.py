@@ -262,6 +262,52 @@ def _notifications(ns):
     return user, [PAYLOADS[0] + "提醒"]
 
 
+def _accounts(ns):
+    from tests.assessment.helpers import unapproved_post
+
+    # The collector's report of a post gives the account its last post (MADE_AT).
+    unapproved_post(ns, active_account(ns, name=PAYLOADS[2] + "发布"))
+    return ns.users[Role.SUPERVISOR], [PAYLOADS[2] + "发布"]
+
+
+def _filing_queue(ns):
+    from tests.registry.helpers import file_open
+
+    file_open(ns, name=PAYLOADS[3] + "发布")  # signed off: it awaits the supervisor
+    return ns.city_supervisor, [PAYLOADS[3] + "发布"]
+
+
+def _review_queue(ns):
+    from tests.moderation.factories import submit
+
+    post = make_post(ns, title=PAYLOADS[0] + "待审")
+    submit(post, ns)
+    post.refresh_from_db()
+    return ns.users[Role(post.awaiting_role)], [PAYLOADS[0] + "待审"]
+
+
+def _rubrics(ns):
+    from tests.assessment.helpers import active_rubric
+
+    active_rubric(ns, year=2026, org=make_org(ns.city, PAYLOADS[1] + "局"))
+    return ns.users[Role.SUPERVISOR], [PAYLOADS[1] + "局"]
+
+
+def _manual_entries(ns):
+    from datetime import date
+
+    from assessment.services import rubrics
+    from tests.assessment.helpers import active_rubric
+
+    rubric = active_rubric(ns, year=2026)
+    rubrics.manual_entry_create(
+        item=rubric.items.get(code="content_errors"),
+        account=make_account(ns.city_dept, "douyin", name=PAYLOADS[2] + "账号"),
+        occurred_on=date(2026, 3, 1), evidence=PAYLOADS[3] + "错别字",
+        actor=ns.users[Role.SUPERVISOR])
+    return ns.users[Role.SUPERVISOR], [PAYLOADS[2] + "账号", PAYLOADS[3] + "错别字"]
+
+
 CASES = {
     "posts": _posts,
     "repost_targets": _repost_targets,
@@ -288,6 +334,11 @@ CASES = {
     "inspections": _inspections,
     "opinion_events": _opinion_events,
     "notifications": _notifications,
+    "accounts": _accounts,
+    "filing_queue": _filing_queue,
+    "review_queue": _review_queue,
+    "rubrics": _rubrics,
+    "manual_entries": _manual_entries,
 }
 
 
