@@ -153,7 +153,7 @@ def runs_table(user, params):
         "account_count",
         "status",
         "frozen",
-        "requested_by__display_name",
+        exports.person("requested_by"),
         "created_at",
         "finished_at",
     )
@@ -233,7 +233,7 @@ def manual_entries_table(user, params):
         "points",
         "evidence",
         "evidence_url",
-        "entered_by__display_name",
+        exports.person("entered_by"),
         "entered_at",
         "withdrawn_at",
     )

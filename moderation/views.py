@@ -434,7 +434,7 @@ def directives_table(user, params):
         raise NotFound(_("Not found."))
     qs = selectors.directive_list(user, mine=params.get("mine") == "1").filter(
         pk__in=RepostDirective.objects.visible_to(user, Action.EXPORT).values("pk"))
-    rows = qs.values_list("id", "title", "organization__name", "issued_by__display_name",
+    rows = qs.values_list("id", "title", "organization__name", exports.person("issued_by"),
                           "issued_at", "targets_seen", "confirmed", "open_overdue", "own")
 
     def lines():

@@ -47,8 +47,8 @@ def rotations_table(user, params):
         )
     ).values_list(
         "account__display_name", "account__platform__name", "account__organization__name",
-        "departed_user__display_name", "opened_at", "due_at", "due_provisional",
-        "overdue", "done_at", "done_by__display_name",
+        exports.person("departed_user"), "opened_at", "due_at", "due_provisional",
+        "overdue", "done_at", exports.person("done_by"),
     )
     return Table(
         title=_("Credential rotation"),
@@ -77,7 +77,7 @@ def exemptions_table(user, params):
         active=Case(When(revoked_at__isnull=True, then=Value(True)), default=Value(False))
     ).values_list(
         "organization__name", "platform__name", "reason", "granted_at",
-        "granted_by__display_name", "active", "revoked_at",
+        exports.person("granted_by"), "active", "revoked_at",
     )
     return Table(
         title=_("Exemptions"),

@@ -39,7 +39,7 @@ def _exporting(user, qs):
 def inspections_table(user, params):
     qs = _exporting(user, inspections(user))
     rows = qs.values_list(
-        "id", "title", "organization__name", "started_by__display_name", "started_at",
+        "id", "title", "organization__name", exports.person("started_by"), "started_at",
         "window_start", "window_end", "sample_percent", "seed", "population", "sampled",
         "passed", "status", "completed_at",
     )

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from common import exports
@@ -221,3 +221,16 @@ def test_an_export_reads_a_constant_number_of_queries(world, kind):
     more_rows, more_queries = _export_queries(kind, user)
     assert more_rows > rows
     assert more_queries == queries, f"{kind}: {queries} queries, then {more_queries}"
+
+
+def test_people_are_named_as_the_pages_name_them(world):
+    from accounts.models import User
+
+    ns = world.mine
+    leaving = ns.users[Role.OUTSOURCED_OPERATOR]
+    User.objects.filter(pk=leaving.pk).update(display_name="")
+    user, *_ = CASES["rotations"](ns)
+    with translation.override("en"):
+        table = exports.build("rotations", user, {})
+        column = table.headers().index("Person who left")
+    assert [row[column] for row in exports.cells(table)] == [leaving.username]
