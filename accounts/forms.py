@@ -7,6 +7,7 @@ from captcha.fields import CaptchaField
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.lockout import captcha_required
@@ -57,25 +58,79 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
+# A province's jurisdiction holds thousands of organizations: the choice list shows
+# the first ones (in tree order) and the organization search narrows it.
+ORGANIZATIONS_SHOWN = 300
+
+
+class _FirstOrganizations(ModelChoiceIterator):
+    """The choices: the first ORGANIZATIONS_SHOWN of the queryset, and the chosen one
+    wherever it stands. The field still validates against the whole queryset."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        shown = list(self.queryset[:ORGANIZATIONS_SHOWN])
+        chosen = str(self.field.chosen or "")
+        if chosen.isdigit() and all(str(o.pk) != chosen for o in shown):
+            shown[:0] = list(self.queryset.filter(pk=int(chosen)))
+        for obj in shown:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return min(self.queryset.count(), ORGANIZATIONS_SHOWN) + (
+            1 if self.field.empty_label is not None else 0)
+
+
 class _OrganizationChoice(forms.ModelChoiceField):
+    iterator = _FirstOrganizations
+    chosen = None  # the bound value, kept among the choices
+
     def label_from_instance(self, obj):
         # Indented by depth, so the choice list reads as the tree.
         return "\u3000" * max(obj.depth - 1, 0) + obj.name
 
 
-def _access_organizations(user):
-    """Organizations where `user` may grant roles (the access domain, change)."""
+class _SearchInput(forms.TextInput):
+    """A search box with its own submit button (name "find"): the page comes back
+    with the choices narrowed and what was typed kept (no script needed)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        from django.utils.html import format_html
+
+        box = super().render(name, value, attrs, renderer)
+        return format_html(
+            '<span class="inline-form">{} <button type="submit" name="find" value="1" '
+            'class="small" formnovalidate>{}</button></span>', box, _("Find"))
+
+
+def _access_organizations(user, query: str = ""):
+    """Organizations where `user` may grant roles (the access domain, change), those
+    whose name, short name or region code holds `query` when one is given."""
+    from django.db.models import Q
+
     from accounts.models import Organization
     from accounts.scoping import Action, Domain, scope_for
 
     scope = scope_for(user, Action.CHANGE, Domain.ACCESS)
-    return Organization.objects.get_queryset().filter(scope.q("path"), is_active=True)
+    qs = Organization.objects.get_queryset().filter(scope.q("path"), is_active=True)
+    query = query.strip()[:50]
+    if query:
+        qs = qs.filter(Q(name__icontains=query) | Q(short_name__icontains=query)
+                       | Q(region_code__startswith=query))
+    return qs
 
 
 class RoleFields(forms.Form):
     """The role part of a grant; the rules (三员分立, the outsourced operator's
     agreement, no grant to oneself) are accounts.services.membership_grant's."""
 
+    org_q = forms.CharField(
+        label=_("Find an organization"), required=False, max_length=50,
+        widget=_SearchInput(attrs={"type": "search", "data-org-filter": "1"}),
+        help_text=_("Part of the name or the region code; the list below shows what "
+                    "matches."),
+    )
     organization = _OrganizationChoice(label=_("Organization"), queryset=None)
     role = forms.ChoiceField(label=_("Role"))
     agreement_signed_on = forms.DateField(
@@ -93,8 +148,28 @@ class RoleFields(forms.Form):
         super().__init__(*args, **kwargs)
         from accounts.models import Role
 
-        self.fields["organization"].queryset = _access_organizations(actor)
+        source = self.data if self.is_bound else self.initial
+        field = self.fields["organization"]
+        # SECURITY: the search only narrows the jurisdiction's organizations; the
+        # chosen one is validated against that narrowed set.
+        field.queryset = _access_organizations(actor, str(source.get("org_q") or ""))
+        field.chosen = source.get(self.add_prefix("organization") if self.is_bound
+                                  else "organization")
         self.fields["role"].choices = [("", "---------"), *Role.choices]
+
+    @classmethod
+    def searching(cls, request, *, actor, keep=()):
+        """The form for a page: bound to a POST, except a POST of the search button
+        (or a GET with `org_q`), which comes back unbound with the choices narrowed
+        and the fields named in `keep` as typed (never the passwords)."""
+        post = request.POST
+        if request.method == "POST" and not post.get("find"):
+            return cls(post, actor=actor)
+        source = post if request.method == "POST" else request.GET
+        fields = ("org_q", "organization", "role", "agreement_signed_on",
+                  "agreement_document", *keep)
+        return cls(initial={k: source.get(k) for k in fields if source.get(k)},
+                   actor=actor)
 
 
 class MembershipGrantForm(RoleFields):
@@ -119,7 +194,8 @@ class UserCreateForm(RoleFields):
     )
 
     field_order = ["username", "display_name", "email", "password", "password_again",
-                   "organization", "role", "agreement_signed_on", "agreement_document"]
+                   "org_q", "organization", "role", "agreement_signed_on",
+                   "agreement_document"]
 
     def clean_username(self):
         from django.contrib.auth.validators import UnicodeUsernameValidator

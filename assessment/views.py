@@ -77,6 +77,11 @@ def _fail(request, exc: ApplicationError) -> None:
     )
 
 
+def _export_kind(user, kind: str) -> str:
+    """The list's export kind for the page's export links, when the user may export."""
+    return "" if scope_for(user, Action.EXPORT).is_empty else kind
+
+
 @login_required
 def index(request):
     _require_business_view(request.user)
@@ -89,6 +94,7 @@ def index(request):
         "assessment/index.html",
         {
             "runs": runs,
+            "export_kind": _export_kind(request.user, "score_runs"),
             "rubrics": selectors.rubric_list(request.user)[:12],
             "freezes": selectors.freeze_list(request.user)[:6],
             "assessor_orgs": selectors.assessor_orgs(request.user),
@@ -113,6 +119,7 @@ def rubric_list(request):
             "page": page,
             "assessor_orgs": selectors.assessor_orgs(request.user),
             "year": timezone.localdate().year,
+            "export_kind": _export_kind(request.user, "rubrics"),
         },
     )
 
@@ -372,6 +379,7 @@ def manual_list(request):
             "manual_items": manual_items,
             "can_assess": selectors.is_assessor(request.user),
             "today": timezone.localdate().isoformat(),
+            "export_kind": _export_kind(request.user, "manual_entries"),
         },
     )
 

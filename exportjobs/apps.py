@@ -14,6 +14,9 @@ class ExportJobsConfig(AppConfig):
         from exportjobs.workbench import register_cards
 
         register_cards()
+        from common import exports
+
+        exports.register("export_jobs", "exportjobs.views.jobs_table")
         from common.navigation import NavEntry, register
 
         register(

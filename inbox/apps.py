@@ -18,6 +18,12 @@ class InboxConfig(AppConfig):
 
         register_cards()
 
+        from common import exports
+
+        exports.register("inbox_messages", "inbox.lists.messages_table")
+        exports.register("inbox_routing", "inbox.lists.routing_table")
+        exports.register("inbox_slips", "inbox.lists.slips_table")
+
         handlers = frozenset({Role.OPERATOR, Role.LIAISON, Role.DEPARTMENT_HEAD})
         register(
             NavEntry("inbox", _("Messages"), "inbox:inbox", "messages", order=10),

@@ -27,6 +27,7 @@ from accounts.scoping import (
 )
 from common.errors import ApplicationError, ServiceUnavailable
 from inbox import metrics, selectors
+from inbox.lists import inbox_params, inbox_view, routing_lanes
 from inbox.models import (
     Category,
     Channel,
@@ -71,10 +72,7 @@ def _masked_rows(user, rows):
 @login_required
 def inbox(request):
     _require_business_view(request.user)
-    view = request.GET.get("view", "org")
-    if view not in selectors.VIEWS:
-        view = "org"
-    params = {k: request.GET.get(k, "") for k in ("status", "channel", "category", "q")}
+    view, params = inbox_view(request.GET), inbox_params(request.GET)
     qs = selectors.inbox_messages(request.user, view=view, params=params)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     page.object_list = _masked_rows(request.user, page.object_list)
@@ -87,7 +85,9 @@ def inbox(request):
         "statuses": Status.choices, "channels": Channel.choices,
         "categories": Category.choices,
         "can_enter": not scope_for(request.user, Action.CHANGE).is_empty,
-        "can_export": not scope_for(request.user, Action.EXPORT).is_empty,
+        "export_kind": (
+            "inbox_messages" if not scope_for(request.user, Action.EXPORT).is_empty
+            else ""),
     })
 
 
@@ -201,27 +201,16 @@ def routing(request):
     """The liaison's routing board: what waits to be accepted, signed for or routed
     in my organizations, returned transfers, and problem cases."""
     _require_business_view(request.user)
-    own = {m.organization_id for m in memberships_of(request.user)}
-    base = selectors.messages_for(request.user).filter(organization_id__in=own).select_related(
-        "organization", "handler")
-    lanes = [
-        ("new", _("New, not accepted"), base.filter(status=Status.NEW,
-                                                    sign_for_due_at__isnull=True)),
-        ("sign_for", _("Transferred to us, to sign for"),
-         base.filter(sign_for_due_at__isnull=False, signed_for_at__isnull=True)),
-        ("breached", _("Breached"), base.filter(breached_at__isnull=False,
-                                                due_at__isnull=False)),
-        ("problem", _("Problem cases"), selectors.messages_for(request.user).filter(
-            problem_case_at__isnull=False, status__in=[s for s in Status.values
-                                                       if s != Status.RESOLVED])
-         .select_related("organization", "handler")),
-    ]
+    lanes = routing_lanes(request.user)
     rendered = []
     for key, label, qs in lanes:
-        rows = list(qs.order_by("due_at", "received_at")[:50])
+        rows = list(qs.select_related("organization", "handler")
+                    .order_by("due_at", "received_at")[:50])
         rendered.append({"key": key, "label": label, "rows": _masked_rows(request.user, rows),
                          "total": qs.count()})
-    return render(request, "inbox/routing.html", {"lanes": rendered})
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
+    return render(request, "inbox/routing.html", {
+        "lanes": rendered, "export_kind": "inbox_routing" if can_export else ""})
 
 
 def _period(request) -> tuple[date, date]:
@@ -416,7 +405,9 @@ def slip_list(request):
     own = {m.organization_id for m in memberships_of(user)}
     return render(request, "inbox/slips.html", {
         "page": page, "orgs": orgs, "targets": targets, "own": own,
-        "importances": IssueSlip.Importance.choices, "now": timezone.now()})
+        "importances": IssueSlip.Importance.choices, "now": timezone.now(),
+        "export_kind": (
+            "inbox_slips" if not scope_for(user, Action.EXPORT).is_empty else "")})
 
 
 @login_required

@@ -44,6 +44,8 @@ class ModerationConfig(AppConfig):
         exports.register("posts", "moderation.api.posts_table")
         exports.register("repost_targets", "moderation.api.repost_targets_table")
         exports.register("flags", "moderation.views.flags_table")
+        exports.register("directives", "moderation.views.directives_table")
+        exports.register("review_queue", "moderation.views.review_queue_table")
 
         from audit.labels import register_action_labels
 

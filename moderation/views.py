@@ -360,7 +360,45 @@ def queue(request):
     # review_queue's order: emergency reviews first, then what has waited longest.
     page = paginate(request, selectors.review_queue(request.user))
     return render(request, "moderation/queue.html",
-                  {"page": page, "page_sizes": PAGE_SIZES})
+                  {"page": page, "page_sizes": PAGE_SIZES, "export_kind": "review_queue"})
+
+
+def review_queue_table(user, params):
+    """What waits on the user's review, in the queue's order (the "review_queue"
+    export kind): selectors.review_queue decides, as for the page."""
+    from django.db.models.functions import Left
+
+    from common.errors import NotFound
+    from common.exports import Column, Table
+    from moderation.models import Importance
+
+    if scope_for(user, Action.VIEW).is_empty:  # as _require_business_view
+        raise NotFound(_("Not found."))
+    qs = selectors.review_queue(user)
+    rows = qs.annotate(opening=Left("text", 30)).values_list(
+        "id", "title", "opening", "organization__name", "importance", "awaiting_role",
+        "author__display_name", "author__username", "submitted_at", "event_label")
+
+    def lines():
+        for (pk, title, opening, org, importance, step, author, username, submitted,
+             event) in rows.iterator(chunk_size=2000):
+            yield [pk, title or opening, org, importance, step, author or username,
+                   submitted, event]
+
+    return Table(
+        title=_("Review queue"),
+        columns=[
+            Column(_("ID"), "number"), Column(_("Title"), width=40),
+            Column(_("Organization"), width=30),
+            Column(_("Importance"), labels=dict(Importance.choices)),
+            Column(_("Step"), labels=dict(Role.choices), width=16),
+            Column(_("Author"), width=16), Column(_("Submitted"), "datetime", width=20),
+            Column(_("Emergency"), width=30),
+        ],
+        rows=lines(),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user),
+    )
 
 
 @login_required
@@ -380,7 +418,45 @@ def directive_list(request):
         "targets": to_repost[:50], "targets_total": to_repost.count(),
         "now": timezone.now(),
         "can_issue": Role.SUPERVISOR in roles_of(request.user),
+        "export_kind": (
+            "directives" if not scope_for(request.user, Action.EXPORT).is_empty else ""),
     })
+
+
+def directives_table(user, params):
+    """The directive list as the page shows it (the "directives" export kind): the
+    user's own first, `mine=1` keeps them alone; targets counted as far as the user
+    sees them (one GROUP BY, selectors.directive_list)."""
+    from common.errors import NotFound
+    from common.exports import Column, Table
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.directive_list(user, mine=params.get("mine") == "1").filter(
+        pk__in=RepostDirective.objects.visible_to(user, Action.EXPORT).values("pk"))
+    rows = qs.values_list("id", "title", "organization__name", exports.person("issued_by"),
+                          "issued_at", "targets_seen", "confirmed", "open_overdue", "own")
+
+    def lines():
+        for pk, title, org, by, at, seen, confirmed, overdue, own in rows.iterator(
+                chunk_size=2000):
+            rate = round(100 * confirmed / seen, 1) if seen else None
+            yield [pk, title, org, by, at, seen, confirmed, rate, overdue, bool(own)]
+
+    return Table(
+        title=_("Repost directives"),
+        columns=[
+            Column(_("ID"), "number"), Column(_("Title"), width=40),
+            Column(_("Issuing organization"), width=30), Column(_("Issued by"), width=16),
+            Column(_("Issued at"), "datetime", width=20),
+            Column(_("Target accounts"), "number"), Column(_("Confirmed"), "number"),
+            Column(_("Completion (%)"), "number"),
+            Column(_("Open and overdue"), "number"), Column(_("Issued by me"), "bool"),
+        ],
+        rows=lines(),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
 
 
 @login_required

@@ -19,3 +19,7 @@ class NotificationsConfig(AppConfig):
         from notifications.workbench import register_cards
 
         register_cards()
+
+        from common import exports
+
+        exports.register("notifications", "notifications.views.notifications_table")

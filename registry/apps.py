@@ -36,6 +36,10 @@ class RegistryConfig(AppConfig):
 
         exports.register("ledger", "registry.services.ledger_export.build_table")
         exports.register("filings", "registry.api.filings_table")
+        exports.register("accounts", "registry.lists.accounts_table")
+        exports.register("filing_queue", "registry.lists.filing_queue_table")
+        exports.register("rotations", "registry.lists.rotations_table")
+        exports.register("exemptions", "registry.lists.exemptions_table")
         register(
             NavEntry("registry_dashboard", _("Registry overview"), "registry:dashboard",
                      "registry", roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=10),

@@ -38,6 +38,8 @@ def register() -> None:
 
     exports.register("findings", "supervision.views.findings.findings_table")
     exports.register("rectification_orders", "supervision.views.orders.orders_table")
+    exports.register("inspections", "supervision.lists.inspections_table")
+    exports.register("opinion_events", "supervision.lists.events_table")
     watchers = frozenset({Role.SUPERVISOR, Role.AUDITOR})
     # The oversight menu (监督考核): what supervision observes and follows up.
     register_nav(

@@ -163,8 +163,10 @@ def users_table(user, params):
 @login_required
 def user_create(request):
     _require_access(request.user, Action.CHANGE)
-    form = UserCreateForm(request.POST or None, actor=request.user)
-    if request.method == "POST" and form.is_valid():
+    form = UserCreateForm.searching(
+        request, actor=request.user, keep=("username", "display_name", "email")
+    )
+    if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             person = services.user_enrol(
@@ -211,10 +213,13 @@ def user_detail(request, pk: int):
     POST `op`: deactivate, reactivate, unlock, end (with `membership`), grant."""
     _require_access(request.user)
     person = _visible_person(request, pk)
-    grant_form = MembershipGrantForm(
-        request.POST if request.POST.get("op") == "grant" else None, actor=request.user
-    )
-    if request.method == "POST":
+    granting = request.POST.get("op") == "grant"
+    if request.method == "GET" or granting:
+        grant_form = MembershipGrantForm.searching(request, actor=request.user)
+    else:
+        grant_form = MembershipGrantForm(actor=request.user)
+    # The organization search (the grant form's "find") only narrows the choices.
+    if request.method == "POST" and (grant_form.is_bound or not granting):
         done = _act(request, person, grant_form)
         if done:
             messages.success(request, done)

@@ -28,3 +28,20 @@ def sort_th(context, key: str, label, numeric: bool = False):
         '<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
         css, state, key, params.urlencode(), _("Sort by this column"), label, arrow,
     )
+
+
+# Parameters that shape the page, not the rows: never passed on to an export.
+_NOT_FILTERS = ("page", "per_page", "sort", "file_format")
+
+
+@register.simple_tag(takes_context=True)
+def export_href(context, kind: str, file_format: str):
+    """The link that exports list `kind` (common/exports.py) with the page's
+    filters, in `file_format` (exportjobs.views.list_export)."""
+    from django.urls import reverse
+
+    params = context["request"].GET.copy()
+    for key in _NOT_FILTERS:
+        params.pop(key, None)
+    params["file_format"] = file_format
+    return f"{reverse('exports:list_export', args=[kind])}?{params.urlencode()}"

@@ -13,6 +13,7 @@ from accounts.models import User
 from accounts.scoping import Action, get_visible_or_404, scope_for
 from common.errors import ApplicationError
 from registry import forms, selectors
+from registry.lists import rotation_tasks
 from registry.models import MediaAccount, RotationTask
 from registry.services import custody as custody_services
 from registry.views import page
@@ -22,15 +23,15 @@ from registry.views import page
 def rotation_list(request):
     if scope_for(request.user, Action.VIEW).is_empty:
         raise Http404
-    show = request.GET.get("show", "open")
-    qs = selectors.rotation_tasks_visible(request.user)
-    if show != "all":
-        qs = qs.open()
-    page_obj = Paginator(qs.order_by("due_at", "id"), 50).get_page(request.GET.get("page"))
+    show = "all" if request.GET.get("show") == "all" else "open"
+    qs = rotation_tasks(request.user, request.GET)
+    page_obj = Paginator(qs, 50).get_page(request.GET.get("page"))
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
     return render(
         request,
         "registry/rotation_list.html",
-        {"page": page_obj, "show": show, "form": forms.RotationDoneForm()},
+        {"page": page_obj, "show": show, "form": forms.RotationDoneForm(),
+         "export_kind": "rotations" if can_export else ""},
     )
 
 

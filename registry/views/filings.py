@@ -19,6 +19,7 @@ from common.errors import ApplicationError, PermissionDenied
 from common.listing import PAGE_SIZES, paginate, sort_key
 from registry import forms, selectors
 from registry.changes import describe_changes
+from registry.lists import account_filters
 from registry.models import (
     KIND_FROM_STATUSES,
     AccountStatus,
@@ -69,12 +70,7 @@ def account_list(request):
     status = request.GET.get("status", "")
     platform = request.GET.get("platform", "")
     text = request.GET.get("q", "").strip()[:60]
-    qs = selectors.account_search(
-        request.user,
-        status=status if status in AccountStatus.values else "",
-        platform=platform,
-        text=text,
-    )
+    qs = selectors.account_search(request.user, **account_filters(request.GET))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -88,6 +84,9 @@ def account_list(request):
             "query": text,
             "filter_query": urlencode({"status": status, "platform": platform, "q": text}),
             "can_file": bool(_filer_orgs(request.user)),
+            "export_kind": (
+                "accounts" if not scope_for(request.user, Action.EXPORT).is_empty else ""
+            ),
         },
     )
 
@@ -354,8 +353,10 @@ def filing_queue(request):
         raise Http404
     qs = selectors.filing_queue(request.user)
     page = paginate(request, qs, default=PAGE_SIZE)
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
     return render(request, "registry/filing_queue.html",
-                  {"page": page, "page_sizes": PAGE_SIZES})
+                  {"page": page, "page_sizes": PAGE_SIZES,
+                   "export_kind": "filing_queue" if can_export else ""})
 
 
 FILING_SORTS = {
@@ -573,7 +574,9 @@ def exemption_list(request):
         raise PermissionDenied(_("Only a supervisor of the supervising organization records exemptions."))
     qs = selectors.exemptions_visible(request.user).order_by("-granted_at")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/exemption_list.html", {"page": page, "form": form})
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
+    return render(request, "registry/exemption_list.html", {
+        "page": page, "form": form, "export_kind": "exemptions" if can_export else ""})
 
 
 @page

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
 from common.errors import ApplicationError, ValidationFailed
-from supervision import selectors
+from supervision import lists, selectors
 from supervision.models import (
     EmergencyPlan,
     EventLevel,
@@ -29,11 +29,7 @@ from supervision.views.common import error, parse_local, require_business_view
 @login_required
 def event_list(request):
     require_business_view(request.user)
-    qs = (
-        OpinionEvent.objects.visible_to(request.user)
-        .select_related("organization")
-        .order_by("-occurred_at", "-id")
-    )
+    qs = lists.opinion_events(request.user).select_related("organization")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(
         request,
@@ -42,6 +38,11 @@ def event_list(request):
             "page": page,
             "levels": EventLevel.choices,
             "now": timezone.now(),
+            "export_kind": (
+                "opinion_events"
+                if not scope_for(request.user, Action.EXPORT).is_empty
+                else ""
+            ),
             "organizations": sorted(
                 selectors.supervisor_orgs(request.user), key=lambda o: o.path
             ),

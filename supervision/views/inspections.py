@@ -14,7 +14,7 @@ from accounts.models import Organization
 from accounts.scoping import Action, get_visible_or_404, scope_for
 from common.errors import ApplicationError, ValidationFailed
 from registry.models import MediaAccount
-from supervision import selectors
+from supervision import lists, selectors
 from supervision.models import FindingKind, Inspection, InspectionItem, Severity
 from supervision.services import findings, inspections
 from supervision.views.common import error, require_business_view
@@ -28,16 +28,17 @@ def _supervised(user) -> list[Organization]:
 @login_required
 def inspection_list(request):
     require_business_view(request.user)
-    qs = (
-        Inspection.objects.visible_to(request.user)
-        .select_related("organization")
-        .order_by("-started_at", "-id")
-    )
+    qs = lists.inspections(request.user).select_related("organization")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
     return render(
         request,
         "supervision/inspection_list.html",
-        {"page": page, "organizations": _supervised(request.user)},
+        {
+            "page": page,
+            "organizations": _supervised(request.user),
+            "export_kind": "inspections" if can_export else "",
+        },
     )
 
 

@@ -307,3 +307,82 @@ def test_the_security_administrators_card_counts_locked_out_sign_ins(world):
     assert mine.count == 1 and mine.url == "/accounts/users/?status=locked"
     assert card(world.other.users[Role.SECURITY_ADMIN]).count == 1
     assert "locked_out" not in {c.key for c in workbench.cards_for(world.mine.users[Role.OPERATOR])}
+
+
+def _organization_choices(response, form="form") -> set[str]:
+    return {
+        str(value) for value, _label in response.context[form].fields["organization"].choices
+        if value != ""
+    }
+
+
+def test_the_organization_choice_is_searched_on_the_server(world, sec):
+    mine = world.mine
+    everything = _organization_choices(sec.get("/accounts/users/new/"))
+    assert str(mine.county_dept.pk) in everything and str(mine.city_dept.pk) in everything
+    assert str(world.other.city_dept.pk) not in everything
+    # A GET with org_q narrows the choices to the matching names.
+    found = _organization_choices(sec.get("/accounts/users/new/", {"org_q": "教育"}))
+    assert found == {str(mine.county_dept.pk)}
+    # Another province's organization is never found, by name or region code.
+    assert _organization_choices(
+        sec.get("/accounts/users/new/", {"org_q": "乙一县教育局"})) == set()
+    assert _organization_choices(sec.get("/accounts/users/new/", {"org_q": "44"})) == set()
+    # The search button posts the form: it comes back unbound, narrowed, with what
+    # was typed kept (never the passwords) and nothing created.
+    response = sec.post("/accounts/users/new/", {
+        "find": "1", "org_q": "公安", "username": "li.si", "display_name": "李四",
+        "password": NEW_PASSWORD, "password_again": NEW_PASSWORD,
+    })
+    assert response.status_code == 200 and not User.objects.filter(username="li.si").exists()
+    form = response.context["form"]
+    assert not form.is_bound and form.initial["username"] == "li.si"
+    assert "password" not in form.initial
+    assert _organization_choices(response) == {str(mine.city_dept.pk)}
+    html = response.content.decode()
+    assert 'value="li.si"' in html and NEW_PASSWORD not in html
+    assert 'name="find"' in html and "js/org_filter.js" in html
+    # Then the form is sent with the search kept: the user is created.
+    response = sec.post("/accounts/users/new/", {
+        "org_q": "公安", "username": "li.si", "display_name": "李四",
+        "password": NEW_PASSWORD, "password_again": NEW_PASSWORD,
+        "organization": mine.city_dept.pk, "role": Role.OPERATOR,
+    })
+    assert response.status_code == 302
+    # An organization outside the search's matches is refused, not silently taken.
+    response = sec.post("/accounts/users/new/", {
+        "org_q": "公安", "username": "wang.wu", "password": NEW_PASSWORD,
+        "password_again": NEW_PASSWORD, "organization": mine.county_dept.pk,
+        "role": Role.OPERATOR,
+    })
+    assert response.status_code == 200 and "organization" in response.context["form"].errors
+
+
+def test_the_grant_forms_organization_is_searched_too(world, sec):
+    mine = world.mine
+    person = world.mine.users[Role.LIAISON]
+    url = f"/accounts/users/{person.pk}/"
+    found = _organization_choices(sec.get(url, {"org_q": "教育"}), "grant_form")
+    assert found == {str(mine.county_dept.pk)}
+    response = sec.post(url, {"op": "grant", "find": "1", "org_q": "公安",
+                              "role": Role.OPERATOR})
+    assert response.status_code == 200
+    assert _organization_choices(response, "grant_form") == {str(mine.city_dept.pk)}
+    assert response.context["grant_form"].initial["role"] == Role.OPERATOR
+    assert not Membership.objects.filter(user=person, role=Role.OPERATOR).exists()
+
+
+def test_the_choice_list_is_capped_but_a_chosen_organization_stays(world, sec,
+                                                                     monkeypatch):
+    from accounts import forms
+
+    monkeypatch.setattr(forms, "ORGANIZATIONS_SHOWN", 2)
+    mine = world.mine
+    shown = _organization_choices(sec.get("/accounts/users/new/"))
+    assert len(shown) == 2 and str(mine.county_dept.pk) not in shown
+    response = sec.post("/accounts/users/new/", {
+        "username": "zhao.liu", "password": NEW_PASSWORD, "password_again": "x",
+        "organization": mine.county_dept.pk, "role": Role.OPERATOR,
+    })
+    assert str(mine.county_dept.pk) in _organization_choices(response)
+    assert f'<option value="{mine.county_dept.pk}" selected>' in response.content.decode()

@@ -1,0 +1,236 @@
+"""The list pages' own exports (issue 13, item 8): each list page offers XLSX and CSV
+of what it lists (templates/includes/export_links.html), the export answers through
+the one writer (exportjobs.views.list_export), another province's user gets none of
+the rows, personal numbers are masked as the inbox pages mask them, and the number
+of queries does not grow with the rows.
+
+The rows are built by the formula cases of test_export_formulas.py (through the
+services), so each kind's row is known by a text that must (or must not) appear."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Role
+from common import exports
+from tests.common.test_export_formulas import CASES, _message
+
+# The list pages that gained an export, by export kind.
+PAGES = {
+    "inbox_messages": "inbox:inbox",
+    "inbox_routing": "inbox:routing",
+    "inbox_slips": "inbox:slips",
+    "export_jobs": "exports:list",
+    "rotations": "registry:rotation_list",
+    "exemptions": "registry:exemption_list",
+    "directives": "moderation:directive_list",
+    "inspections": "supervision:inspection_list",
+    "opinion_events": "supervision:event_list",
+    "notifications": "notifications:list",
+    "score_runs": "assessment:index",
+    "accounts": "registry:account_list",
+    "filing_queue": "registry:filing_queue",
+    "review_queue": "moderation:queue",
+    "rubrics": "assessment:rubric_list",
+    "manual_entries": "assessment:manual_list",
+}
+
+
+def _counterpart(world, user):
+    """The user of the same role in the other province."""
+    if user.pk == world.mine.city_supervisor.pk:
+        return world.other.city_supervisor
+    role = next(role for role, u in world.mine.users.items() if u.pk == user.pk)
+    return world.other.users[role]
+
+
+def _csv_cells(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def _texts(rows) -> set[str]:
+    return {value for row in rows for value in row}
+
+
+@pytest.mark.parametrize("kind", sorted(PAGES))
+def test_the_list_page_offers_its_export_and_it_answers_in_both_formats(world, client,
+                                                                         kind):
+    user, expected, *_ = CASES[kind](world.mine)
+    client.force_login(user)
+    page = client.get(reverse(PAGES[kind]))
+    assert page.status_code == 200
+    href = reverse("exports:list_export", args=[kind])
+    html = page.content.decode()
+    assert f'href="{href}?file_format=xlsx"' in html
+    assert f'href="{href}?file_format=csv"' in html
+
+    rows = _csv_cells(client.get(f"{href}?file_format=csv"))
+    for text in expected:
+        assert "'" + text in _texts(rows[1:]), f"{kind}: {text!r} not exported"
+
+    response = client.get(f"{href}?file_format=xlsx")
+    assert response.status_code == 200
+    name = response["Content-Disposition"]
+    assert ".xlsx" in name and timezone.localdate().strftime("%Y%m%d") in name
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)),
+                                  read_only=True)
+    sheet_rows = list(book.active.iter_rows(values_only=True))
+    assert list(sheet_rows[0]) == rows[0]  # the same localized headers
+    assert len(sheet_rows) == len(rows)
+
+
+@pytest.mark.parametrize("kind", sorted(PAGES))
+def test_another_province_exports_none_of_the_rows(world, client, kind):
+    user, expected, *_ = CASES[kind](world.mine)
+    stranger = _counterpart(world, user)
+    client.force_login(stranger)
+    response = client.get(reverse("exports:list_export", args=[kind]) + "?file_format=csv")
+    if response.status_code == 404:
+        return
+    assert response.status_code == 200
+    rows = _csv_cells(response)
+    assert len(rows) == 1, f"{kind}: another province's rows exported"
+
+
+def test_a_user_who_may_export_nothing_gets_404(world, client):
+    CASES["inspections"](world.mine)
+    client.force_login(world.mine.users[Role.SYSTEM_ADMIN])
+    url = reverse("exports:list_export", args=["inspections"]) + "?file_format=csv"
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("exports:list_export", args=["nothing"])).status_code == 404
+
+
+def test_the_export_keeps_the_pages_filters(world, client):
+    from inbox.models import Status
+
+    _message(world.mine, "第一条留言")
+    operator = world.mine.users[Role.OPERATOR]
+    client.force_login(operator)
+    page = client.get(reverse("inbox:inbox") + "?view=all&status=resolved&page=2")
+    href = reverse("exports:list_export", args=["inbox_messages"])
+    assert f'href="{href}?view=all&amp;status=resolved&amp;file_format=csv"' in (
+        page.content.decode())
+    rows = _csv_cells(client.get(f"{href}?view=all&status={Status.RESOLVED}&file_format=csv"))
+    assert len(rows) == 1
+    rows = _csv_cells(client.get(f"{href}?view=all&file_format=csv"))
+    assert len(rows) == 2
+
+
+def test_inbox_exports_mask_personal_numbers_for_those_who_do_not_handle_them(world):
+    _message(world.mine, "电话13812345678，身份证330102199001011234")
+    ns = world.mine
+    with_numbers = _texts(exports.cells(exports.build(
+        "inbox_messages", ns.users[Role.OPERATOR], {"view": "all"})))
+    masked = _texts(exports.cells(exports.build(
+        "inbox_messages", ns.users[Role.SUPERVISOR], {"view": "all"})))
+    assert "电话13812345678，身份证330102199001011234" in with_numbers
+    assert "电话138****5678，身份证330102********1234" in masked
+    routing = _texts(exports.cells(exports.build(
+        "inbox_routing", ns.users[Role.LIAISON], {})))
+    assert "电话13812345678，身份证330102199001011234" in routing
+
+
+# --- the number of queries does not grow with the rows -----------------------------------
+def _more_messages(ns, i):
+    _message(ns, f"第{i}条留言")
+
+
+def _more_slips(ns, i):
+    from inbox.services import slips
+
+    slips.slip_issue(actor=ns.city_supervisor, organization=ns.city,
+                     responsible=ns.city_dept, title=f"问题单{i}", body="请核查。",
+                     kind="交通")
+
+
+def _more_directives(ns, i):
+    from moderation.services import directives
+
+    directives.directive_issue(actor=ns.users[Role.SUPERVISOR], organization=ns.province,
+                               title=f"转发{i}",
+                               source_url=f"https://www.zj.gov.cn/art/{i}0.html")
+
+
+def _more_notifications(ns, i):
+    from notifications.services import notify
+
+    notify(recipients=[ns.users[Role.OPERATOR]], organization=ns.city_dept, kind="test",
+           message=f"提醒{i}", dedupe_key=f"more-{i}")
+
+
+def _more_events(ns, i):
+    from supervision.services import events
+
+    events.event_register(actor=ns.users[Role.SUPERVISOR], organization=ns.city,
+                          title=f"事件{i}", level="general",
+                          occurred_at=timezone.now() - timedelta(hours=i))
+
+
+def _more_jobs(ns, i):
+    from exportjobs.services import export_job_create
+
+    user = ns.users[Role.SUPERVISOR]
+    export_job_create(user=user, kind="ledger", params={}, file_format="csv", total=9000,
+                      title=f"台账{i}", organization_name="", actor=user)
+
+
+def _more_orders(ns, i):
+    from supervision.services import rectification
+
+    rectification.order_issue(actor=ns.users[Role.SUPERVISOR], organization=ns.city_dept,
+                              requirement=f"整改{i}")
+
+
+MORE = {
+    "inbox_messages": _more_messages,
+    "inbox_routing": _more_messages,
+    "inbox_slips": _more_slips,
+    "directives": _more_directives,
+    "notifications": _more_notifications,
+    "opinion_events": _more_events,
+    "export_jobs": _more_jobs,
+    "rectification_orders": _more_orders,
+}
+
+
+def _export_queries(kind, user) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries:
+        table = exports.build(kind, user, {"view": "all"})
+        rows = list(exports.cells(table))
+        table.count()
+    return len(rows), len(queries)
+
+
+@pytest.mark.parametrize("kind", sorted(MORE))
+def test_an_export_reads_a_constant_number_of_queries(world, kind):
+    user, *_ = CASES[kind](world.mine)
+    _export_queries(kind, user)  # the user's memberships are then cached, as in a request
+    rows, queries = _export_queries(kind, user)
+    for i in range(3):
+        MORE[kind](world.mine, i + 1)
+    more_rows, more_queries = _export_queries(kind, user)
+    assert more_rows > rows
+    assert more_queries == queries, f"{kind}: {queries} queries, then {more_queries}"
+
+
+def test_people_are_named_as_the_pages_name_them(world):
+    from accounts.models import User
+
+    ns = world.mine
+    leaving = ns.users[Role.OUTSOURCED_OPERATOR]
+    User.objects.filter(pk=leaving.pk).update(display_name="")
+    user, *_ = CASES["rotations"](ns)
+    with translation.override("en"):
+        table = exports.build("rotations", user, {})
+        column = table.headers().index("Person who left")
+    assert [row[column] for row in exports.cells(table)] == [leaving.username]
