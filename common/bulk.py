@@ -127,25 +127,40 @@ def insert_many(model, rows: Sequence[dict], *, ignore_conflicts: bool = False) 
         for f in fields
         if f.get_internal_type() in ("JSONField", "UUIDField")
     }
-    values = []
-    for row in rows:
-        out = []
-        for f in fields:
-            name = f.attname
-            if name in row:
-                value = row[name]
-                out.append(f.get_db_prep_save(value, connection) if name in adapt else value)
-            elif name in per_row:
-                out.append(f.get_db_prep_save(f.get_default(), connection))
-            else:
-                out.append(constant[name])
-        values.append(tuple(out))
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    template = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         raw = cursor.cursor
+        # A field no row names is the same literal in every row: rendered once into
+        # the row template, so the driver renders only what varies.
+        varying = [
+            f
+            for f in fields
+            if f.attname in per_row or any(f.attname in row for row in rows)
+        ]
+        varying_names = {f.attname for f in varying}
+        template = "(" + ", ".join(
+            "%s"
+            if f.attname in varying_names
+            else raw.mogrify("%s", [constant[f.attname]]).decode().replace("%", "%%")
+            for f in fields
+        ) + ")"
+        values = []
+        for row in rows:
+            out = []
+            for f in varying:
+                name = f.attname
+                if name in row:
+                    value = row[name]
+                    out.append(
+                        f.get_db_prep_save(value, connection) if name in adapt else value
+                    )
+                elif name in per_row:
+                    out.append(f.get_db_prep_save(f.get_default(), connection))
+                else:
+                    out.append(constant[name])
+            values.append(tuple(out))
         for start in range(0, len(values), 1000):
             chunk = values[start : start + 1000]
             rendered = b",".join(raw.mogrify(template, v) for v in chunk).decode()
