@@ -43,6 +43,8 @@ def reserve_ids(model, count: int) -> list[int]:
 
 def _copy_text(value) -> str:
     """One value in PostgreSQL COPY text format."""
+    if type(value) is int:  # the common case first (bool is a subclass: excluded)
+        return str(value)
     if value is None:
         return "\\N"
     if value is True:
@@ -74,12 +76,19 @@ def copy_insert(model, columns: Sequence[str], rows: Iterable[Sequence]) -> None
             batch_size=2000,
         )
         return
+    copy_rows(model._meta.db_table, [f.column for f in fields], rows)
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """COPY `rows` (tuples in the order of `columns`, database column names) into
+    `table`, a real or temporary table (PostgreSQL only). Values as for
+    `copy_insert`."""
     buf = io.StringIO()
     for row in rows:
         buf.write("\t".join([_copy_text(v) for v in row]))
         buf.write("\n")
     buf.seek(0)
-    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    table = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buf)
