@@ -128,6 +128,8 @@ def _resolve_accounts(actor, rows: list) -> dict[int, AccountRef | None]:
     cond = Q(pk__in=ids)
     for code, pid in natural:
         cond |= Q(platform__code=code, platform_account_id=pid)
+    # The platform's code (a join) only when some row names its account by it.
+    code = "platform__code" if natural else "platform_id"
     found = (
         qs.filter(cond)
         .exclude(status="not_opened")
@@ -137,7 +139,7 @@ def _resolve_accounts(actor, rows: list) -> dict[int, AccountRef | None]:
             "org_path",
             "platform_id",
             "status",
-            "platform__code",
+            code,
             "platform_account_id",
         )
         if (ids or natural)
