@@ -84,9 +84,7 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> N
     buf = io.StringIO()
     for row in rows:
         # Whole numbers (most values of a bulk load) skip the call.
-        buf.write(
-            "\t".join([str(v) if type(v) is int else _copy_text(v) for v in row])
-        )
+        buf.write("\t".join([str(v) if type(v) is int else _copy_text(v) for v in row]))
         buf.write("\n")
     buf.seek(0)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)

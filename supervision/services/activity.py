@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -125,7 +126,19 @@ def _resolve_accounts(actor, rows: list) -> dict[int, AccountRef | None]:
     qs = MediaAccount.objects.all()
     if actor is not None:
         qs = qs.visible_to(actor, Action.CHANGE)
-    cond = Q(pk__in=ids)
+    if connection.vendor == "postgresql":
+        # One array parameter: an IN list of 5,000 values is prepared value by value
+        # by the ORM and parsed value by value by the server (twice the time).
+        id_column = connection.ops.quote_name(MediaAccount._meta.db_table) + '."id"'
+        cond = Q(
+            RawSQL(
+                f"{id_column} = ANY(%s::bigint[])",
+                [sorted(ids)],
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        cond = Q(pk__in=ids)
     for code, pid in natural:
         cond |= Q(platform__code=code, platform_account_id=pid)
     # The platform's code (a join) only when some row names its account by it.

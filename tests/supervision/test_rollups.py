@@ -28,7 +28,9 @@ def _rows(day) -> dict[str, dict]:
 
 def test_set_based_rollup_equals_the_python_one(world, run_sweep):
     if connection.vendor != "postgresql":
-        pytest.skip("the set-based roll-up is PostgreSQL's; this database uses the other")
+        pytest.skip(
+            "the set-based roll-up is PostgreSQL's; this database uses the other"
+        )
     ns, other = world.mine, world.other
     idle_account(ns.city_dept, days=20)
     idle_account(ns.county_dept, days=30, code="douyin")
@@ -56,7 +58,9 @@ def test_set_based_rollup_equals_the_python_one(world, run_sweep):
     )
     # A row of an organization with nothing left in it: both remove it.
     OrgDailyStat.objects.create(
-        organization=other.office, path=other.office.path, depth=other.office.depth,
+        organization=other.office,
+        path=other.office.path,
+        depth=other.office.depth,
         day=day,
     )
 
@@ -64,7 +68,9 @@ def test_set_based_rollup_equals_the_python_one(world, run_sweep):
     by_sql = _rows(day)
     OrgDailyStat.objects.filter(day=day).delete()
     OrgDailyStat.objects.create(
-        organization=other.office, path=other.office.path, depth=other.office.depth,
+        organization=other.office,
+        path=other.office.path,
+        depth=other.office.depth,
         day=day,
     )
     written_python = rollups._rollup_day_python(day, now)
