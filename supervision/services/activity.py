@@ -19,7 +19,7 @@ against it. Elsewhere (SQLite in development) the same rows go through
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -69,12 +69,13 @@ class Report:
 
     def as_dict(self) -> dict:
         self.rows.sort(key=lambda r: r["row"])
+        counts = Counter(r["status"] for r in self.rows)
         return {
             "received": len(self.rows),
-            "created": self.count("created"),
-            "updated": self.count("updated"),
-            "duplicate": self.count("duplicate"),
-            "rejected": self.count("rejected"),
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "duplicate": counts["duplicate"],
+            "rejected": counts["rejected"],
             "rows": self.rows,
         }
 
@@ -93,7 +94,7 @@ def _check_batch(rows) -> list[dict]:
     return rows
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccountRef:
     """What ingestion needs of an account. Read as plain values: a batch resolves
     up to 5,000 accounts and model instances cost most of its time."""
