@@ -74,13 +74,21 @@ def copy_insert(model, columns: Sequence[str], rows: Iterable[Sequence]) -> None
             batch_size=2000,
         )
         return
+    copy_rows(model._meta.db_table, [f.column for f in fields], rows)
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """COPY `rows` (tuples in the order of `columns`, database column names) into
+    `table`, a real or temporary table (PostgreSQL only). Values as for
+    `copy_insert`."""
     buf = io.StringIO()
     for row in rows:
-        buf.write("\t".join([_copy_text(v) for v in row]))
+        # Whole numbers (most values of a bulk load) skip the call.
+        buf.write("\t".join([str(v) if type(v) is int else _copy_text(v) for v in row]))
         buf.write("\n")
     buf.seek(0)
-    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    table = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buf)
 

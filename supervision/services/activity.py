@@ -9,23 +9,31 @@ with the field and the rule. Rejected rows write nothing; accepted rows are writ
 in one transaction (a crash writes nothing at all). Set-based: a fixed number of
 queries per batch (accounts, known post ids, partitions, one multi-row insert, the
 last-post update, the follower-jump check), whatever its size.
+
+Metric snapshots come by the million (200,000 accounts a day, and backfills): on
+PostgreSQL a batch is COPied into a temporary table and written with one
+`INSERT ... SELECT ... ON CONFLICT`; the known days and the follower jumps are joins
+against it. Elsewhere (SQLite in development) the same rows go through
+`bulk_create`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.scoping import Action, acting_role
 from audit.services import audit_record
+from common.bulk import copy_rows
 from common.errors import ValidationFailed
 from registry.models import MediaAccount
 from registry.services.activity import media_account_record_posts
@@ -61,12 +69,13 @@ class Report:
 
     def as_dict(self) -> dict:
         self.rows.sort(key=lambda r: r["row"])
+        counts = Counter(r["status"] for r in self.rows)
         return {
             "received": len(self.rows),
-            "created": self.count("created"),
-            "updated": self.count("updated"),
-            "duplicate": self.count("duplicate"),
-            "rejected": self.count("rejected"),
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "duplicate": counts["duplicate"],
+            "rejected": counts["rejected"],
             "rows": self.rows,
         }
 
@@ -85,7 +94,19 @@ def _check_batch(rows) -> list[dict]:
     return rows
 
 
-def _resolve_accounts(actor, rows: list) -> dict[int, MediaAccount | None]:
+@dataclass(slots=True)
+class AccountRef:
+    """What ingestion needs of an account. Read as plain values: a batch resolves
+    up to 5,000 accounts and model instances cost most of its time."""
+
+    pk: int
+    organization_id: int
+    org_path: str
+    platform_id: int
+    status: str
+
+
+def _resolve_accounts(actor, rows: list) -> dict[int, AccountRef | None]:
     """Map each row index to its account (or None when unknown or out of scope).
     Rows name the account by `account` (our id) or by `platform` (code) and
     `platform_account_id`. Two queries. SECURITY: accounts outside the actor's
@@ -106,34 +127,47 @@ def _resolve_accounts(actor, rows: list) -> dict[int, MediaAccount | None]:
     qs = MediaAccount.objects.all()
     if actor is not None:
         qs = qs.visible_to(actor, Action.CHANGE)
-    cond = Q(pk__in=ids)
+    if connection.vendor == "postgresql":
+        # One array parameter: an IN list of 5,000 values is prepared value by value
+        # by the ORM and parsed value by value by the server (twice the time).
+        id_column = connection.ops.quote_name(MediaAccount._meta.db_table) + '."id"'
+        cond = Q(
+            RawSQL(
+                f"{id_column} = ANY(%s::bigint[])",
+                [sorted(ids)],
+                output_field=BooleanField(),
+            )
+        )
+    else:
+        cond = Q(pk__in=ids)
     for code, pid in natural:
         cond |= Q(platform__code=code, platform_account_id=pid)
+    # The platform's code (a join) only when some row names its account by it.
+    code = "platform__code" if natural else "platform_id"
     found = (
-        list(
-            qs.filter(cond)
-            .exclude(status="not_opened")
-            .select_related("platform")
-            .only(
-                "id",
-                "organization_id",
-                "org_path",
-                "platform_id",
-                "status",
-                "platform__code",
-                "platform_account_id",
-            )
+        qs.filter(cond)
+        .exclude(status="not_opened")
+        .values_list(
+            "id",
+            "organization_id",
+            "org_path",
+            "platform_id",
+            "status",
+            code,
+            "platform_account_id",
         )
         if (ids or natural)
         else []
     )
-    by_id = {a.pk: a for a in found}
-    by_natural: dict[tuple, MediaAccount] = {}
-    for a in found:
+    by_id: dict[int, AccountRef] = {}
+    by_natural: dict[tuple, AccountRef] = {}
+    for pk, org_id, org_path, platform_id, status, code, platform_account_id in found:
+        a = AccountRef(pk, org_id, org_path, platform_id, status)
+        by_id[pk] = a
         # A released (cancelled) row and a live one can share the platform id: the
         # live one wins.
-        key = (a.platform.code, a.platform_account_id)
-        if key not in by_natural or a.status != "cancelled":
+        key = (code, platform_account_id)
+        if key not in by_natural or status != "cancelled":
             by_natural[key] = a
     result = {}
     for index, row in enumerate(rows):
@@ -172,10 +206,8 @@ def _when(value, now) -> tuple[datetime | None, str]:
     return parsed, ""
 
 
-def _audit_batch(
-    actor, action: str, accounts: list[MediaAccount], summary: dict
-) -> None:
-    first = accounts[0]
+def _audit_batch(actor, action: str, accounts: list[AccountRef], summary: dict) -> None:
+    first = MediaAccount.objects.select_related("organization").get(pk=accounts[0].pk)
     organization = first.organization
     role = acting_role(actor, Action.CHANGE, organization) if actor else ""
     audit_record(
@@ -202,7 +234,7 @@ def activity_ingest(*, actor, rows, source: str = PostSource.COLLECTOR) -> dict:
     now = timezone.now()
     report = Report()
     accounts = _resolve_accounts(actor, rows)
-    candidates: list[tuple[int, MediaAccount, str, datetime, str]] = []
+    candidates: list[tuple[int, AccountRef, str, datetime, str]] = []
     for index, row in enumerate(rows):
         errors: dict[str, list] = {}
         if not isinstance(row, dict):
@@ -289,6 +321,8 @@ def activity_ingest(*, actor, rows, source: str = PostSource.COLLECTOR) -> dict:
 
 
 def _count(value) -> tuple[int | None, str]:
+    if type(value) is int and 0 <= value <= 10**15:  # the common case, at once
+        return value, ""
     if value is None or value == "":
         return 0, ""
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -304,6 +338,13 @@ def _count(value) -> tuple[int | None, str]:
     return number, ""
 
 
+# (account, day) -> (row index, account, figures by METRIC_FIELDS)
+Accepted = dict[tuple[int, date], tuple[int, AccountRef, dict]]
+# (account, day, followers, followers the day before), for rises of at least
+# SUPERVISION_FOLLOWER_JUMP_MIN
+Rise = tuple[int, date, int, int]
+
+
 @transaction.atomic
 def metrics_ingest(*, actor, rows) -> dict:
     """Record daily metric snapshots (one per account and day; a repeated day
@@ -314,7 +355,7 @@ def metrics_ingest(*, actor, rows) -> dict:
     today = timezone.localdate()
     report = Report()
     accounts = _resolve_accounts(actor, rows)
-    accepted: dict[tuple[int, date], tuple[int, MediaAccount, dict]] = {}
+    accepted: Accepted = {}
     for index, row in enumerate(rows):
         errors: dict[str, list] = {}
         if not isinstance(row, dict):
@@ -350,46 +391,22 @@ def metrics_ingest(*, actor, rows) -> dict:
     if not accepted:
         return report.as_dict()
     now = timezone.now()
-    existing = set(
-        MetricSnapshot.objects.filter(
-            account_id__in={k[0] for k in accepted},
-            day__in={k[1] for k in accepted},
-        ).values_list("account_id", "day")
-    )
     partitions.ensure_months("supervision_metricsnapshot", {k[1] for k in accepted})
-    objs = []
-    for (account_id, day), (index, account, figures) in accepted.items():
-        objs.append(
-            MetricSnapshot(
-                account_id=account_id,
-                day=day,
-                org_path=account.org_path,
-                recorded_at=now,
-                **figures,
-            )
-        )
+    write = _snapshots_copy if connection.vendor == "postgresql" else _snapshots_orm
+    existing, rises = write(accepted, now)
+    for (account_id, day), (index, _account, _figures) in accepted.items():
         report.add(
             index,
             "updated" if (account_id, day) in existing else "created",
             account=account_id,
         )
-    MetricSnapshot.objects.bulk_create(
-        objs,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["account", "day"],
-        update_fields=[*METRIC_FIELDS, "recorded_at"],
-    )
-    jumps = _follower_jumps(
-        {k: v[2]["followers"] for k, v in accepted.items()},
-        {k[0]: v[1] for k, v in accepted.items()},
-    )
+    jumps = _follower_jumps(rises, accepted)
     _audit_batch(
         actor,
         "supervision.metrics_ingest",
-        [accepted[k][1] for k in sorted(accepted)][:1],
+        [accepted[min(accepted)][1]],
         {
-            "snapshots": len(objs),
+            "snapshots": len(accepted),
             "accounts": len({k[0] for k in accepted}),
             "follower_jumps": jumps,
         },
@@ -397,20 +414,100 @@ def metrics_ingest(*, actor, rows) -> dict:
     return report.as_dict()
 
 
-def _follower_jumps(
-    followers: dict[tuple[int, date], int], accounts: dict[int, MediaAccount]
-) -> int:
-    """Compare each snapshot with the account's snapshot of the day before (one
-    query) and raise follower-jump findings (one bulk insert)."""
-    from supervision.services.findings import raise_many
+BATCH_TABLE = "supervision_metric_batch"
 
-    ratio = settings.SUPERVISION_FOLLOWER_JUMP_RATIO
-    minimum = settings.SUPERVISION_FOLLOWER_JUMP_MIN
-    previous_keys = {(a, d - timedelta(days=1)) for a, d in followers}
+
+def _snapshots_copy(
+    accepted: Accepted, now: datetime
+) -> tuple[set[tuple[int, date]], list[Rise]]:
+    """PostgreSQL: COPY the batch into a session-temporary table, then read the
+    days already known, upsert, and find the rises, each one statement joining it.
+    Returns the (account, day) pairs that existed before, and the rises."""
+    metrics = ", ".join(METRIC_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {BATCH_TABLE} ("
+            "account_id bigint NOT NULL, day date NOT NULL, "
+            "org_path varchar(255) NOT NULL, "
+            + ", ".join(f"{name} bigint NOT NULL" for name in METRIC_FIELDS)
+            + ") ON COMMIT DELETE ROWS"
+        )
+        # Several batches can share one transaction (an import, the benchmark).
+        cursor.execute(f"TRUNCATE {BATCH_TABLE}")
+        copy_rows(
+            BATCH_TABLE,
+            ["account_id", "day", "org_path", *METRIC_FIELDS],
+            (
+                (account_id, day, account.org_path, *figures.values())
+                for (account_id, day), (_i, account, figures) in accepted.items()
+            ),
+        )
+        # The lookups below are LATERAL subqueries with LIMIT 1 (the key is unique
+        # anyway) so that each batch row probes the snapshots' unique index: a
+        # plain join is planned as a hash or merge join that reads the whole
+        # month's partition (~120 ms instead of ~10 ms per batch). On a partitioned
+        # table RETURNING cannot tell inserted from updated rows (no xmax), hence
+        # the read before the upsert.
+        cursor.execute(
+            f"SELECT b.account_id, b.day FROM {BATCH_TABLE} b CROSS JOIN LATERAL "
+            "(SELECT 1 FROM supervision_metricsnapshot s "
+            "WHERE s.account_id = b.account_id AND s.day = b.day LIMIT 1) s"
+        )
+        existing = set(cursor.fetchall())
+        cursor.execute(
+            "INSERT INTO supervision_metricsnapshot "
+            f"(account_id, day, org_path, {metrics}, recorded_at) "
+            f"SELECT account_id, day, org_path, {metrics}, %s FROM {BATCH_TABLE} "
+            "ON CONFLICT (account_id, day) DO UPDATE SET "
+            + ", ".join(
+                f"{name} = EXCLUDED.{name}" for name in (*METRIC_FIELDS, "recorded_at")
+            ),
+            [now],
+        )
+        # After the upsert: a day before that came in the same batch counts with
+        # its new figures.
+        cursor.execute(
+            f"SELECT b.account_id, b.day, b.followers, p.followers FROM {BATCH_TABLE} b "
+            "CROSS JOIN LATERAL (SELECT s.followers FROM supervision_metricsnapshot s "
+            "WHERE s.account_id = b.account_id AND s.day = b.day - 1 LIMIT 1) p "
+            "WHERE b.followers - p.followers >= %s",
+            [settings.SUPERVISION_FOLLOWER_JUMP_MIN],
+        )
+        rises = cursor.fetchall()
+    return existing, rises
+
+
+def _snapshots_orm(
+    accepted: Accepted, now: datetime
+) -> tuple[set[tuple[int, date]], list[Rise]]:
+    """Other databases: the same with the ORM (one read, one bulk upsert, one read of
+    the days before)."""
+    existing = set(
+        MetricSnapshot.objects.filter(
+            account_id__in={k[0] for k in accepted},
+            day__in={k[1] for k in accepted},
+        ).values_list("account_id", "day")
+    )
+    MetricSnapshot.objects.bulk_create(
+        [
+            MetricSnapshot(
+                account_id=account_id,
+                day=day,
+                org_path=account.org_path,
+                recorded_at=now,
+                **figures,
+            )
+            for (account_id, day), (_i, account, figures) in accepted.items()
+        ],
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["account", "day"],
+        update_fields=[*METRIC_FIELDS, "recorded_at"],
+    )
     cond = Q(pk__in=[])
     by_day = defaultdict(set)
-    for account_id, day in previous_keys:
-        by_day[day].add(account_id)
+    for account_id, day in accepted:
+        by_day[day - timedelta(days=1)].add(account_id)
     for day, ids in by_day.items():
         cond |= Q(day=day, account_id__in=ids)
     before = {
@@ -419,14 +516,29 @@ def _follower_jumps(
             "account_id", "day", "followers"
         )
     }
-    raised = []
-    for (account_id, day), count in followers.items():
+    minimum = settings.SUPERVISION_FOLLOWER_JUMP_MIN
+    rises = []
+    for (account_id, day), (_i, _account, figures) in accepted.items():
         prior = before.get((account_id, day - timedelta(days=1)))
-        if prior is None:
-            continue
+        if prior is not None and figures["followers"] - prior >= minimum:
+            rises.append((account_id, day, figures["followers"], prior))
+    return existing, rises
+
+
+def _follower_jumps(rises: list[Rise], accepted: Accepted) -> int:
+    """Raise follower-jump findings (one bulk insert) for the rises above the ratio
+    too. Returns how many."""
+    from supervision.services.findings import raise_many
+
+    ratio = settings.SUPERVISION_FOLLOWER_JUMP_RATIO
+    raised = []
+    # In the batch's order, as the rows came.
+    for account_id, day, count, prior in sorted(
+        rises, key=lambda r: accepted[(r[0], r[1])][0]
+    ):
         rise = count - prior
-        if rise >= minimum and rise > prior * ratio:
-            account = accounts[account_id]
+        if rise > prior * ratio:
+            account = accepted[(account_id, day)][1]
             raised.append(
                 {
                     "subject_ref": account_id,
