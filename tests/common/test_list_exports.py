@@ -331,3 +331,32 @@ def test_the_counterfeit_check_offers_its_export_and_keeps_it_to_its_user(world,
         client.force_login(stranger)
         assert client.get(f"{href}?result={result_id}&file_format=csv").status_code == 404
         assert client.get(f"{href}?file_format=csv").status_code == 404
+
+
+def test_the_findings_export_reads_the_counterfeit_dispositions(world):
+    """Supervision's list of counterfeit accounts is the findings list filtered to
+    the kind: its export names each finding's origin and disposition."""
+    from supervision.models import Disposition, FindingKind
+    from supervision.services import findings
+    from tests.moderation.factories import make_account
+
+    ns = world.mine
+    supervisor = ns.users[Role.SUPERVISOR]
+    finding = findings.finding_raise_manual(
+        actor=supervisor, kind=FindingKind.COUNTERFEIT, note="仿冒账号",
+        account=make_account(ns.city_dept, "douyin", name="平安甲一"))
+    findings.finding_dispose(finding=finding, actor=supervisor,
+                             disposition=Disposition.REPORTED)
+    with translation.override("en"):
+        table = exports.build("findings", supervisor,
+                              {"kind": FindingKind.COUNTERFEIT, "status": ""})
+        headers = table.headers()
+        rows = list(exports.cells(table))
+    assert len(rows) == 1
+    row = dict(zip(headers, rows[0], strict=True))
+    assert row["Disposition"] == "Reported to the platform"
+    assert row["Origin"] == "Manual"
+    assert row["Account"] == "平安甲一"
+    assert not list(exports.cells(exports.build(
+        "findings", world.other.users[Role.SUPERVISOR],
+        {"kind": FindingKind.COUNTERFEIT, "status": ""})))
