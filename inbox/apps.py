@@ -23,6 +23,7 @@ class InboxConfig(AppConfig):
         exports.register("inbox_messages", "inbox.lists.messages_table")
         exports.register("inbox_routing", "inbox.lists.routing_table")
         exports.register("inbox_slips", "inbox.lists.slips_table")
+        exports.register("duty", "inbox.lists.duty_table")
 
         handlers = frozenset({Role.OPERATOR, Role.LIAISON, Role.DEPARTMENT_HEAD})
         register(

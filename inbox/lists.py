@@ -1,5 +1,5 @@
 """The inbox's list pages as exports (common/exports.py kinds "inbox_messages",
-"inbox_routing", "inbox_slips"): the same scoping and filters as the pages
+"inbox_routing", "inbox_slips", "duty"): the same scoping and filters as the pages
 (inbox/views.py), personal numbers masked as the pages mask them (inbox/privacy.py).
 
 SECURITY: every builder starts from the page's own selector and then keeps only the
@@ -177,4 +177,54 @@ def slips_table(user, params):
         rows=rows(),
         count=qs.order_by().count,
         organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def duty_table(user, params):
+    """The duty page's roster as an export (the "duty" kind): the organization and
+    fortnight the page shows (selectors.duty_choice, among the organizations the user
+    may export from), one row per day that has a duty officer or a duty log, with the
+    log's sign-off and notes. At most a fortnight: four reads whatever the people."""
+    from django.contrib.postgres.aggregates import StringAgg
+
+    from inbox.models import DutyAssignment, DutyLog
+    from workcalendar.calendar import _Window
+
+    _orgs, org, days = selectors.duty_choice(user, params, Action.EXPORT)
+    officers = dict(
+        DutyAssignment.objects.visible_to(user, Action.EXPORT)
+        .filter(organization=org, date__in=days)
+        .values("date")
+        .annotate(names=StringAgg(exports.person("user"), "、", order_by="id"))
+        .values_list("date", "names")
+    )
+    logs = {
+        row[0]: row[1:]
+        for row in DutyLog.objects.visible_to(user, Action.EXPORT)
+        .filter(organization=org, date__in=days)
+        .values_list("date", "signed_off_at", exports.person("signed_off_by"), "notes")
+    }
+    calendar = _Window(days[0], days[-1], org.region_code)
+    lines = []
+    for day in days:
+        if day not in officers and day not in logs:
+            continue
+        signed_at, signed_by, notes = logs.get(day, (None, None, None))
+        lines.append([day, calendar.is_working(day), officers.get(day, ""),
+                      signed_at is not None if day in logs else None, signed_by,
+                      signed_at, notes])
+    return Table(
+        title=_("Duty roster"),
+        columns=[
+            Column(_("Date"), "date"),
+            Column(_("Working day"), "bool"),
+            Column(_("Duty officer"), width=30),
+            Column(_("Duty log signed off"), "bool"),
+            Column(_("Signed off by"), width=16),
+            Column(_("Signed off at"), "datetime", width=20),
+            Column(_("Notes"), width=40),
+        ],
+        rows=lines,
+        count=lambda: len(lines),
+        organization=org.short_name or org.name,
     )

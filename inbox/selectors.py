@@ -65,3 +65,30 @@ def wechat_accounts(user, action: Action = Action.VIEW):
             .filter(platform__code__startswith=WECHAT_PLATFORM_PREFIX)
             .select_related("platform", "organization", "wechat_endpoint")
             .order_by("org_path", "display_name", "pk"))
+
+
+DUTY_DAYS = 14  # the roster shows a fortnight from the chosen day
+
+
+def duty_choice(user, params, action: Action = Action.VIEW):
+    """The duty page's organization and fortnight (and its export's): one of the
+    organizations the user belongs to (`org`, else the first by path) that `action`
+    reaches, and the days from `day` (else today). Returns (organizations, chosen,
+    days); raises NotFound when the user belongs to none."""
+    from datetime import date
+
+    from django.utils.translation import gettext as _
+
+    from common.errors import NotFound
+
+    scope = scope_for(user, action)
+    orgs = sorted({m.organization for m in memberships_of(user)
+                   if scope.contains(m.organization)}, key=lambda o: o.path)
+    if not orgs:
+        raise NotFound(_("Not found."))
+    org = next((o for o in orgs if str(o.pk) == params.get("org")), orgs[0])
+    try:
+        day = date.fromisoformat(params.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    return orgs, org, [day + timedelta(days=n) for n in range(DUTY_DAYS)]

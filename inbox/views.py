@@ -419,15 +419,11 @@ def duty(request):
     from workcalendar.calendar import _Window
 
     _require_business_view(request.user)
-    orgs = sorted({m.organization for m in memberships_of(request.user)},
-                  key=lambda o: o.path)
-    if not orgs:
-        raise Http404
-    org = next((o for o in orgs if str(o.pk) == request.GET.get("org")), orgs[0])
     try:
-        day = date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = timezone.localdate()
+        orgs, org, days = selectors.duty_choice(request.user, request.GET)
+    except ApplicationError as exc:
+        raise Http404 from exc
+    day = days[0]
     if request.method == "POST":
         try:
             if request.POST.get("step") == "assign":
@@ -446,7 +442,6 @@ def duty(request):
             return redirect(f"{request.path}?org={org.pk}&day={day.isoformat()}")
         except (ApplicationError, ValueError) as exc:
             messages.error(request, str(getattr(exc, "message", exc)))
-    days = [day + timedelta(days=n) for n in range(14)]
     calendar = _Window(days[0], days[-1], org.region_code)  # one read for the fortnight
     roster: dict = {d: [] for d in days}
     for row in DutyAssignment.objects.filter(organization=org, date__in=days).select_related(
@@ -460,7 +455,9 @@ def duty(request):
         "org": org, "orgs": orgs, "day": day, "log": log, "figures": figures,
         "roster": [(d, roster[d], calendar.is_working(d)) for d in days],
         "people": people,
-        "can_change": scope_for(request.user, Action.CHANGE).contains(org)})
+        "can_change": scope_for(request.user, Action.CHANGE).contains(org),
+        "export_kind": "duty" if scope_for(request.user, Action.EXPORT).contains(org)
+        else ""})
 
 
 @login_required

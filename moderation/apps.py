@@ -46,6 +46,7 @@ class ModerationConfig(AppConfig):
         exports.register("flags", "moderation.views.flags_table")
         exports.register("directives", "moderation.views.directives_table")
         exports.register("review_queue", "moderation.views.review_queue_table")
+        exports.register("deputies", "moderation.views.deputies_table")
 
         from audit.labels import register_action_labels
 

@@ -466,3 +466,17 @@ def review_chains() -> list[dict]:
          "steps": [ReviewRole(r).label for r in REVIEW_CHAIN[value]]}
         for value, label in Importance.choices
     ]
+
+
+def deputy_list(user, action: Action = Action.VIEW):
+    """The deputies page's rows (and its export's): appointments in the organizations
+    the user belongs to, as far as `action` lets the user see them, latest first."""
+    from accounts.scoping import memberships_of
+    from moderation.models import ReviewDeputy
+
+    org_ids = [m.organization_id for m in memberships_of(user)]
+    return (
+        ReviewDeputy.objects.visible_to(user, action)
+        .filter(organization_id__in=org_ids)
+        .order_by("-starts_on", "-id")
+    )

@@ -627,12 +627,53 @@ def signoff_verify(request):
                   {"number": number, "code": code, "genuine": genuine})
 
 
+def deputies_table(user, params):
+    """The deputies page as an export (the "deputies" kind): selectors.deputy_list
+    decides, kept to what the user may export; in force today or not as the page
+    says it."""
+    from django.db.models import Case, Q, Value, When
+
+    from common.errors import NotFound
+    from common.exports import Column, Table
+    from moderation.models import ReviewRole
+
+    if scope_for(user, Action.EXPORT).is_empty:
+        raise NotFound(_("Not found."))
+    qs = selectors.deputy_list(user, Action.EXPORT)
+    today = timezone.localdate()
+    rows = qs.annotate(
+        in_force=Case(
+            When(Q(ended_at__isnull=True, starts_on__lte=today, ends_on__gte=today),
+                 then=Value(True)),
+            default=Value(False),
+        )
+    ).values_list(
+        "organization__name", "role", exports.person("deputy"),
+        exports.person("on_behalf_of"), "starts_on", "ends_on", "reason",
+        exports.person("appointed_by"), "appointed_at", "in_force", "ended_at",
+    )
+    return Table(
+        title=_("Deputies"),
+        columns=[
+            Column(_("Organization"), width=30),
+            Column(_("Review role"), labels=dict(ReviewRole.choices), width=16),
+            Column(_("Deputy"), width=16), Column(_("On behalf of"), width=16),
+            Column(_("From"), "date"), Column(_("Until"), "date"),
+            Column(_("Reason"), width=40), Column(_("Appointed by"), width=16),
+            Column(_("Appointed at"), "datetime", width=20),
+            Column(_("In force"), "bool"), Column(_("Ended at"), "datetime", width=20),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
 @login_required
 def deputy_list(request):
     """Deputies (代签) of the organizations the user belongs to; the principal leader
     appoints one for a review role and a period, or ends an appointment early."""
     from moderation.forms import DeputyForm
-    from moderation.models import ReviewDeputy
     from moderation.services import deputies
 
     led = [m.organization for m in memberships_of(request.user)
@@ -654,21 +695,18 @@ def deputy_list(request):
             else:
                 messages.success(request, _("Deputy appointed."))
                 return redirect("moderation:deputy_list")
-    org_ids = [m.organization_id for m in memberships_of(request.user)]
-    rows = (
-        ReviewDeputy.objects.visible_to(request.user)
-        .filter(organization_id__in=org_ids)
-        .select_related("organization", "deputy", "on_behalf_of", "appointed_by")
-        .order_by("-starts_on", "-id")
-    )
+    rows = selectors.deputy_list(request.user).select_related(
+        "organization", "deputy", "on_behalf_of", "appointed_by")
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for row in page:
         row.in_force = row.active_on(today)
         row.can_end = (row.ended_at is None and row.ends_on >= today
                        and row.organization_id in {o.pk for o in led})
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
     return render(request, "moderation/deputy_list.html",
-                  {"page": page, "form": form},
+                  {"page": page, "form": form,
+                   "export_kind": "deputies" if can_export else ""},
                   status=400 if form is not None and form.errors else 200)
 
 

@@ -38,6 +38,9 @@ class RegistryConfig(AppConfig):
         exports.register("filings", "registry.api.filings_table")
         exports.register("accounts", "registry.lists.accounts_table")
         exports.register("filing_queue", "registry.lists.filing_queue_table")
+        exports.register("signoff_queue", "registry.lists.signoff_queue_table")
+        exports.register("counterfeit_check",
+                         "registry.views.ledger.counterfeit_check_table")
         exports.register("rotations", "registry.lists.rotations_table")
         exports.register("exemptions", "registry.lists.exemptions_table")
         register(

@@ -374,9 +374,18 @@ def result_data(user_id: int, result_id: str) -> list[dict] | None:
 
 
 def result_store(user_id: int, result_id: str, data: list[dict]) -> None:
+    """Keep a check's result for its user, and remember it as their latest (what the
+    export shows when no result is named, as a worker rebuilding it would)."""
     from django.core.cache import cache
 
-    cache.set(_result_key(user_id, result_id), data, RESULT_TTL)
+    cache.set_many({_result_key(user_id, result_id): data,
+                    f"counterfeit-latest:{user_id}": result_id}, RESULT_TTL)
+
+
+def latest_result_id(user_id: int) -> str | None:
+    from django.core.cache import cache
+
+    return cache.get(f"counterfeit-latest:{user_id}")
 
 
 def upload_check_run(*, user, result_id: str) -> None:

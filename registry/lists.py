@@ -1,5 +1,5 @@
 """The registry's list pages as exports (common/exports.py kinds "accounts",
-"filing_queue", "rotations" and "exemptions"): the pages' own selectors and filters (registry/views/), kept to what
+"filing_queue", "signoff_queue", "rotations" and "exemptions"): the pages' own selectors and filters (registry/views/), kept to what
 the user may export. A user who may export nothing gets 404, as a list they cannot
 see."""
 
@@ -158,6 +158,39 @@ def filing_queue_table(user, params):
             Column(_("Sponsoring organization"), width=30),
             Column(_("Date of the event"), "date"),
             Column(_("Filed"), "datetime", width=20),
+            Column(_("Due"), "datetime", width=20),
+            Column(_("Late"), "bool"),
+        ],
+        rows=rows.iterator(chunk_size=2000),
+        count=qs.order_by().count,
+        organization=exports.scope_label(user, Action.EXPORT),
+    )
+
+
+def signoff_queue_table(user, params):
+    """The principal leader's sign-off queue, oldest first (the "signoff_queue"
+    kind): registry.services.signoff.signoff_queue decides, as for the page, kept to
+    what the user may export."""
+    from registry.services import signoff
+
+    _exporting(user)
+    qs = signoff.signoff_queue(user).filter(
+        pk__in=selectors.filings_visible(user, Action.EXPORT).values("pk"))
+    rows = qs.values_list(
+        "number", "kind", "account__display_name", "account__platform__name",
+        "organization__name", "submitted_at", exports.person("submitted_by"), "due_at",
+        "is_late",
+    )
+    return Table(
+        title=_("Filings to sign off"),
+        columns=[
+            Column(_("Filing number"), width=20),
+            Column(_("Kind"), labels=dict(FilingKind.choices)),
+            Column(_("Account"), width=24),
+            Column(_("Platform")),
+            Column(_("Sponsoring organization"), width=30),
+            Column(_("Filed"), "datetime", width=20),
+            Column(_("Filed by"), width=16),
             Column(_("Due"), "datetime", width=20),
             Column(_("Late"), "bool"),
         ],

@@ -448,7 +448,9 @@ def signoff_queue(request):
             )
         return redirect("registry:signoff_queue")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "registry/signoff_queue.html", {"page": page})
+    can_export = not scope_for(request.user, Action.EXPORT).is_empty
+    return render(request, "registry/signoff_queue.html",
+                  {"page": page, "export_kind": "signoff_queue" if can_export else ""})
 
 
 @page

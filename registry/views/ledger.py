@@ -477,6 +477,20 @@ def counterfeit_export(request, result_id: str):
     return exports.response(counterfeit_table(request.user, data), "csv")
 
 
+def counterfeit_check_table(user, params) -> exports.Table:
+    """One check's findings as an export (the "counterfeit_check" kind): `result`
+    names the check, else the user's latest. A result is kept under its user only
+    (registry.counterfeit), so nobody exports another's check; it was made in the
+    user's scope (counterfeit.check_in_scope), and a user who may not export gets
+    404/403 as on the page."""
+    _require_business(user, Action.EXPORT)
+    result_id = str(params.get("result", "")) or counterfeit.latest_result_id(user.pk)
+    data = counterfeit.result_data(user.pk, result_id) if result_id else None
+    if data is None:
+        raise NotFound(_("Not found."))
+    return counterfeit_table(user, data)
+
+
 def counterfeit_table(user, data) -> exports.Table:
     """The findings of one check (kept in the cache for the user) as an export."""
     from common.exports import Column, Table

@@ -23,6 +23,7 @@ from supervision.models import (
     Disposition,
     Finding,
     FindingKind,
+    FindingOrigin,
     FindingStatus,
     Severity,
 )
@@ -138,6 +139,8 @@ def findings_table(user, params):
         "first_seen_at",
         "seen_at",
         "closed_at",
+        "origin",
+        "disposition",
     )
     return Table(
         title=_("Findings"),
@@ -151,6 +154,10 @@ def findings_table(user, params):
             Column(_("First seen"), "datetime", width=20),
             Column(_("Last seen"), "datetime", width=20),
             Column(_("Closed"), "datetime", width=20),
+            # A counterfeit check's findings (origin "check") and what became of
+            # the accounts: kind=counterfeit with these two is the check's ledger.
+            Column(_("Origin"), labels=dict(FindingOrigin.choices)),
+            Column(_("Disposition"), labels=dict(Disposition.choices), width=20),
         ],
         rows=rows.iterator(chunk_size=2000),
         count=qs.order_by().count,

@@ -308,6 +308,73 @@ def _manual_entries(ns):
     return ns.users[Role.SUPERVISOR], [PAYLOADS[2] + "账号", PAYLOADS[3] + "错别字"]
 
 
+def _deputies(ns):
+    from datetime import timedelta
+
+    from accounts.models import User
+    from moderation.services import deputies
+    from tests.factories import make_user
+
+    deputy = make_user(ns.city_dept, Role.DEPARTMENT_HEAD, username="formula-deputy")
+    User.objects.filter(pk=deputy.pk).update(display_name=PAYLOADS[1] + "代签")
+    deputy.refresh_from_db()
+    today = timezone.localdate()
+    deputies.deputy_appoint(
+        actor=ns.users[Role.PRINCIPAL_LEADER], organization=ns.city_dept,
+        role=Role.LEADER_IN_CHARGE, deputy=deputy, starts_on=today,
+        ends_on=today + timedelta(days=7), reason=PAYLOADS[0] + "出差")
+    return ns.users[Role.PRINCIPAL_LEADER], [PAYLOADS[0] + "出差", PAYLOADS[1] + "代签"]
+
+
+def _signoff_queue(ns):
+    from tests.registry.helpers import file_open
+
+    file_open(ns, name=PAYLOADS[2] + "待签", signed=False)  # awaits the leader
+    return ns.users[Role.PRINCIPAL_LEADER], [PAYLOADS[2] + "待签"]
+
+
+def real_today():
+    """Today in Shanghai outside any time travel: the duty export shows the fortnight
+    from today, and the formula test exports after its travel has ended."""
+    from zoneinfo import ZoneInfo
+
+    if not time_machine.escape_hatch.is_travelling():  # (its hatch is for travels only)
+        return timezone.localdate()
+    return time_machine.escape_hatch.datetime.datetime.now(
+        tz=ZoneInfo("Asia/Shanghai")).date()
+
+
+def _duty(ns):
+    from accounts.models import User
+    from inbox.services import slips
+
+    officer = ns.users[Role.OPERATOR]
+    User.objects.filter(pk=officer.pk).update(display_name=PAYLOADS[3] + "值班员")
+    officer.refresh_from_db()
+    head = ns.users[Role.DEPARTMENT_HEAD]
+    slips.duty_assign(actor=head, organization=ns.city_dept, day=real_today(),
+                      user=officer)
+    slips.duty_log_save(actor=head, organization=ns.city_dept, day=real_today(),
+                        notes=PAYLOADS[0] + "值班记录", sign_off=True)
+    return officer, [PAYLOADS[3] + "值班员", PAYLOADS[0] + "值班记录"]
+
+
+def _counterfeit_check(ns):
+    from registry import counterfeit
+
+    user = ns.users[Role.SUPERVISOR]
+    found = counterfeit.counterfeit_check(
+        user=user, candidates=counterfeit.parse_candidates(PAYLOADS[1] + "平安"))
+    counterfeit.result_store(user.pk, "f" * 32, [f.as_dict() for f in found])
+    # Kept an hour from the travelled-to time, which has passed when the export is
+    # read after the travel: keep the result (and the latest pointer) for the test.
+    from django.core.cache import cache
+
+    for key in (f"counterfeit:{user.pk}:{'f' * 32}", f"counterfeit-latest:{user.pk}"):
+        cache.touch(key, None)
+    return user, [PAYLOADS[1] + "平安"]
+
+
 CASES = {
     "posts": _posts,
     "repost_targets": _repost_targets,
@@ -339,6 +406,10 @@ CASES = {
     "review_queue": _review_queue,
     "rubrics": _rubrics,
     "manual_entries": _manual_entries,
+    "deputies": _deputies,
+    "signoff_queue": _signoff_queue,
+    "duty": _duty,
+    "counterfeit_check": _counterfeit_check,
 }
 
 

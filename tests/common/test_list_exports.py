@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from common import exports
-from tests.common.test_export_formulas import CASES, _message
+from tests.common.test_export_formulas import CASES, _message, real_today
 
 # The list pages that gained an export, by export kind.
 PAGES = {
@@ -42,6 +42,9 @@ PAGES = {
     "review_queue": "moderation:queue",
     "rubrics": "assessment:rubric_list",
     "manual_entries": "assessment:manual_list",
+    "deputies": "moderation:deputy_list",
+    "signoff_queue": "registry:signoff_queue",
+    "duty": "inbox:duty",
 }
 
 
@@ -191,6 +194,44 @@ def _more_orders(ns, i):
                               requirement=f"整改{i}")
 
 
+def _more_deputies(ns, i):
+    from moderation.services import deputies
+    from tests.factories import make_user
+
+    start = timezone.localdate() + timedelta(days=10 * i)
+    deputies.deputy_appoint(
+        actor=ns.users[Role.PRINCIPAL_LEADER], organization=ns.city_dept,
+        role=Role.LEADER_IN_CHARGE, deputy=make_user(ns.city_dept, Role.DEPARTMENT_HEAD),
+        starts_on=start, ends_on=start + timedelta(days=3), reason=f"出差{i}")
+
+
+def _more_signoffs(ns, i):
+    from tests.registry.helpers import file_open
+
+    code = ("douyin", "wechat_subscription", "wechat_channels")[i - 1]  # one a platform
+    file_open(ns, name=f"待签{i}", code=code, signed=False)
+
+
+def _more_duty(ns, i):
+    from inbox.services import slips
+    from tests.factories import make_user
+
+    head = ns.users[Role.DEPARTMENT_HEAD]
+    for day in (real_today(), real_today() + timedelta(days=i)):
+        slips.duty_assign(actor=head, organization=ns.city_dept, day=day,
+                          user=make_user(ns.city_dept, Role.OPERATOR))
+
+
+def _more_counterfeit(ns, i):
+    from registry import counterfeit
+
+    user = ns.users[Role.SUPERVISOR]
+    names = "\n".join(f"平安{n}号" for n in range(i + 2))
+    found = counterfeit.counterfeit_check(user=user,
+                                          candidates=counterfeit.parse_candidates(names))
+    counterfeit.result_store(user.pk, f"{i:032x}", [f.as_dict() for f in found])
+
+
 MORE = {
     "inbox_messages": _more_messages,
     "inbox_routing": _more_messages,
@@ -200,6 +241,10 @@ MORE = {
     "opinion_events": _more_events,
     "export_jobs": _more_jobs,
     "rectification_orders": _more_orders,
+    "deputies": _more_deputies,
+    "signoff_queue": _more_signoffs,
+    "duty": _more_duty,
+    "counterfeit_check": _more_counterfeit,
 }
 
 
@@ -234,3 +279,84 @@ def test_people_are_named_as_the_pages_name_them(world):
         table = exports.build("rotations", user, {})
         column = table.headers().index("Person who left")
     assert [row[column] for row in exports.cells(table)] == [leaving.username]
+
+
+# --- the pages added last: deputies, sign-off queue, duty roster, counterfeit check ------
+@pytest.mark.parametrize("kind", ["deputies", "signoff_queue", "duty", "counterfeit_check"])
+def test_a_user_with_no_business_export_gets_404(world, client, kind):
+    CASES[kind](world.mine)
+    client.force_login(world.mine.users[Role.SYSTEM_ADMIN])
+    url = reverse("exports:list_export", args=[kind]) + "?file_format=csv"
+    assert client.get(url).status_code == 404
+
+
+def test_the_duty_export_keeps_the_pages_organization_and_day(world, client):
+    user, expected, *_ = CASES["duty"](world.mine)
+    href = reverse("exports:list_export", args=["duty"])
+    client.force_login(user)
+    day = real_today().isoformat()
+    page = client.get(reverse("inbox:duty") + f"?org={world.mine.city_dept.pk}&day={day}")
+    assert (f'href="{href}?org={world.mine.city_dept.pk}&amp;day={day}&amp;file_format=csv"'
+            in page.content.decode())
+    rows = _csv_cells(client.get(f"{href}?day={day}&file_format=csv"))
+    assert len(rows) == 2 and rows[1][0] == day
+    later = (real_today() + timedelta(days=1)).isoformat()
+    assert len(_csv_cells(client.get(f"{href}?day={later}&file_format=csv"))) == 1
+    # Another province's officer naming this organization gets their own roster.
+    client.force_login(world.other.users[Role.OPERATOR])
+    rows = _csv_cells(client.get(
+        f"{href}?org={world.mine.city_dept.pk}&day={day}&file_format=csv"))
+    assert len(rows) == 1
+
+
+def test_the_counterfeit_check_offers_its_export_and_keeps_it_to_its_user(world, client):
+    user = world.mine.users[Role.SUPERVISOR]
+    client.force_login(user)
+    page = client.post(reverse("registry:counterfeit"), {"candidates": "平安甲一\n今日天气"})
+    assert page.status_code == 200
+    result_id = page.context["result_id"]
+    href = reverse("exports:list_export", args=["counterfeit_check"])
+    html = page.content.decode()
+    for file_format in ("xlsx", "csv"):
+        assert f'href="{href}?result={result_id}&amp;file_format={file_format}"' in html
+    rows = _csv_cells(client.get(f"{href}?result={result_id}&file_format=csv"))
+    assert {"平安甲一", "今日天气"} <= _texts(rows[1:])
+    response = client.get(f"{href}?result={result_id}&file_format=xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)),
+                                  read_only=True)
+    assert len(list(book.active.iter_rows(values_only=True))) == len(rows)
+    # The result is its user's alone: another province's supervisor (or another
+    # supervisor of the same province) naming it, or naming none, gets 404.
+    for stranger in (world.other.users[Role.SUPERVISOR], world.mine.city_supervisor):
+        client.force_login(stranger)
+        assert client.get(f"{href}?result={result_id}&file_format=csv").status_code == 404
+        assert client.get(f"{href}?file_format=csv").status_code == 404
+
+
+def test_the_findings_export_reads_the_counterfeit_dispositions(world):
+    """Supervision's list of counterfeit accounts is the findings list filtered to
+    the kind: its export names each finding's origin and disposition."""
+    from supervision.models import Disposition, FindingKind
+    from supervision.services import findings
+    from tests.moderation.factories import make_account
+
+    ns = world.mine
+    supervisor = ns.users[Role.SUPERVISOR]
+    finding = findings.finding_raise_manual(
+        actor=supervisor, kind=FindingKind.COUNTERFEIT, note="仿冒账号",
+        account=make_account(ns.city_dept, "douyin", name="平安甲一"))
+    findings.finding_dispose(finding=finding, actor=supervisor,
+                             disposition=Disposition.REPORTED)
+    with translation.override("en"):
+        table = exports.build("findings", supervisor,
+                              {"kind": FindingKind.COUNTERFEIT, "status": ""})
+        headers = table.headers()
+        rows = list(exports.cells(table))
+    assert len(rows) == 1
+    row = dict(zip(headers, rows[0], strict=True))
+    assert row["Disposition"] == "Reported to the platform"
+    assert row["Origin"] == "Manual"
+    assert row["Account"] == "平安甲一"
+    assert not list(exports.cells(exports.build(
+        "findings", world.other.users[Role.SUPERVISOR],
+        {"kind": FindingKind.COUNTERFEIT, "status": ""})))
