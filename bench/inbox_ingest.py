@@ -5,7 +5,12 @@
   in the same run; the issue asks for at least 40% of the bare rate;
 - collector batches of 500: messages/s (at least 5,000/s asked);
 - the WeChat callback (safe mode, signed as the platform signs): latency per
-  request, median and 95th percentile (under 50 ms asked).
+  request, median and 95th percentile (under 50 ms asked);
+- the same singles and batches sent with `Prefer: respond-async` (stored, answered
+  202, made into messages by the drain): the rate accepted, and, with a drainer
+  process running alongside as the Celery worker would (same 2 CPUs), the messages
+  made during the window and the time to drain what was left after it; "end to end"
+  is all messages made divided by window plus tail.
 
     DATABASE_URL=... .venv/bin/python -m bench.inbox_ingest [--seconds 10] [--clients 4]
 
@@ -111,6 +116,40 @@ def _load(port, seconds, clients, make_request):
     return done[0], latencies, statuses
 
 
+DRAINER = """
+import os, sys, time, json
+sys.path.insert(0, %(root)r)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.inbox_settings")
+import django
+django.setup()
+from inbox.services.ingest import payloads_drain
+made = 0
+while not os.path.exists(%(stop)r):
+    made += payloads_drain()["created"]
+    time.sleep(0.02)
+print(json.dumps({"made": made}))
+"""
+
+
+def _async_measure(port, seconds, clients, make_request):
+    """Accept for `seconds` with a drainer alongside; then drain the rest here."""
+    import tempfile
+
+    from inbox.services.ingest import payloads_drain
+
+    stop = Path(tempfile.mkdtemp()) / "stop"
+    drainer = subprocess.Popen([sys.executable, "-c", DRAINER % {"root": str(ROOT),
+                                                                 "stop": str(stop)}],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    result = _load(port, seconds, clients, make_request)
+    stop.touch()
+    out, _err = drainer.communicate(timeout=600)
+    made_during = json.loads(out.strip().splitlines()[-1])["made"]
+    start = time.perf_counter()
+    tail = payloads_drain()["created"]
+    return result, made_during, tail, time.perf_counter() - start
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -152,6 +191,15 @@ def main(argv=None) -> int:
             body = {"messages": [item(n, k, j) for j in range(500)]}
             return "/api/v1/inbox/collect/", json.dumps(body).encode(), auth
 
+        queued = {**auth, "Prefer": "respond-async"}
+
+        def single_async(n, k):
+            return "/api/v1/inbox/collect/", json.dumps(item(n, k + 10**6)).encode(), queued
+
+        def batch_async(n, k):
+            body = {"messages": [item(n, k + 10**6, j) for j in range(500)]}
+            return "/api/v1/inbox/collect/", json.dumps(body).encode(), queued
+
         from wechatpy.crypto import WeChatCrypto
         from wechatpy.utils import WeChatSigner
 
@@ -181,6 +229,10 @@ def main(argv=None) -> int:
         results["single"] = _load(port, args.seconds, args.clients, single)
         results["batch"] = _load(port, args.seconds, args.clients, batch)
         results["wechat"] = _load(port, args.seconds, 1, callback)
+        results["single_async"] = _async_measure(port, args.seconds, args.clients,
+                                                 single_async)
+        results["batch_async"] = _async_measure(port, args.seconds, args.clients,
+                                                batch_async)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -200,6 +252,17 @@ def main(argv=None) -> int:
         ("WeChat callback (safe mode), 1 client", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms",
          "< 50 ms", str(results["wechat"][2])),
     ]
+    for key, label, per in (("single_async", "single messages", 1),
+                            ("batch_async", "batches of 500", 500)):
+        (_count, _lat, statuses), during, tail, tail_s = results[key]
+        accepted = statuses.get(202, 0) * per / args.seconds
+        made = during + tail
+        rows.append((f"collector, {label}, `Prefer: respond-async` (202)",
+                     f"{accepted:.0f} msg/s accepted; made {during} in the window + "
+                     f"{tail} in {tail_s:.1f} s after = {made / (args.seconds + tail_s):.0f}"
+                     " msg/s end to end",
+                     (f"{100 * accepted / bare_rate:.0f}% of bare (>= 40%)" if per == 1
+                      else ">= 5,000/s"), str(statuses)))
     lines = ["| measure | result | target | statuses |", "| --- | --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
@@ -208,9 +271,10 @@ def main(argv=None) -> int:
               f"{args.seconds:.0f} s per measure")
     print(header)
     print("\n".join(lines))
-    from inbox.models import Message
+    from inbox.models import Message, RawPayload
 
     Message.objects.filter(citizen_handle=MARK).delete()
+    RawPayload.objects.filter(body__contains=MARK).delete()
     if not args.no_record:
         with open(ROOT / "bench" / "RESULTS.md", "a") as out:
             out.write(f"\n### Inbox ingestion over loopback ({header})\n\n"

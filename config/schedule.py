@@ -87,6 +87,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbox.sweep",
         "schedule": crontab(),  # every minute
     },
+    # Collector deliveries accepted with `Prefer: respond-async` are drained as they
+    # come (each asks once a second); this catches any whose request for a drain
+    # was lost (broker down at the time).
+    "inbox-drain": {
+        "task": "inbox.drain_payloads",
+        "schedule": crontab(),  # every minute
+    },
     # WeChat customer-service sends still "sending" long after their task's time
     # limit (the worker died mid-call) fail as "result unknown" for the handler to
     # check; never resent automatically (at most once; inbox.services.wechat_send).

@@ -505,6 +505,11 @@ INBOX_FERNET_KEYS = [
 ).decode()]
 # Collector batches: at most this many messages per request.
 INBOX_BATCH_MAX = 500
+# Deliveries sent with `Prefer: respond-async` are stored and answered 202; the
+# drain (inbox.drain_payloads) turns up to this many payloads into messages per
+# transaction. A new delivery asks for a drain at most once per debounce second.
+INBOX_DRAIN_BATCH = int(os.environ.get("INBOX_DRAIN_BATCH", "500"))
+INBOX_DRAIN_DEBOUNCE_SECONDS = 1
 # Largest payload (bytes) a collector or WeChat may send.
 INBOX_PAYLOAD_MAX_BYTES = 2 * 1024 * 1024
 # Breached messages escalate to the supervisor this many hours after the liaison.

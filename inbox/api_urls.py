@@ -17,6 +17,7 @@ router.register("inbox/duty-logs", api.DutyLogViewSet, basename="inbox-duty-log"
 
 urlpatterns = [
     path("inbox/collect/", endpoints.collect, name="inbox-collect"),
+    path("inbox/collect/<int:pk>/", endpoints.collect_status, name="inbox-collect-status"),
     path("inbox/metrics/", api.metrics_view, name="inbox-metrics"),
     *router.urls,
 ]

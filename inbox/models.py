@@ -211,6 +211,8 @@ class RawPayload(models.Model):
 
     class State(models.TextChoices):
         RECEIVED = "received", _("Received")
+        # Accepted and answered (202); a worker makes its messages (the drain).
+        QUEUED = "queued", _("Queued")
         PROCESSED = "processed", _("Processed")
         DUPLICATE = "duplicate", _("Duplicate")
         REJECTED = "rejected", _("Rejected")

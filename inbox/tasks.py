@@ -36,6 +36,17 @@ def process_raw_payload(raw_id: int) -> str:
     return wechat_payload_process(raw_id=raw_id)
 
 
+@shared_task(name="inbox.drain_payloads", acks_late=True, time_limit=280,
+             soft_time_limit=240, ignore_result=True)
+def drain_payloads() -> dict:
+    """Make the messages of queued collector deliveries (asked for by each new
+    delivery, at most once a second, and every minute by beat). Safe to run
+    twice at once: claimed deliveries are locked, a second drain skips them."""
+    from inbox.services.ingest import payloads_drain
+
+    return payloads_drain()
+
+
 @shared_task(name="inbox.reapply_terms", acks_late=True, time_limit=600,
              soft_time_limit=540, ignore_result=True)
 def reapply_terms(org_id: int) -> int:

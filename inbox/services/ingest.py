@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from accounts.scoping import Action, require
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_bulk
 from common.bulk import insert_many
 from common.errors import ValidationFailed
 from inbox import classify
@@ -41,6 +44,8 @@ from inbox.models import (
 from registry.derive import derive_supervising_many
 from registry.models import MediaAccount
 from workcalendar.calendar import to_local
+
+logger = logging.getLogger(__name__)
 
 WECHAT_WINDOW = timedelta(hours=48)
 MAX_TEXT = 10000
@@ -59,6 +64,8 @@ class Incoming:
     citizen_handle: str = ""
     citizen_openid: str = ""
     attachments: list[dict] = field(default_factory=list)
+    # The delivery it came in (a drain handles many at once); else the call's.
+    raw_payload: RawPayload | None = None
 
 
 @dataclass
@@ -99,11 +106,18 @@ def _supervising(items: list[Incoming]) -> dict[int, Organization]:
 
 
 @transaction.atomic
-def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayload,
-                     actor=None, role: str = "") -> Received:
+def messages_receive(*, items: list[Incoming], source: str,
+                     raw_payload: RawPayload | None = None, actor=None,
+                     role: str = "") -> Received:
     """Create the messages not seen before. Callers validated the items; accounts
-    come with `supervising_organization` loaded. Set-based: a fixed number of
-    queries per call (plus the calendar's, once per distinct receipt day and region)."""
+    come with `supervising_organization` loaded. Each item comes from its own
+    `raw_payload` (a drain of many deliveries) or from the call's. Set-based: a
+    fixed number of queries per call (plus the calendar's, once per distinct
+    receipt day and region)."""
+    for item in items:
+        if item.raw_payload is None:
+            item.raw_payload = raw_payload
+    payloads = {item.raw_payload.pk: item.raw_payload for item in items}
     keyed = [(i.account.pk, i.platform_message_id) for i in items
              if i.account is not None and i.platform_message_id]
     existing: set[tuple[int, str]] = set()
@@ -123,7 +137,7 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
         fresh.append(item)
     duplicates = len(items) - len(fresh)
     if not fresh:
-        RawPayload.objects.filter(pk=raw_payload.pk).update(state=RawPayload.State.DUPLICATE)
+        RawPayload.objects.filter(pk__in=payloads).update(state=RawPayload.State.DUPLICATE)
         return Received([], duplicates)
     supervising = _supervising(fresh)
     suggestions = [classify.suggest(item.text) for item in fresh]
@@ -153,7 +167,8 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
             supervising_organization_id=sup.pk, region_code=region,
             account_id=item.account.pk if item.account is not None else None,
             channel=item.channel, source=source,
-            platform_message_id=item.platform_message_id, raw_payload_id=raw_payload.pk,
+            platform_message_id=item.platform_message_id,
+            raw_payload_id=item.raw_payload.pk,
             citizen_handle=item.citizen_handle[:120], citizen_openid=item.citizen_openid,
             original_text=item.text, text=item.text, received_at=item.received_at,
             suggested_category=category, must_answer=must, sla_policy_id=t.policy_id,
@@ -167,10 +182,14 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
         ))
     # A concurrent delivery of the same message loses quietly to the constraint.
     insert_many(Message, rows, ignore_conflicts=True)
-    created = list(Message.objects.filter(raw_payload=raw_payload)
-                   .values_list("pk", "platform_message_id", "account_id"))
+    made = list(Message.objects.filter(raw_payload_id__in=payloads)
+                .values_list("pk", "platform_message_id", "account_id", "raw_payload_id"))
+    created = [(pk, pmid, acc) for pk, pmid, acc, _raw in made]
     duplicates += len(fresh) - len(created)
     ids = {(acc, pmid): pk for pk, pmid, acc in created}
+    made_by: dict[int, list[int]] = {}
+    for pk, _pmid, _acc, raw_id in made:
+        made_by.setdefault(raw_id, []).append(pk)
     now = timezone.now()
     insert_many(MessageEvent, [
         {"message_id": pk, "kind": MessageEvent.Kind.RECEIVED,
@@ -180,8 +199,8 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
     for item in fresh:
         if item.attachments and item.account is not None:
             pk = ids.get((item.account.pk, item.platform_message_id))
-        elif item.attachments and len(created) == 1:
-            pk = created[0][0]
+        elif item.attachments and len(made_by.get(item.raw_payload.pk, ())) == 1:
+            pk = made_by[item.raw_payload.pk][0]
         else:
             pk = None
         if pk is not None:
@@ -203,14 +222,29 @@ def messages_receive(*, items: list[Incoming], source: str, raw_payload: RawPayl
                                replied_at__isnull=True,
                                wechat_window_closes_at__lt=latest + WECHAT_WINDOW).update(
             wechat_window_closes_at=latest + WECHAT_WINDOW)
-    RawPayload.objects.filter(pk=raw_payload.pk).update(
-        state=RawPayload.State.PROCESSED if created else RawPayload.State.DUPLICATE)
-    if created:
-        audit_record(actor=actor, action="inbox.messages_receive", target=raw_payload,
-                     organization=raw_payload.organization, role=role,
+    if made_by:
+        RawPayload.objects.filter(pk__in=made_by).update(state=RawPayload.State.PROCESSED)
+    if len(made_by) < len(payloads):
+        RawPayload.objects.filter(pk__in=set(payloads) - set(made_by)).update(
+            state=RawPayload.State.DUPLICATE)
+    if len(payloads) == 1 and created:
+        audit_record(actor=actor, action="inbox.messages_receive",
+                     target=next(iter(payloads.values())),
+                     organization=next(iter(payloads.values())).organization, role=role,
                      after={"source": source, "created": len(created),
                             "duplicates": duplicates,
                             "messages": [pk for pk, _p, _a in created][:50]})
+    elif made_by:
+        sent = {}
+        for item in items:
+            sent[item.raw_payload.pk] = sent.get(item.raw_payload.pk, 0) + 1
+        audit_record_bulk(
+            actor=actor, action="inbox.messages_receive", role=role,
+            targets=[payloads[raw_id] for raw_id in made_by],
+            organization_of=lambda raw: raw.organization,
+            after_of=lambda raw: {"source": source, "created": len(made_by[raw.pk]),
+                                  "duplicates": sent[raw.pk] - len(made_by[raw.pk]),
+                                  "messages": made_by[raw.pk][:50]})
     return Received([pk for pk, _p, _a in created], duplicates)
 
 
@@ -247,6 +281,219 @@ def message_create_manual(*, actor, organization: Organization, channel: str, te
         account=account, citizen_handle=citizen_handle)], source=Source.MANUAL,
         raw_payload=raw, actor=actor, role=role)
     return Message.objects.get(pk=result.created[0])
+
+
+# --- collector deliveries ---------------------------------------------------------------
+def collector_item_check(n: int | None, item, errors: dict) -> dict | None:
+    """Validate one collector item; errors go under `messages[n].field`."""
+    prefix = "" if n is None else f"messages[{n}]."
+    if not isinstance(item, dict):
+        errors[prefix.rstrip(".") or "body"] = [_("Each message is a JSON object.")]
+        return None
+    bad = {}
+    account = item.get("account")
+    if not isinstance(account, int) or isinstance(account, bool):
+        bad["account"] = _("The id of the media account (an integer).")
+    channel = item.get("channel")
+    if channel not in Channel.values:
+        bad["channel"] = _("One of: %(values)s.") % {"values": ", ".join(Channel.values)}
+    pmid = item.get("platform_message_id")
+    if not isinstance(pmid, str) or not pmid.strip() or len(pmid) > 128:
+        bad["platform_message_id"] = _("Required, at most 128 characters.")
+    text = item.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        bad["text"] = _("Required, at most %(n)d characters.") % {"n": MAX_TEXT}
+    received = item.get("received_at")
+    moment = parse_datetime(received) if isinstance(received, str) else None
+    if moment is None or moment.tzinfo is None:
+        bad["received_at"] = _("An ISO 8601 time with its offset, e.g. "
+                               "2025-02-07T09:30:00+08:00.")
+    elif moment > timezone.now() + timedelta(minutes=5):
+        bad["received_at"] = _("The time of receipt cannot be in the future.")
+    citizen = item.get("citizen", "")
+    if not isinstance(citizen, str) or len(citizen) > 120:
+        bad["citizen"] = _("At most 120 characters.")
+    attachments = item.get("attachments", [])
+    if not isinstance(attachments, list) or len(attachments) > 20 or not all(
+            isinstance(a, dict) for a in attachments):
+        bad["attachments"] = _("A list of at most 20 objects.")
+    for name, message in bad.items():
+        errors[f"{prefix}{name}"] = [message]
+    if bad:
+        return None
+    return {"account": account, "channel": channel, "platform_message_id": pmid.strip(),
+            "text": text.strip(), "received_at": moment, "citizen": citizen,
+            "attachments": attachments}
+
+
+def collector_items(text: str) -> tuple[list[dict], dict, bool]:
+    """The items of a collector's body (one object, or `{"messages": [...]}`), the
+    errors by field and whether it was a batch. Pure: no database."""
+    errors: dict = {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [], {"body": [_("The body is not JSON.")]}, False
+    batch = isinstance(data, dict) and "messages" in data
+    items: list = []
+    if batch:
+        listed = data["messages"]
+        if not isinstance(listed, list) or not listed:
+            errors["messages"] = [_("A non-empty list.")]
+        elif len(listed) > settings.INBOX_BATCH_MAX:
+            errors["messages"] = [_("At most %(n)d messages per request.")
+                                  % {"n": settings.INBOX_BATCH_MAX}]
+        else:
+            items = [collector_item_check(n, item, errors) for n, item in enumerate(listed)]
+    else:
+        items = [collector_item_check(None, data, errors)]
+    return items, errors, batch
+
+
+def collector_accounts(ids) -> dict[int, MediaAccount]:
+    """The accounts named by deliveries, with what messages_receive needs (one
+    query however many deliveries)."""
+    return {a.pk: a for a in MediaAccount.objects.filter(pk__in=set(ids)).select_related(
+        "organization", "supervising_organization")}
+
+
+def collector_account_errors(items: list[dict], batch: bool, path: str,
+                             accounts: dict[int, MediaAccount]) -> dict:
+    """Every item's account must exist inside the collector's subtree (`path`)."""
+    errors = {}
+    for n, item in enumerate(items):
+        account = accounts.get(item["account"])
+        if account is None or not account.org_path.startswith(path):
+            key = f"messages[{n}].account" if batch else "account"
+            errors[key] = [_("Unknown account, or outside this collector's organization.")]
+    return errors
+
+
+def collector_incoming(items: list[dict], accounts: dict[int, MediaAccount],
+                       raw: RawPayload | None = None) -> list[Incoming]:
+    return [Incoming(
+        organization=accounts[i["account"]].organization, channel=i["channel"],
+        text=i["text"], received_at=i["received_at"], account=accounts[i["account"]],
+        platform_message_id=i["platform_message_id"], citizen_handle=i["citizen"],
+        attachments=i["attachments"], raw_payload=raw) for i in items]
+
+
+def collector_queue(*, collector: Collector, body: str, count: int) -> RawPayload:
+    """Keep a validated delivery for the drain (one INSERT, committed) and ask for a
+    drain. The messages are made by a worker; the collector asks for the outcome
+    at the payload's status URL."""
+    org = collector.organization
+    raw = RawPayload.objects.create(
+        source=Source.COLLECTOR, organization=org, org_path=org.path, body=body,
+        meta={"collector": collector.pk, "count": count}, state=RawPayload.State.QUEUED,
+        received_at=timezone.now())
+    transaction.on_commit(drain_soon)
+    return raw
+
+
+DRAIN_KEY = "inbox:drain-soon"
+
+
+def drain_soon() -> None:
+    """Ask a worker to drain the queued deliveries, at most once per debounce
+    interval (an atomic cache add). A broker that is down loses nothing: the
+    deliveries wait in the table for the next drain (every minute by beat)."""
+    from django.core.cache import cache
+
+    if not cache.add(DRAIN_KEY, 1, timeout=settings.INBOX_DRAIN_DEBOUNCE_SECONDS):
+        return
+    from inbox.tasks import drain_payloads
+
+    try:
+        drain_payloads.delay()
+    except Exception:  # noqa: BLE001 - the broker is optional for acceptance
+        logger.warning("inbox: could not ask for a drain; beat will run it", exc_info=True)
+
+
+def payloads_drain(*, limit: int | None = None) -> dict:
+    """Turn queued collector deliveries into messages, oldest first, up to `limit`
+    messages per transaction, until none is left. Safe to run twice at once
+    (claimed rows are locked, others skip them); a delivery that fails is marked
+    rejected with the reason, the others go on."""
+    from django.core.cache import cache
+
+    limit = limit or settings.INBOX_DRAIN_BATCH
+    totals = {"payloads": 0, "created": 0, "duplicates": 0, "rejected": 0}
+    while _drain_once(limit, totals):
+        pass
+    # A delivery that saw the key before it was deleted committed before this
+    # last look; one that comes after asks for its own drain.
+    cache.delete(DRAIN_KEY)
+    while _drain_once(limit, totals):
+        pass
+    return totals
+
+
+def _drain_once(limit: int, totals: dict) -> int:
+    queued = list(RawPayload.objects.filter(state=RawPayload.State.QUEUED)
+                  .order_by("pk").values_list("pk", "meta__count")[:limit])
+    chosen, running = [], 0
+    for pk, count in queued:
+        if chosen and running + (count or 1) > limit:
+            break
+        chosen.append(pk)
+        running += count or 1
+    if not chosen:
+        return 0
+    with transaction.atomic():
+        raws = list(RawPayload.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(pk__in=chosen, state=RawPayload.State.QUEUED)
+                    .select_related("organization").order_by("pk"))
+        if not raws:
+            return len(chosen)  # another drain holds them; look again
+        parsed = {raw.pk: collector_items(raw.body) for raw in raws}
+        accounts = collector_accounts(
+            i["account"] for items, errors, _b in parsed.values() if not errors
+            for i in items)
+        good, rejected = [], {}
+        for raw in raws:
+            items, errors, batch = parsed[raw.pk]
+            errors = errors or collector_account_errors(items, batch, raw.org_path, accounts)
+            if errors:
+                rejected[raw.pk] = json.dumps(errors, ensure_ascii=False, default=str)
+            else:
+                good.append((raw, collector_incoming(items, accounts, raw)))
+        try:
+            with transaction.atomic():
+                result = messages_receive(
+                    items=[i for _raw, incoming in good for i in incoming],
+                    source=Source.COLLECTOR) if good else Received([], 0)
+            totals["created"] += len(result.created)
+            totals["duplicates"] += result.duplicates
+        except Exception:  # noqa: BLE001 - one bad delivery must not hold up the rest
+            logger.exception("inbox: a drain batch failed; trying its deliveries one by one")
+            for raw, incoming in good:
+                try:
+                    with transaction.atomic():
+                        result = messages_receive(items=incoming, source=Source.COLLECTOR)
+                    totals["created"] += len(result.created)
+                    totals["duplicates"] += result.duplicates
+                except Exception as exc:  # noqa: BLE001
+                    rejected[raw.pk] = f"processing failed: {exc}"
+        for pk, error in rejected.items():
+            RawPayload.objects.filter(pk=pk).update(state=RawPayload.State.REJECTED,
+                                                    error=error[:2000])
+        totals["payloads"] += len(raws)
+        totals["rejected"] += len(rejected)
+    return len(raws)
+
+
+def collector_payload_status(*, collector: Collector, payload_id: int) -> dict | None:
+    """What became of one of this collector's deliveries (None: not its own)."""
+    raw = (RawPayload.objects.filter(pk=payload_id, source=Source.COLLECTOR,
+                                     meta__collector=collector.pk)
+           .only("pk", "state", "error", "received_at").first())
+    if raw is None:
+        return None
+    ids = list(Message.objects.filter(raw_payload_id=raw.pk).order_by("pk")
+               .values_list("pk", flat=True))
+    return {"payload": raw.pk, "state": raw.state, "received_at": raw.received_at,
+            "created": len(ids), "ids": ids, "error": raw.error}
 
 
 # --- collectors ---------------------------------------------------------------------------

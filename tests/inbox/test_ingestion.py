@@ -231,3 +231,113 @@ def test_a_batch_gets_one_rating_token_each_and_its_defaults(collector):
         assert m.status == default.status
         assert m.reopen_count == 0 and m.transfer_count == 0
         assert m.events.filter(kind="received").count() == 1
+
+
+# --- accepted now, made by the drain (Prefer: respond-async) -------------------------------
+def post_async(client, body):
+    return client.post(URL, data=json.dumps(body, ensure_ascii=False),
+                       content_type="application/json", HTTP_PREFER="respond-async")
+
+
+def test_async_delivery_is_queued_answered_202_and_drained_once(
+        collector, django_capture_on_commit_callbacks, monkeypatch):
+    from django.core.cache import cache
+
+    from inbox import tasks
+
+    _mine, account, client = collector
+    asked = []
+    monkeypatch.setattr(tasks.drain_payloads, "delay", lambda: asked.append(1))
+    cache.delete(ingest.DRAIN_KEY)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_async(client, {"messages": [item(account, "q1"), item(account, "q2")]})
+        second = post_async(client, item(account, "q1"))  # a repeat, queued as well
+    assert first.status_code == 202, first.content
+    assert first["Preference-Applied"] == "respond-async"
+    body = first.json()
+    assert body["accepted"] == 2 and body["state"] == "queued"
+    assert first["Location"] == body["status_url"] == f"{URL}{body['payload']}/"
+    assert second.status_code == 202
+    assert asked == [1]  # two deliveries within the debounce second: one drain asked for
+    assert Message.objects.count() == 0  # nothing made in the request
+    assert client.get(body["status_url"]).json()["state"] == "queued"
+
+    totals = ingest.payloads_drain()
+    assert totals == {"payloads": 2, "created": 2, "duplicates": 1, "rejected": 0}
+    assert Message.objects.count() == 2
+    status = client.get(body["status_url"]).json()
+    assert status["state"] == "processed" and status["created"] == 2
+    assert sorted(status["ids"]) == sorted(Message.objects.values_list("pk", flat=True))
+    assert client.get(second.json()["status_url"]).json()["state"] == "duplicate"
+    # A second drain finds nothing; each delivery has its audit event.
+    assert ingest.payloads_drain()["payloads"] == 0
+    from audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="inbox.messages_receive").count() == 1
+
+
+def test_async_bad_input_is_refused_at_once_and_kept(collector):
+    _mine, account, client = collector
+    response = post_async(client, {"messages": [item(account, "ok"), item(account, "",
+                                                                          text="")]})
+    assert response.status_code == 400
+    assert "messages[1].text" in response.json()["fields"]
+    kept = RawPayload.objects.get()
+    assert kept.state == RawPayload.State.REJECTED and "messages[1].text" in kept.error
+    assert ingest.payloads_drain()["payloads"] == 0
+
+
+def test_drain_rejects_a_delivery_whose_account_left_and_makes_the_rest(world, collector):
+    mine, account, client = collector
+    other = account_for(mine.city_dept, supervising=mine.city)
+    gone = post_async(client, item(other, "g1")).json()
+    kept = post_async(client, item(account, "k1")).json()
+    # The account moved out of the collector's subtree after the delivery was accepted.
+    from registry.models import MediaAccount
+
+    MediaAccount.objects.filter(pk=other.pk).update(org_path=world.other.city_dept.path)
+    totals = ingest.payloads_drain()
+    assert totals["created"] == 1 and totals["rejected"] == 1
+    assert RawPayload.objects.get(pk=gone["payload"]).state == RawPayload.State.REJECTED
+    assert "account" in RawPayload.objects.get(pk=gone["payload"]).error
+    assert RawPayload.objects.get(pk=kept["payload"]).state == RawPayload.State.PROCESSED
+
+
+def test_drain_claims_by_message_count_and_runs_a_fixed_number_of_queries(
+        collector, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _mine, account, client = collector
+
+    def drain_of(size, tag):
+        for n in range(3):
+            post_async(client, {"messages": [item(account, f"{tag}{n}-{i}")
+                                             for i in range(size)]})
+        with CaptureQueriesContext(connection) as ctx:
+            totals = ingest.payloads_drain()
+        assert totals["payloads"] == 3 and totals["created"] == 3 * size
+        return len(ctx.captured_queries)
+
+    # The same statements for 3 messages as for 15: nothing per message or delivery.
+    assert drain_of(1, "a") == drain_of(5, "b")
+    # Claimed by message count: 10 per pass takes 3 deliveries of 3 each time.
+    for n in range(6):
+        post_async(client, {"messages": [item(account, f"c{n}-{i}") for i in range(3)]})
+    with CaptureQueriesContext(connection) as ctx:
+        totals = ingest.payloads_drain(limit=10)
+    assert totals["payloads"] == 6 and totals["created"] == 18
+    if connection.vendor == "postgresql":
+        claims = [q for q in ctx.captured_queries if "SKIP LOCKED" in q["sql"]]
+        assert len(claims) == 2
+
+
+def test_status_of_another_collectors_delivery_is_404(world, collector):
+    mine, account, client = collector
+    accepted = post_async(client, item(account, "s1")).json()
+    _c, token = ingest.collector_create(actor=mine.users[Role.SUPERVISOR],
+                                        organization=mine.province, name="第二采集器")
+    stranger = Client(HTTP_AUTHORIZATION=f"Collector {token}")
+    assert stranger.get(accepted["status_url"]).status_code == 404
+    assert Client().get(accepted["status_url"]).status_code == 401
+    assert client.get(f"{URL}999999/").status_code == 404
