@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Organization
 from common.errors import ApplicationError
-from inbox.models import Source
+from inbox.models import RawPayload, Source
 from inbox.services import ingest, wechat
 
 
@@ -25,9 +26,9 @@ def _error(status: int, detail, fields=None, code="invalid") -> JsonResponse:
     return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _collector(request):
+def _collector(request) -> ingest.CollectorKey | None:
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    return ingest.collector_for_token(token.strip()) if scheme == "Collector" else None
+    return ingest.collector_key(token.strip()) if scheme == "Collector" else None
 
 
 def _prefers_async(request) -> bool:
@@ -48,48 +49,49 @@ def collect(request):
     status URL; a worker makes the messages (the same path, many deliveries per
     transaction). Either way the body is kept: a refused one (400, the fields
     named) for inspection."""
-    collector = _collector(request)
-    if collector is None:
+    key = _collector(request)
+    if key is None:
         return _error(401, _("A valid collector token is required."), code="not_authenticated")
-    org = collector.organization
     body = request.body
     if len(body) > settings.INBOX_PAYLOAD_MAX_BYTES:
-        ingest.raw_payload_store(source=Source.COLLECTOR, organization=org,
-                                 body=body[:65536].decode("utf-8", "replace"),
-                                 state="rejected", error="oversized",
-                                 meta={"collector": collector.pk})
+        ingest.collector_keep(key=key, body=body[:65536].decode("utf-8", "replace"),
+                              state=RawPayload.State.REJECTED, error="oversized")
         return _error(400, _("The payload is too large."), {"body": [_("At most %(n)d bytes.")
                                                              % {"n": settings.INBOX_PAYLOAD_MAX_BYTES}]})
     text = body.decode("utf-8", "replace")
     queue = _prefers_async(request)
-    # Synchronous: the body is on record before anything else is tried.
-    raw = None if queue else ingest.raw_payload_store(
-        source=Source.COLLECTOR, organization=org, body=text,
-        meta={"collector": collector.pk})
+    raw = None
+    if not queue:
+        # Synchronous: the body is on record before anything else is tried.
+        org = Organization.objects.get(pk=key.organization_id)
+        raw = ingest.raw_payload_store(source=Source.COLLECTOR, organization=org, body=text,
+                                       meta={"collector": key.id})
     items, errors, batch = ingest.collector_items(text)
     accounts = {}
-    if not errors:
+    if not errors and queue:
+        errors = ingest.collector_account_errors(items, batch, ingest.accounts_inside(
+            (i["account"] for i in items), key.org_path))
+    elif not errors:
         accounts = ingest.collector_accounts(i["account"] for i in items)
-        errors = ingest.collector_account_errors(items, batch, org.path, accounts)
+        errors = ingest.collector_account_errors(
+            items, batch, ingest.accounts_under(accounts, key.org_path))
     if errors:
         reason = json.dumps(errors, ensure_ascii=False, default=str)
         if raw is None:
-            ingest.raw_payload_store(source=Source.COLLECTOR, organization=org, body=text,
-                                     state="rejected", error=reason,
-                                     meta={"collector": collector.pk})
+            ingest.collector_keep(key=key, body=text, state=RawPayload.State.REJECTED,
+                                  error=reason)
         else:
             ingest.raw_payload_reject(raw, reason)
         return _error(400, _("The payload was refused; nothing was stored but the payload "
                              "itself, for inspection."), errors)
     if queue:
-        raw = ingest.collector_queue(collector=collector, body=text, count=len(items))
-        response = JsonResponse({"accepted": len(items), "payload": raw.pk,
-                                 "state": raw.state,
-                                 "status_url": reverse("inbox-collect-status",
-                                                       args=[raw.pk])}, status=202)
+        pk = ingest.collector_queue(key=key, body=text, count=len(items))
+        url = reverse("inbox-collect-status", args=[pk])
+        response = JsonResponse({"accepted": len(items), "payload": pk,
+                                 "state": RawPayload.State.QUEUED, "status_url": url},
+                                status=202)
         response["Preference-Applied"] = "respond-async"
-        response["Location"] = reverse(
-            "inbox-collect-status", args=[raw.pk])
+        response["Location"] = url
         return response
     try:
         result = ingest.messages_receive(
@@ -107,10 +109,10 @@ def collect_status(request, pk: int):
     """GET /api/v1/inbox/collect/<payload>/: what became of one of the collector's
     own deliveries (queued, processed, duplicate, rejected; the message ids).
     Another collector's delivery answers 404."""
-    collector = _collector(request)
-    if collector is None:
+    key = _collector(request)
+    if key is None:
         return _error(401, _("A valid collector token is required."), code="not_authenticated")
-    status = ingest.collector_payload_status(collector=collector, payload_id=pk)
+    status = ingest.collector_payload_status(key=key, payload_id=pk)
     if status is None:
         return _error(404, _("Not found."), code="not_found")
     return JsonResponse(status, json_dumps_params={"ensure_ascii": False})

@@ -357,16 +357,19 @@ def collector_accounts(ids) -> dict[int, MediaAccount]:
         "organization", "supervising_organization")}
 
 
-def collector_account_errors(items: list[dict], batch: bool, path: str,
-                             accounts: dict[int, MediaAccount]) -> dict:
-    """Every item's account must exist inside the collector's subtree (`path`)."""
+def collector_account_errors(items: list[dict], batch: bool, inside: set[int]) -> dict:
+    """Every item's account must be one of `inside` (found in the collector's
+    subtree)."""
     errors = {}
     for n, item in enumerate(items):
-        account = accounts.get(item["account"])
-        if account is None or not account.org_path.startswith(path):
+        if item["account"] not in inside:
             key = f"messages[{n}].account" if batch else "account"
             errors[key] = [_("Unknown account, or outside this collector's organization.")]
     return errors
+
+
+def accounts_under(accounts: dict[int, MediaAccount], path: str) -> set[int]:
+    return {pk for pk, account in accounts.items() if account.org_path.startswith(path)}
 
 
 def collector_incoming(items: list[dict], accounts: dict[int, MediaAccount],
@@ -378,17 +381,31 @@ def collector_incoming(items: list[dict], accounts: dict[int, MediaAccount],
         attachments=i["attachments"], raw_payload=raw) for i in items]
 
 
-def collector_queue(*, collector: Collector, body: str, count: int) -> RawPayload:
-    """Keep a validated delivery for the drain (one INSERT, committed) and ask for a
-    drain. The messages are made by a worker; the collector asks for the outcome
-    at the payload's status URL."""
-    org = collector.organization
-    raw = RawPayload.objects.create(
-        source=Source.COLLECTOR, organization=org, org_path=org.path, body=body,
-        meta={"collector": collector.pk, "count": count}, state=RawPayload.State.QUEUED,
-        received_at=timezone.now())
+def collector_keep(*, key: CollectorKey, body: str, state: str, count: int = 0,
+                   error: str = "") -> int:
+    """Store a delivery (one INSERT, committed; no model instance): queued for the
+    drain, or rejected for inspection. Returns its id."""
+    from django.db import connection
+
+    table = RawPayload._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (source, organization_id, org_path, body, meta, "  # noqa: S608
+            "state, error, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            [Source.COLLECTOR, key.organization_id, key.org_path, body,
+             json.dumps({"collector": key.id, "count": count}), state, error,
+             timezone.now()])
+        return cursor.fetchone()[0]
+
+
+def collector_queue(*, key: CollectorKey, body: str, count: int) -> int:
+    """Keep a validated delivery for the drain and ask for a drain. The messages
+    are made by a worker; the collector asks for the outcome at the payload's
+    status URL."""
+    pk = collector_keep(key=key, body=body, state=RawPayload.State.QUEUED, count=count)
     transaction.on_commit(drain_soon)
-    return raw
+    return pk
 
 
 DRAIN_KEY = "inbox:drain-soon"
@@ -453,7 +470,8 @@ def _drain_once(limit: int, totals: dict) -> int:
         good, rejected = [], {}
         for raw in raws:
             items, errors, batch = parsed[raw.pk]
-            errors = errors or collector_account_errors(items, batch, raw.org_path, accounts)
+            errors = errors or collector_account_errors(
+                items, batch, accounts_under(accounts, raw.org_path))
             if errors:
                 rejected[raw.pk] = json.dumps(errors, ensure_ascii=False, default=str)
             else:
@@ -483,10 +501,10 @@ def _drain_once(limit: int, totals: dict) -> int:
     return len(raws)
 
 
-def collector_payload_status(*, collector: Collector, payload_id: int) -> dict | None:
+def collector_payload_status(*, key: CollectorKey, payload_id: int) -> dict | None:
     """What became of one of this collector's deliveries (None: not its own)."""
     raw = (RawPayload.objects.filter(pk=payload_id, source=Source.COLLECTOR,
-                                     meta__collector=collector.pk)
+                                     meta__collector=key.id)
            .only("pk", "state", "error", "received_at").first())
     if raw is None:
         return None
@@ -514,6 +532,48 @@ def collector_create(*, actor, organization: Organization, name: str) -> tuple[C
     audit_record(actor=actor, action="inbox.collector_create", target=collector,
                  organization=organization, role=role, after={"name": collector.name})
     return collector, token
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorKey:
+    """Who is delivering, as the hot path needs it (no model instances)."""
+
+    id: int
+    organization_id: int
+    org_path: str
+
+
+def collector_key(token: str) -> CollectorKey | None:
+    """The active collector a token belongs to: one indexed lookup by its hash,
+    written as plain SQL because it runs on every delivery."""
+    if not token:
+        return None
+    from django.db import connection
+
+    collector, org = Collector._meta.db_table, Organization._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id, c.organization_id, o.path FROM {collector} c "  # noqa: S608
+            f"JOIN {org} o ON o.id = c.organization_id "
+            "WHERE c.token_hash = %s AND c.is_active", [token_hash(token)])
+        row = cursor.fetchone()
+    return CollectorKey(*row) if row else None
+
+
+def accounts_inside(ids, path: str) -> set[int]:
+    """Which of the account ids lie in the subtree at `path` (one indexed query,
+    plain SQL: it runs on every delivery)."""
+    from django.db import connection
+
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return set()
+    table = MediaAccount._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id IN ({marks}) "  # noqa: S608
+                       "AND org_path LIKE %s", [*ids, path + "%"])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def collector_for_token(token: str) -> Collector | None:
