@@ -119,6 +119,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# Plain widgets (inputs, selects) printed in Python, byte for byte as Django's
+# templates print them; every other widget through the templates (issue 9).
+FORM_RENDERER = "common.form_renderer.FastWidgetRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
