@@ -447,22 +447,22 @@ def payloads_drain(*, limit: int | None = None) -> dict:
 
 
 def _drain_once(limit: int, totals: dict) -> int:
-    queued = list(RawPayload.objects.filter(state=RawPayload.State.QUEUED)
-                  .order_by("pk").values_list("pk", "meta__count")[:limit])
-    chosen, running = [], 0
-    for pk, count in queued:
-        if chosen and running + (count or 1) > limit:
-            break
-        chosen.append(pk)
-        running += count or 1
-    if not chosen:
-        return 0
     with transaction.atomic():
-        raws = list(RawPayload.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(pk__in=chosen, state=RawPayload.State.QUEUED)
+        # Oldest first, skipping what another drain holds; then as many as make
+        # `limit` messages (the rest stay queued and are unlocked at commit).
+        queued = list(RawPayload.objects.select_for_update(skip_locked=True, of=("self",))
+                      .filter(state=RawPayload.State.QUEUED).order_by("pk")
+                      .values_list("pk", "meta__count")[:limit])
+        chosen, running = [], 0
+        for pk, count in queued:
+            if chosen and running + (count or 1) > limit:
+                break
+            chosen.append(pk)
+            running += count or 1
+        if not chosen:
+            return 0
+        raws = list(RawPayload.objects.filter(pk__in=chosen)
                     .select_related("organization").order_by("pk"))
-        if not raws:
-            return len(chosen)  # another drain holds them; look again
         parsed = {raw.pk: collector_items(raw.body) for raw in raws}
         accounts = collector_accounts(
             i["account"] for items, errors, _b in parsed.values() if not errors
@@ -493,9 +493,11 @@ def _drain_once(limit: int, totals: dict) -> int:
                     totals["duplicates"] += result.duplicates
                 except Exception as exc:  # noqa: BLE001
                     rejected[raw.pk] = f"processing failed: {exc}"
-        for pk, error in rejected.items():
-            RawPayload.objects.filter(pk=pk).update(state=RawPayload.State.REJECTED,
-                                                    error=error[:2000])
+        if rejected:
+            refused = [raw for raw in raws if raw.pk in rejected]
+            for raw in refused:
+                raw.state, raw.error = RawPayload.State.REJECTED, rejected[raw.pk][:2000]
+            RawPayload.objects.bulk_update(refused, ["state", "error"])
         totals["payloads"] += len(raws)
         totals["rejected"] += len(rejected)
     return len(raws)
