@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Lookup, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -119,6 +119,32 @@ ROLE_ADMIN_PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
+@models.CharField.register_lookup
+class StartsWithAny(Lookup):
+    """`path__startswith_any=("0001", "0002")`: the OR of one `startswith` per
+    prefix, the very SQL Django writes for `Q(path__startswith=...) | ...` (so the
+    same plan: one index range per root), built as one lookup. A scope of 31
+    provinces as 31 Q objects cost the ORM about 1 ms to build and as much again to
+    compile on every query, several times per page (issue 9)."""
+
+    lookup_name = "startswith_any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return tuple(str(p) for p in self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
+        internal_type = self.lhs.output_field.get_internal_type()
+        lhs_sql = connection.ops.lookup_cast("startswith", internal_type) % lhs_sql
+        like = connection.operators["startswith"] % "%s"
+        parts, params = [], []
+        for prefix in self.rhs:
+            parts.append(f"{lhs_sql} {like}")
+            params += [*lhs_params, connection.ops.prep_for_like_query(prefix) + "%"]
+        return "(" + " OR ".join(parts) + ")", params
+
+
 @dataclass(frozen=True)
 class Scope:
     """A set of organizations: some whole subtrees, some single organizations."""
@@ -136,8 +162,10 @@ class Scope:
         if self.is_empty:
             return Q(pk__in=[])
         cond = Q()
-        for path in self.subtree_paths:
-            cond |= Q(**{f"{path_field}__startswith": path})
+        if len(self.subtree_paths) > 1:
+            cond = Q(**{f"{path_field}__startswith_any": self.subtree_paths})
+        elif self.subtree_paths:
+            cond = Q(**{f"{path_field}__startswith": self.subtree_paths[0]})
         if self.own_paths:
             cond |= Q(**{f"{path_field}__in": list(self.own_paths)})
         return cond
