@@ -123,10 +123,13 @@ def test_a_scope_of_several_roots_filters_as_one_range_per_root(world):
     from accounts.services import membership_grant
 
     sup = world.mine.users[Role.SUPERVISOR]
+    before = scope_for(sup, Action.VIEW)
+    assert scope_for(sup, Action.VIEW) is before  # memoized with the memberships
     membership_grant(
         actor=None, user=sup, organization=world.other.city, role=Role.SUPERVISOR
     )
-    scope = scope_for(sup, Action.VIEW)
+    scope = scope_for(sup, Action.VIEW)  # the grant forgot the memberships
+    assert before.subtree_paths == (world.mine.province.path,)
     assert scope.subtree_paths == (world.mine.province.path, world.other.city.path)
     by_hand = Q(path__startswith=scope.subtree_paths[0]) | Q(
         path__startswith=scope.subtree_paths[1]
