@@ -257,15 +257,16 @@ class DirectiveRow:
 
 
 def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
-    """One page of directive_list, ids first (issue 9): the count and the page's ids
-    read the directives alone (newest first, by primary key); only the page's
-    directives then get their target counts. A directive issued inside one of the
+    """One page of directive_list, ids first (issue 9): the page's ids and the total
+    read the directives alone, in one query (own first, then newest); only the
+    page's directives then get their target counts. A directive issued inside one of the
     user's subtrees has all its targets there (targets are chosen under the issuing
     organization), so its counts are the directive's stored counters (overdue: as
     marked by the minute's sweep); the others are counted with the scope filter, as
     in directive_list (one GROUP BY, sent only when the page holds such
-    directives). At most five queries whatever the page size: memberships, count,
-    ids, directives, the GROUP BY. The page holds DirectiveRow values, not model
+    directives). At most four queries whatever the page size: memberships, ids with
+    the total, directives, the GROUP BY; a page number past the end or below 1 adds
+    the count and the last page's ids (get_page's answer). The page holds DirectiveRow values, not model
     instances: building 30 directives with their organization and issuer cost more
     than the queries (issue 9)."""
     from django.core.paginator import Page, Paginator
@@ -277,8 +278,7 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
     # The user's own directives first (issue 13), then the newest.
     ordered = qs.annotate(
         own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
-                 output_field=IntegerField()),
-        total=Window(Count("*")),
+                 output_field=IntegerField())
     ).order_by("-own", "-id")
     paginator = Paginator(ordered.values_list("pk", flat=True), per_page)
     # The page's ids and the total in one query (COUNT(*) OVER ()): a round trip
@@ -286,11 +286,19 @@ def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
     # A page past the end (or an empty list) has no row to carry the total: then
     # the paginator counts and falls back to its last page, as get_page does.
     try:
-        asked = max(int(number), 1)
+        asked = int(number)
     except (TypeError, ValueError):
         asked = 1
     start = (asked - 1) * paginator.per_page
-    head = list(ordered.values_list("pk", "total")[start : start + paginator.per_page])
+    head = (
+        list(
+            ordered.annotate(total=Window(Count("*"))).values_list("pk", "total")[
+                start : start + paginator.per_page
+            ]
+        )
+        if asked >= 1
+        else []  # below 1: get_page's answer (the last page)
+    )
     if head:
         paginator.count = head[0][1]  # a cached_property: set, not counted
         wanted = [pk for pk, _total in head]
