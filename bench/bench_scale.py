@@ -289,12 +289,13 @@ def _register_directives(scope: str):
                     [*args, roots],
                 )
                 c.fetchone()
+                # What a line shows: title, issuing organization, time, counters
+                # (the page shows no issuer, so no join to the users).
                 c.execute(
                     "SELECT d.id, d.target_count, d.confirmed_count, d.overdue_count, "
-                    "o.name, u.username FROM moderation_repostdirective d JOIN "
-                    "accounts_organization o ON o.id = d.organization_id JOIN "
-                    f"accounts_user u ON u.id = d.issued_by_id WHERE {visible} "
-                    "ORDER BY d.id DESC LIMIT 30",
+                    "d.title, d.issued_at, o.name FROM moderation_repostdirective d "
+                    "JOIN accounts_organization o ON o.id = d.organization_id "
+                    f"WHERE {visible} ORDER BY d.id DESC LIMIT 30",
                     [*args, roots],
                 )
                 return sorted((r[0], r[1], r[2]) for r in c.fetchall())
