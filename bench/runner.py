@@ -103,6 +103,10 @@ def run(
         status = "ok"
         if case.compare and app_answer != base_answer:
             status = "MISMATCH"
+            out(
+                f"\n{bm.name} MISMATCH: app {repr(app_answer)[:300]} "
+                f"!= floor {repr(base_answer)[:300]}"
+            )
         if captured is not None:
             plan = ctxmod.explain_captured(captured.captured_queries)
         else:

@@ -3,6 +3,9 @@ queue, revision diffs, directive progress."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 from django.utils.html import escape
@@ -234,65 +237,98 @@ def directive_list(user, *, mine: bool = False):
     )
 
 
+@dataclass
+class DirectiveRow:
+    """What a line of the directive list shows (directive_page): read with values(),
+    no model instance per directive, its organization or its issuer."""
+
+    pk: int
+    title: str
+    issued_at: datetime
+    organization_name: str
+    own: int
+    targets_seen: int = 0
+    confirmed: int = 0
+    open_overdue: int = 0
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
 def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
-    """One page of directive_list, ids first (issue 9): the count and the page's ids
-    read the directives alone (newest first, by primary key); only the page's
-    directives then get their target counts. A directive issued inside one of the
+    """One page of directive_list, ids first (issue 9): the page's ids and the total
+    read the directives alone, in one query (own first, then newest); only the
+    page's directives then get their target counts. A directive issued inside one of the
     user's subtrees has all its targets there (targets are chosen under the issuing
     organization), so its counts are the directive's stored counters (overdue: as
     marked by the minute's sweep); the others are counted with the scope filter, as
     in directive_list (one GROUP BY, sent only when the page holds such
-    directives). At most five queries whatever the page size: memberships, count,
-    ids, directives, the GROUP BY."""
-    from django.core.paginator import Paginator
-    from django.db.models import Case, IntegerField, Value, When
+    directives). At most four queries whatever the page size: memberships, ids with
+    the total, directives, the GROUP BY; a page number past the end or below 1 adds
+    the count and the last page's ids (get_page's answer). The page holds DirectiveRow values, not model
+    instances: building 30 directives with their organization and issuer cost more
+    than the queries (issue 9)."""
+    from django.core.paginator import Page, Paginator
+    from django.db.models import Case, IntegerField, Value, When, Window
 
     qs = RepostDirective.objects.visible_to(user)
     if mine:
         qs = qs.filter(issued_by=user)
     # The user's own directives first (issue 13), then the newest.
-    ids = (
-        qs.annotate(
-            own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
-                     output_field=IntegerField())
+    ordered = qs.annotate(
+        own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
+                 output_field=IntegerField())
+    ).order_by("-own", "-id")
+    paginator = Paginator(ordered.values_list("pk", flat=True), per_page)
+    # The page's ids and the total in one query (COUNT(*) OVER ()): a round trip
+    # and a compilation of the scope filter less than a count and then the ids.
+    # A page past the end (or an empty list) has no row to carry the total: then
+    # the paginator counts and falls back to its last page, as get_page does.
+    try:
+        asked = int(number)
+    except (TypeError, ValueError):
+        asked = 1
+    start = (asked - 1) * paginator.per_page
+    head = (
+        list(
+            ordered.annotate(total=Window(Count("*"))).values_list("pk", "total")[
+                start : start + paginator.per_page
+            ]
         )
-        .order_by("-own", "-id")
-        .values_list("pk", flat=True)
+        if asked >= 1
+        else []  # below 1: get_page's answer (the last page)
     )
-    page = Paginator(ids, per_page).get_page(number)
-    wanted = list(page.object_list)
+    if head:
+        paginator.count = head[0][1]  # a cached_property: set, not counted
+        wanted = [pk for pk, _total in head]
+        page = Page(wanted, asked, paginator)
+    else:
+        page = paginator.get_page(number)
+        wanted = list(page.object_list)
     roots = scope_for(user, Action.VIEW).subtree_paths
-    rows = {
-        d.pk: d
-        for d in RepostDirective.objects.filter(pk__in=wanted).select_related(
-            "organization", "issued_by"
+    rows, stored = {}, {}
+    for pk, title, issued_at, org_name, org_path, issuer, *counters in (
+        RepostDirective.objects.filter(pk__in=wanted).values_list(
+            "pk", "title", "issued_at", "organization__name", "org_path",
+            "issued_by_id", "target_count", "confirmed_count", "overdue_count",
         )
-    }
-    covered = [pk for pk, d in rows.items() if d.org_path.startswith(roots)] if roots else []
-    # The stored counters (kept by the confirmation and the sweep): no target is
-    # read for these.
-    counts = {
-        pk: {
-            "targets_seen": rows[pk].target_count,
-            "confirmed": rows[pk].confirmed_count,
-            "open_overdue": rows[pk].overdue_count,
-        }
-        for pk in covered
-    }
-    rest = [pk for pk in rows if pk not in set(covered)]
+    ):
+        rows[pk] = DirectiveRow(pk, title, issued_at, org_name, int(issuer == user.pk))
+        # The stored counters (kept by the confirmation and the sweep): no target
+        # is read for these.
+        if roots and org_path.startswith(roots):
+            stored[pk] = counters
+    rest = [pk for pk in rows if pk not in stored]
     if rest:
-        for d in directive_list(user).filter(pk__in=rest):
-            counts[d.pk] = {
-                "targets_seen": d.targets_seen,
-                "confirmed": d.confirmed,
-                "open_overdue": d.open_overdue,
-            }
-    for pk, d in rows.items():
-        c = counts.get(pk, {})
-        d.targets_seen = c.get("targets_seen", 0)
-        d.confirmed = c.get("confirmed", 0)
-        d.open_overdue = c.get("open_overdue", 0)
-        d.own = int(d.issued_by_id == user.pk)
+        stored.update(
+            (pk, counters)
+            for pk, *counters in directive_list(user)
+            .filter(pk__in=rest)
+            .values_list("pk", "targets_seen", "confirmed", "open_overdue")
+        )
+    for pk, row in rows.items():
+        row.targets_seen, row.confirmed, row.open_overdue = stored.get(pk, (0, 0, 0))
     page.object_list = [rows[pk] for pk in wanted if pk in rows]
     return page
 

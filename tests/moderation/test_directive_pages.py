@@ -219,3 +219,19 @@ def test_directive_page_counts_match_the_list_in_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as more:
         assert len(selectors.directive_page(supervisor, 1).object_list) == 7
     assert len(more) == len(few)
+
+
+def test_directive_page_numbers_out_of_range(setup):
+    """The ids and the total come in one query; a page past the end or below 1
+    answers the last page and a word for a number the first, as get_page does."""
+    supervisor = setup.users[Role.SUPERVISOR]
+    newest_first = [setup.county_only.pk, setup.both.pk]
+    first = selectors.directive_page(supervisor, 1, per_page=1)
+    assert [d.pk for d in first] == newest_first[:1]
+    assert (first.number, first.paginator.count, first.paginator.num_pages) == (1, 2, 2)
+    assert first.has_next()
+    for number, expected in ((2, 2), (9, 2), (0, 2), (-3, 2), ("x", 1), (None, 1)):
+        page = selectors.directive_page(supervisor, number, per_page=1)
+        assert page.number == expected, number
+        assert [d.pk for d in page] == newest_first[expected - 1 : expected], number
+        assert page.paginator.count == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from registry import selectors
-from registry.models import RegistryFigures
+from registry.models import MediaAccount, RegistryFigures
 from registry.services.figures import figures_rollup
 from tests.registry.ledger_factories import make_account
 from tests.registry.test_dashboard import _world_with_accounts
@@ -45,6 +46,48 @@ def test_rollup_gives_the_live_figures(world, large):
         assert live["as_of"] is None
         assert _comparable(rolled) == _comparable(live)
         assert rolled["total"] > 0
+
+
+def test_a_scope_of_several_roots_sums_each_root_once(world, large):
+    """The national case (issue 9): a supervisor over several provinces, one of
+    whose grants (a city) lies inside another (its province), gets the live figures
+    from the roll-up: each root counted once, none missing."""
+    from accounts.services import membership_grant
+
+    _world_with_accounts(world)
+    sup = world.mine.users[Role.SUPERVISOR]
+    membership_grant(
+        actor=None, user=sup, organization=world.other.province, role=Role.SUPERVISOR
+    )
+    membership_grant(
+        actor=None, user=sup, organization=world.mine.city, role=Role.SUPERVISOR
+    )
+    now = timezone.now()
+    figures_rollup(now=now)
+    with time_machine.travel(now, tick=False):
+        live = selectors._registry_overview(sup)
+        rolled = selectors.registry_overview(sup)
+    assert rolled["as_of"] is not None, "the roll-up answered"
+    assert _comparable(rolled) == _comparable(live)
+    assert rolled["total"] == MediaAccount.objects.count()
+
+
+def test_rollup_answers_as_of_its_run(world, large):
+    """Figures hold as of the run (`as_of`): an account that goes idle after it is
+    counted at the next run, which is why a live count taken later may differ."""
+    now = timezone.now()
+    make_account(
+        world.mine.county,
+        "甲一将闲置",
+        last_post_at=now - timedelta(days=15) + timedelta(minutes=1),
+    )
+    sup = world.mine.users[Role.SUPERVISOR]
+    figures_rollup(now=now)
+    with time_machine.travel(now + timedelta(minutes=2), tick=False):
+        assert selectors._registry_overview(sup)["accounts"]["idle"] == 1
+        assert selectors.registry_overview(sup)["accounts"]["idle"] == 0
+        figures_rollup()
+        assert selectors.registry_overview(sup)["accounts"]["idle"] == 1
 
 
 def test_each_ancestor_holds_its_subtree(world):
