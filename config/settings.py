@@ -223,6 +223,9 @@ CELERY_TASK_ROUTES = {
     "registry.figures_rollup": {"queue": "sweeps"},
     "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
+    # Collector deliveries accepted with `Prefer: respond-async`, and WeChat callbacks.
+    "inbox.drain_payloads": {"queue": "ingestion"},
+    "inbox.process_raw_payload": {"queue": "ingestion"},
     # Platform traffic: WeChat customer-service sends wait on the network, not on CPU.
     "inbox.wechat_reply_send": {"queue": "ingestion"},
 }
