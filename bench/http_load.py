@@ -268,6 +268,42 @@ def load(base: str, cookie: str, path: str, clients: int, seconds: float) -> dic
     }
 
 
+def load_ab(base: str, cookie: str, path: str, clients: int, seconds: float) -> dict:
+    """The same load driven by ApacheBench (`ab`, Debian apache2-utils): a C client
+    that leaves the two CPUs to the server, where the Python threads above take a
+    share of them. No keep-alive, as above; a response other than 200 counts as an
+    error (ab's "Non-2xx" and "Failed requests")."""
+    import re
+    import shutil
+    import tempfile
+
+    ab = shutil.which("ab")
+    if ab is None:
+        raise SystemExit("ab not found: apt-get install apache2-utils, or --driver python")
+    with tempfile.NamedTemporaryFile(suffix=".csv") as percentiles:
+        out = subprocess.run(
+            [ab, "-q", "-t", f"{seconds:g}", "-n", "10000000", "-c", str(clients),
+             "-H", f"Cookie: {cookie}", "-e", percentiles.name, base + path],
+            capture_output=True, text=True, check=True).stdout
+        table = {}
+        for line in open(percentiles.name).read().splitlines()[1:]:
+            pct_text, ms = line.split(",")
+            table[float(pct_text)] = float(ms)
+
+    def number(label):
+        found = re.search(rf"^{label}:\s+([\d.]+)", out, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    return {
+        "requests": int(number("Complete requests")),
+        "rps": number("Requests per second"),
+        "p50": table.get(50.0, float("nan")),
+        "p95": table.get(95.0, float("nan")),
+        "p99": table.get(99.0, float("nan")),
+        "errors": int(number("Failed requests") + number("Non-2xx responses")),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "2")))
@@ -278,6 +314,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-pages", action="store_true")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--label", default="")
+    parser.add_argument("--driver", choices=("python", "ab"), default="python",
+                        help="load generator: Python threads (default) or ApacheBench")
     args = parser.parse_args(argv)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -289,9 +327,10 @@ def main(argv=None) -> int:
         sessions["province"].login("syn-province")
         sessions["national"].login("syn-national")
         rows = [] if args.no_pages else sequential(sessions, args.repeat)
-        result = load(base, sessions["province"].cookie_header(), "/registry/ledger/",
-                      args.clients, args.seconds)
-        print(f"load: {args.clients} clients, {args.seconds:g} s, workers {args.workers} "
+        driver = load_ab if args.driver == "ab" else load
+        result = driver(base, sessions["province"].cookie_header(), "/registry/ledger/",
+                        args.clients, args.seconds)
+        print(f"load ({args.driver}): {args.clients} clients, {args.seconds:g} s, workers {args.workers} "
               f"threads {args.threads}: {result['requests']} requests, "
               f"{result['rps']:.1f}/s, p50 {result['p50']:.0f} ms, p95 "
               f"{result['p95']:.0f} ms, p99 {result['p99']:.0f} ms, errors "
@@ -309,7 +348,8 @@ def record(rows, result, args, load_before) -> None:
         + (f" · {args.label}" if args.label else ""),
         "",
         f"- `python -m bench.http_load --workers {args.workers} --threads {args.threads} "
-        f"--clients {args.clients} --seconds {args.seconds:g}`; {os.cpu_count()} CPUs, "
+        f"--clients {args.clients} --seconds {args.seconds:g} --driver {args.driver}`; "
+        f"{os.cpu_count()} CPUs, "
         f"load average (1 min) before {load_before:.1f}, after {os.getloadavg()[0]:.1f}",
         "",
     ]
@@ -320,7 +360,8 @@ def record(rows, result, args, load_before) -> None:
                   f"{','.join(map(str, r[5]))} |" for r in rows]
         lines.append("")
     lines.append(
-        f"Load, province ledger page: {args.clients} clients for {args.seconds:g} s: "
+        f"Load, province ledger page ({args.driver} client): {args.clients} clients for "
+        f"{args.seconds:g} s: "
         f"{result['requests']} requests ({result['rps']:.1f}/s), p50 {result['p50']:.0f} "
         f"ms, **p95 {result['p95']:.0f} ms**, p99 {result['p99']:.0f} ms, errors "
         f"{result['errors']}."
