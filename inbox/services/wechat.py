@@ -9,6 +9,7 @@ three times) are harmless: the message id is unique per account.
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -46,6 +47,9 @@ class BadSignature(Exception):
 class BadPayload(Exception):
     pass
 
+
+
+logger = logging.getLogger(__name__)
 
 def _valid_aes_key(aes_key: str) -> bool:
     try:
@@ -183,9 +187,15 @@ def wechat_callback_receive(*, endpoint: WeChatEndpoint, params, body: bytes) ->
 
 
 def _process_later(raw_id: int) -> None:
+    """Ask a worker for the message. The payload is already committed: a broker
+    that is down must not turn the platform's answer into an error (WeChat would
+    retry); the drain picks the payload up (`ingest.payloads_drain`)."""
     from inbox.tasks import process_raw_payload
 
-    process_raw_payload.delay(raw_id)
+    try:
+        process_raw_payload.delay(raw_id)
+    except Exception:  # noqa: BLE001
+        logger.warning("inbox: WeChat payload %s left for the drain", raw_id, exc_info=True)
 
 
 def _text_of(msg) -> tuple[str, list[dict]]:

@@ -177,6 +177,35 @@ def test_wechat_callback_becomes_one_message_even_twice(
     assert RawPayload.objects.filter(source="wechat").count() == 2
 
 
+def test_a_wechat_callback_whose_task_was_lost_is_made_by_the_drain(
+        endpoint, monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inbox import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(tasks.process_raw_payload, "delay", broker_down)
+    ep = endpoint("safe")
+    query, body = _safe_request(DOC_XML)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(f"/inbox/wechat/{ep.slug}/?{query}", data=body,
+                                 content_type="text/xml")
+    # The platform still hears "success": the payload is on record.
+    assert response.status_code == 200 and response.content == b"success"
+    raw = RawPayload.objects.get(source="wechat")
+    assert raw.state == RawPayload.State.RECEIVED and Message.objects.count() == 0
+    assert ingest.payloads_drain()["wechat"] == 0  # too recent: its task may still run
+    RawPayload.objects.filter(pk=raw.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5))
+    assert ingest.payloads_drain()["wechat"] == 1
+    assert Message.objects.get().platform_message_id == "23456789012345678"
+    assert ingest.payloads_drain()["wechat"] == 0  # processed: not again
+
+
 def test_wechat_bad_signature_is_403_and_stores_nothing(endpoint):
     ep = endpoint("plain")
     query, body = _plain_request(DOC_XML, bad=True)
@@ -263,7 +292,8 @@ def test_async_delivery_is_queued_answered_202_and_drained_once(
     assert client.get(body["status_url"]).json()["state"] == "queued"
 
     totals = ingest.payloads_drain()
-    assert totals == {"payloads": 2, "created": 2, "duplicates": 1, "rejected": 0}
+    assert totals == {"payloads": 2, "created": 2, "duplicates": 1, "rejected": 0,
+                      "wechat": 0}
     assert Message.objects.count() == 2
     status = client.get(body["status_url"]).json()
     assert status["state"] == "processed" and status["created"] == 2
