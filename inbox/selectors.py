@@ -99,7 +99,8 @@ COLLECTOR_WINDOW = timedelta(days=7)
 
 
 def collectors_for(user, action: Action = Action.VIEW):
-    """The collectors of the user's scope, newest first, with their organization."""
+    """The collectors of the user's scope with their organization: active first,
+    then by organization, newest first."""
     from inbox.models import Collector
 
     return (Collector.objects.visible_to(user, action).select_related("organization")
