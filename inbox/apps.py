@@ -38,6 +38,10 @@ class InboxConfig(AppConfig):
                      order=40),
             NavEntry("inbox_wechat", _("WeChat settings"), "inbox:wechat_settings",
                      "messages", roles=handlers, order=45),
+            # Registering a collector and seeing its token is a change in the
+            # organization: the page's own check is the service's (require CHANGE).
+            NavEntry("inbox_collectors", _("Collectors"), "inbox:collectors", "messages",
+                     action="change", order=47),
             NavEntry("inbox_sla", _("SLA overview"), "inbox:sla_overview", "oversight",
                      roles=frozenset({Role.SUPERVISOR, Role.AUDITOR}), order=50),
         )
@@ -47,6 +51,9 @@ class InboxConfig(AppConfig):
         register_action_labels({
             "inbox.messages_receive": _("Messages received"),
             "inbox.collector_create": _("Collector registered"),
+            "inbox.collector_deactivate": _("Collector deactivated"),
+            "inbox.collector_reactivate": _("Collector reactivated"),
+            "inbox.collector_token_rotate": _("Collector token rotated"),
             "inbox.wechat_endpoint_save": _("WeChat endpoint saved"),
             "inbox.message_classify": _("Message classified"),
             "inbox.message_accept": _("Message accepted"),

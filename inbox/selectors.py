@@ -92,3 +92,54 @@ def duty_choice(user, params, action: Action = Action.VIEW):
     except ValueError:
         day = timezone.localdate()
     return orgs, org, [day + timedelta(days=n) for n in range(DUTY_DAYS)]
+
+
+# --- collectors -------------------------------------------------------------------------
+COLLECTOR_WINDOW = timedelta(days=7)
+
+
+def collectors_for(user, action: Action = Action.VIEW):
+    """The collectors of the user's scope with their organization: active first,
+    then by organization, newest first."""
+    from inbox.models import Collector
+
+    return (Collector.objects.visible_to(user, action).select_related("organization")
+            .order_by("-is_active", "organization__path", "-created_at", "-pk"))
+
+
+def collector_delivery_counts(collector_ids, *, since) -> dict[int, dict[str, int]]:
+    """Deliveries per collector and state since `since`: one grouped query for
+    the whole page however many collectors (the collector is named in the
+    delivery's meta: the hot path stores no foreign key)."""
+    from django.db.models import Count
+
+    from inbox.models import RawPayload, Source
+
+    ids = list(collector_ids)
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    if not ids:
+        return counts
+    rows = (RawPayload.objects.filter(source=Source.COLLECTOR, received_at__gte=since,
+                                      meta__collector__in=ids)
+            .values("meta__collector", "state").annotate(n=Count("pk")).order_by())
+    for row in rows:
+        pk = row["meta__collector"]
+        if pk in counts:
+            counts[pk][row["state"]] = row["n"]
+    return counts
+
+
+def collector_deliveries(user, *, state: str = "", collector: int | None = None):
+    """The scope's collector deliveries, newest first. SECURITY: the body is
+    deferred and must never be shown: it is what the platform sent, personal
+    data included (reading it is the liaison's audited raw-payload read)."""
+    from inbox.models import RawPayload, Source
+
+    qs = (RawPayload.objects.visible_to(user).filter(source=Source.COLLECTOR)
+          .only("pk", "state", "error", "meta", "received_at", "organization_id")
+          .order_by("-received_at", "-pk"))
+    if state:
+        qs = qs.filter(state=state)
+    if collector is not None:
+        qs = qs.filter(meta__collector=collector)
+    return qs

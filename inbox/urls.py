@@ -16,6 +16,8 @@ urlpatterns = [
     path("sla/", views.sla_overview, name="sla_overview"),
     path("<int:pk>/", views.message_detail, name="message_detail"),
     path("rate/<uuid:token>/", views.rate, name="rate"),
+    path("collectors/", views.collectors, name="collectors"),
+    path("collectors/<int:pk>/", views.collector_step, name="collector_step"),
     path("wechat-settings/", views.wechat_settings, name="wechat_settings"),
     path("wechat-settings/<int:account_id>/", views.wechat_settings_edit,
          name="wechat_settings_edit"),

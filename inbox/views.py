@@ -13,9 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Organization, Role
 from accounts.scoping import (
@@ -25,7 +26,12 @@ from accounts.scoping import (
     roles_of,
     scope_for,
 )
-from common.errors import ApplicationError, ServiceUnavailable
+from common.errors import (
+    ApplicationError,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 from inbox import metrics, selectors
 from inbox.lists import inbox_params, inbox_view, routing_lanes
 from inbox.models import (
@@ -510,3 +516,115 @@ def wechat_settings_edit(request, account_id: int):
         "callback_url": request.build_absolute_uri(
             f"/inbox/wechat/{endpoint.slug}/") if endpoint else "",
     })
+
+
+# --- collectors ----------------------------------------------------------------------------
+COLLECTOR_STEPS = {"deactivate", "reactivate", "rotate"}
+
+
+def _refused(request, exc: ApplicationError):
+    """The platform's pages for a refusal: 404 outside the scope (the same as a
+    missing object), 403 for an object seen but not changeable."""
+    if isinstance(exc, NotFound):
+        raise Http404
+    return render(request, "403.html", {"message": exc.message}, status=403)
+
+
+def _collectors_page(request, *, values=None, errors=None, issued=None, status=200):
+    """The collectors page: the scope's collectors with their deliveries of the
+    last 7 days by state, the registration form, and the scope's deliveries.
+    `issued` is (collector, token) right after a registration or rotation: the
+    token is in this response only, never stored or shown again."""
+    from inbox.models import RawPayload
+
+    user = request.user
+    orgs = _change_orgs(user)
+    changeable = scope_for(user, Action.CHANGE)
+    rows = list(selectors.collectors_for(user)[:500])
+    since = timezone.now() - selectors.COLLECTOR_WINDOW
+    counts = selectors.collector_delivery_counts((c.pk for c in rows), since=since)
+    states = RawPayload.State.choices
+    by_id = {c.pk: c for c in rows}
+    state = request.GET.get("state", "")
+    if state not in RawPayload.State.values:
+        state = ""
+    picked = request.GET.get("collector", "")
+    picked = int(picked) if picked.isdigit() and int(picked) in by_id else None
+    page = Paginator(selectors.collector_deliveries(user, state=state, collector=picked),
+                     30).get_page(request.GET.get("page"))
+    deliveries = [{"raw": raw, "collector": by_id.get((raw.meta or {}).get("collector")),
+                   "count": (raw.meta or {}).get("count")} for raw in page.object_list]
+    collect_url = request.build_absolute_uri(reverse("inbox-collect"))
+    response = render(request, "inbox/collectors.html", {
+        "rows": [{"collector": c, "counts": [(v, counts[c.pk].get(v, 0)) for v, _l in states],
+                  "can_change": changeable.contains(c.organization)} for c in rows],
+        "states": states, "orgs": orgs, "values": values or {
+            "organization": str(orgs[0].pk) if orgs else "", "name": ""},
+        "errors": errors or {}, "issued": issued, "page": page, "deliveries": deliveries,
+        "state": state, "picked": picked, "collect_url": collect_url,
+        "status_url": collect_url + "<payload>/",
+    }, status=status)
+    if issued:
+        # SECURITY: the token is in this page only; no cache may keep it.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def collectors(request):
+    """Platform collectors of my scope: register one (its token is shown once),
+    see what each delivered, deactivate, reactivate, rotate the token."""
+    user = request.user
+    _require_business_view(user)
+    if request.method == "GET":
+        return _collectors_page(request)
+    orgs = _change_orgs(user)
+    if not orgs:
+        return _refused(request, PermissionDenied(
+            _("You may not do this in this organization.")))
+    values = {"organization": request.POST.get("organization", ""),
+              "name": request.POST.get("name", "")}
+    org = next((o for o in orgs if str(o.pk) == values["organization"]), None)
+    try:
+        if org is None:
+            raise ApplicationError(_("Please correct the marked fields."), fields={
+                "organization": [_("Choose one of your organizations.")]})
+        collector, token = ingest.collector_create(actor=user, organization=org,
+                                                   name=values["name"])
+    except (NotFound, PermissionDenied) as exc:
+        return _refused(request, exc)
+    except ApplicationError as exc:
+        return _collectors_page(request, values=values, errors=exc.fields, status=400)
+    messages.success(request, _("Collector registered."))
+    return _collectors_page(request, issued=(collector, token))
+
+
+@login_required
+@require_POST
+def collector_step(request, pk: int):
+    """Deactivate, reactivate or rotate the token of one collector (POST, `step`).
+    Another organization's collector answers 404; one seen but not changeable,
+    403."""
+    from inbox.models import Collector
+
+    collector = get_visible_or_404(Collector.objects.select_related("organization"),
+                                   request.user, Action.VIEW, pk=pk)
+    step = request.POST.get("step", "")
+    if step not in COLLECTOR_STEPS:
+        raise Http404
+    try:
+        if step == "rotate":
+            token = ingest.collector_token_rotate(actor=request.user, collector=collector)
+            collector.refresh_from_db()
+            messages.success(request, _("New token issued; the old one no longer works."))
+            return _collectors_page(request, issued=(collector, token))
+        if step == "deactivate":
+            ingest.collector_deactivate(actor=request.user, collector=collector)
+            messages.success(request, _("Collector deactivated; its token no longer works."))
+        else:
+            ingest.collector_reactivate(actor=request.user, collector=collector)
+            messages.success(request, _("Collector reactivated."))
+    except (NotFound, PermissionDenied) as exc:
+        return _refused(request, exc)
+    return redirect("inbox:collectors")

@@ -545,19 +545,77 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+COLLECTOR_NAME_MAX = 80
+
+
 @transaction.atomic
 def collector_create(*, actor, organization: Organization, name: str) -> tuple[Collector, str]:
     """Register a collector; returns it and its token (shown once, stored hashed)."""
     role = require(actor, Action.CHANGE, organization)
-    if not (name or "").strip():
+    name = (name or "").strip()
+    if not name:
         raise ValidationFailed(_("Please correct the marked fields."),
                                fields={"name": [_("Required.")]})
+    if len(name) > COLLECTOR_NAME_MAX:
+        raise ValidationFailed(_("Please correct the marked fields."), fields={
+            "name": [_("At most %(n)d characters.") % {"n": COLLECTOR_NAME_MAX}]})
     token = secrets.token_urlsafe(32)
-    collector = Collector.objects.create(organization=organization, name=name.strip()[:80],
+    collector = Collector.objects.create(organization=organization, name=name,
                                          token_hash=token_hash(token))
     audit_record(actor=actor, action="inbox.collector_create", target=collector,
                  organization=organization, role=role, after={"name": collector.name})
     return collector, token
+
+
+def _collector_locked(actor, collector: Collector) -> tuple[Collector, str]:
+    """The collector's row, locked, and the actor's role for the audit event
+    (NotFound outside the actor's scope, PermissionDenied without the right to
+    change its organization). Caller holds a transaction."""
+    role = require(actor, Action.CHANGE, collector.organization)
+    locked = (Collector.objects.select_for_update(of=("self",))
+              .select_related("organization").get(pk=collector.pk))
+    return locked, role
+
+
+def _collector_set_active(actor, collector: Collector, active: bool, action: str) -> Collector:
+    collector, role = _collector_locked(actor, collector)
+    if collector.is_active != active:
+        collector.is_active = active
+        collector.save(update_fields=["is_active"])
+        audit_record(actor=actor, action=action, target=collector,
+                     organization=collector.organization, role=role,
+                     before={"is_active": not active}, after={"is_active": active})
+    return collector
+
+
+@transaction.atomic
+def collector_deactivate(*, actor, collector: Collector) -> Collector:
+    """Stop a collector: its token answers 401 from the next request on (the
+    hot path looks up active collectors only). Its deliveries stay on record.
+    Deactivating an inactive collector changes nothing and writes no event."""
+    return _collector_set_active(actor, collector, False, "inbox.collector_deactivate")
+
+
+@transaction.atomic
+def collector_reactivate(*, actor, collector: Collector) -> Collector:
+    """Let a deactivated collector deliver again with the token it had. After a
+    leak, rotate the token instead (or as well)."""
+    return _collector_set_active(actor, collector, True, "inbox.collector_reactivate")
+
+
+@transaction.atomic
+def collector_token_rotate(*, actor, collector: Collector) -> str:
+    """Give the collector a new token and return it (shown once, stored hashed).
+    SECURITY: the old token stops working at once: only one hash is stored, and
+    it is replaced in this transaction. The hashes are not audited."""
+    collector, role = _collector_locked(actor, collector)
+    token = secrets.token_urlsafe(32)
+    collector.token_hash = token_hash(token)
+    collector.save(update_fields=["token_hash"])
+    audit_record(actor=actor, action="inbox.collector_token_rotate", target=collector,
+                 organization=collector.organization, role=role,
+                 after={"name": collector.name, "is_active": collector.is_active})
+    return token
 
 
 @dataclass(frozen=True, slots=True)
