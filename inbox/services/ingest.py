@@ -452,22 +452,32 @@ WECHAT_GRACE = timedelta(minutes=2)
 
 def _wechat_left_over(limit: int) -> int:
     """WeChat callbacks still unprocessed well after they came (their task was lost:
-    the broker was down, the worker died): made now, each as its task would. Rare
-    by design, so one payload at a time; bounded per run."""
-    from inbox.services.wechat import wechat_payload_process
+    the broker was down, the worker died): their messages made together, in one
+    transaction (the same set-based path as a drain of collector deliveries).
+    Returns how many payloads it handled."""
+    from inbox.services.wechat import STORED, wechat_incoming
 
-    stale = list(RawPayload.objects.filter(
-        state=RawPayload.State.RECEIVED, source=Source.WECHAT,
-        received_at__lt=timezone.now() - WECHAT_GRACE).order_by("pk")
-        .values_list("pk", flat=True)[:limit])
-    done = 0
-    for pk in stale:
+    with transaction.atomic():
+        stale = list(RawPayload.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(state=RawPayload.State.RECEIVED, source=Source.WECHAT,
+                             account__isnull=False,
+                             received_at__lt=timezone.now() - WECHAT_GRACE)
+                     .select_related(*STORED).order_by("pk")[:limit])
+        if not stale:
+            return 0
         try:
-            wechat_payload_process(raw_id=pk)
-            done += 1
-        except Exception:  # noqa: BLE001 - the next one still gets its chance
-            logger.exception("inbox: WeChat payload %s could not be processed", pk)
-    return done
+            with transaction.atomic():
+                messages_receive(items=[wechat_incoming(raw) for raw in stale],
+                                 source=Source.WECHAT)
+        except Exception:  # noqa: BLE001 - one bad payload must not hold up the rest
+            logger.exception("inbox: WeChat left-overs failed together; one by one")
+            for raw in stale:
+                try:
+                    with transaction.atomic():
+                        messages_receive(items=[wechat_incoming(raw)], source=Source.WECHAT)
+                except Exception as exc:  # noqa: BLE001 - kept for inspection
+                    raw_payload_reject(raw, f"processing failed: {exc}")
+    return len(stale)
 
 
 def _drain_once(limit: int, totals: dict) -> int:
@@ -658,10 +668,3 @@ def accounts_inside(ids, path: str) -> set[int]:
         cursor.execute(f"SELECT id FROM {table} WHERE id IN ({marks}) "  # noqa: S608
                        "AND org_path LIKE %s", [*ids, path + "%"])
         return {row[0] for row in cursor.fetchall()}
-
-
-def collector_for_token(token: str) -> Collector | None:
-    if not token:
-        return None
-    return (Collector.objects.filter(token_hash=token_hash(token), is_active=True)
-            .select_related("organization").first())

@@ -217,24 +217,31 @@ def _text_of(msg) -> tuple[str, list[dict]]:
     return "", []
 
 
-def wechat_payload_process(*, raw_id: int) -> str:
-    """Make the message of a stored callback (the Celery task's body)."""
-    raw = (RawPayload.objects.filter(pk=raw_id, state=RawPayload.State.RECEIVED)
-           .select_related("account__supervising_organization", "account__organization",
-                           "organization").first())
-    if raw is None or raw.account is None:
-        return "gone"
+STORED = ("account__supervising_organization", "account__organization", "organization")
+
+
+def wechat_incoming(raw: RawPayload) -> Incoming:
+    """The message a stored callback carries (its account loaded as in STORED)."""
     msg = parse_message(raw.meta["xml"])
     text, attachments = _text_of(msg)
     received = datetime.fromtimestamp(raw.meta["create_time"], tz=UTC)
     if received > timezone.now():
         received = raw.received_at
     account = raw.account
-    result = messages_receive(items=[Incoming(
+    return Incoming(
         organization=account.organization, channel=Channel.WECHAT, text=text,
         received_at=received, account=account, platform_message_id=raw.meta["msg_id"],
-        citizen_handle=msg.source, citizen_openid=msg.source, attachments=attachments)],
-        source=Source.WECHAT, raw_payload=raw)
+        citizen_handle=msg.source, citizen_openid=msg.source, attachments=attachments,
+        raw_payload=raw)
+
+
+def wechat_payload_process(*, raw_id: int) -> str:
+    """Make the message of a stored callback (the Celery task's body)."""
+    raw = (RawPayload.objects.filter(pk=raw_id, state=RawPayload.State.RECEIVED)
+           .select_related(*STORED).first())
+    if raw is None or raw.account is None:
+        return "gone"
+    result = messages_receive(items=[wechat_incoming(raw)], source=Source.WECHAT)
     return "created" if result.created else "duplicate"
 
 

@@ -371,3 +371,29 @@ def test_status_of_another_collectors_delivery_is_404(world, collector):
     assert stranger.get(accepted["status_url"]).status_code == 404
     assert Client().get(accepted["status_url"]).status_code == 401
     assert client.get(f"{URL}999999/").status_code == 404
+
+
+def test_the_drain_makes_left_over_wechat_callbacks_together_and_rejects_a_bad_one(
+        endpoint, monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inbox import tasks
+
+    monkeypatch.setattr(tasks.process_raw_payload, "delay", lambda *a: None)  # lost
+    ep = endpoint("plain")
+    for n in range(3):
+        query, body = _plain_request(DOC_XML.replace("23456789012345678", f"9000{n}"))
+        with django_capture_on_commit_callbacks(execute=True):
+            Client().post(f"/inbox/wechat/{ep.slug}/?{query}", data=body,
+                          content_type="text/xml")
+    bad = RawPayload.objects.filter(source="wechat").order_by("pk").last()
+    RawPayload.objects.filter(pk=bad.pk).update(meta={**bad.meta, "xml": "<xml><oops"})
+    RawPayload.objects.filter(source="wechat").update(
+        received_at=timezone.now() - timedelta(minutes=5))
+    assert ingest.payloads_drain()["wechat"] == 3
+    assert Message.objects.count() == 2
+    bad.refresh_from_db()
+    assert bad.state == RawPayload.State.REJECTED and "processing failed" in bad.error
+    assert ingest.payloads_drain()["wechat"] == 0
