@@ -24,6 +24,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the collectors' endpoint carries the ingestion load (inbox/machine_urls.py).
+    path("api/v1/", include("inbox.machine_urls")),
     path("", account_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("verify/", moderation_views.signoff_verify, name="signoff_verify"),

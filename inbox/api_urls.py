@@ -1,9 +1,10 @@
-"""API routes of the inbox (mounted under /api/v1/)."""
+"""API routes of the inbox (mounted under /api/v1/; the collectors' endpoint is in
+inbox/machine_urls.py, matched before every other route)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from inbox import api, endpoints
+from inbox import api
 
 router = SimpleRouter()
 router.register("inbox/messages", api.MessageViewSet, basename="inbox-message")
@@ -16,8 +17,6 @@ router.register("inbox/wechat-endpoints", api.WeChatEndpointViewSet,
 router.register("inbox/duty-logs", api.DutyLogViewSet, basename="inbox-duty-log")
 
 urlpatterns = [
-    path("inbox/collect/", endpoints.collect, name="inbox-collect"),
-    path("inbox/collect/<int:pk>/", endpoints.collect_status, name="inbox-collect-status"),
     path("inbox/metrics/", api.metrics_view, name="inbox-metrics"),
     *router.urls,
 ]

@@ -317,6 +317,39 @@ def test_async_bad_input_is_refused_at_once_and_kept(collector):
     assert ingest.payloads_drain()["payloads"] == 0
 
 
+def test_async_happy_path_is_one_statement_and_refusals_say_why(
+        world, collector, django_assert_num_queries):
+    """On PostgreSQL a valid async delivery is checked and stored by one statement
+    (token, accounts, INSERT); SQLite takes the ordinary three. Whatever is refused
+    falls back to the ordinary checks: 401 for a token that is unknown or
+    deactivated (nothing stored), 400 naming the account outside the collector's
+    subtree (the body kept as rejected)."""
+    from django.db import connection
+
+    mine, account, client = collector
+    statements = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(statements):
+        accepted = post_async(client, item(account, "one-statement"))
+    assert accepted.status_code == 202, accepted.content
+    kept = RawPayload.objects.get(pk=accepted.json()["payload"])
+    assert kept.state == RawPayload.State.QUEUED and kept.org_path == mine.province.path
+    assert kept.meta == {"collector": ingest.Collector.objects.get().pk, "count": 1}
+    assert json.loads(kept.body)["platform_message_id"] == "one-statement"
+
+    foreign = account_for(world.other.city_dept)
+    refused = post_async(client, {"messages": [item(account, "in"), item(foreign, "out")]})
+    assert refused.status_code == 400 and "messages[1].account" in refused.json()["fields"]
+    rejected = RawPayload.objects.exclude(pk=kept.pk).get()
+    assert rejected.state == RawPayload.State.REJECTED and "messages[1].account" in rejected.error
+
+    unknown = Client(HTTP_AUTHORIZATION="Collector nope")
+    assert post_async(unknown, item(account, "x")).status_code == 401
+    ingest.collector_deactivate(actor=mine.users[Role.SUPERVISOR],
+                                collector=ingest.Collector.objects.get())
+    assert post_async(client, item(account, "after")).status_code == 401
+    assert RawPayload.objects.count() == 2  # the two refusals stored nothing more
+
+
 def test_drain_rejects_a_delivery_whose_account_left_and_makes_the_rest(world, collector):
     mine, account, client = collector
     other = account_for(mine.city_dept, supervising=mine.city)
