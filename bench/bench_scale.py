@@ -15,7 +15,7 @@ are in bench/http_load.py (they need a running server, so not in this runner).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -212,10 +212,78 @@ def _register_dashboard(scope: str, cold: bool):
         )
         idle_days = activity_defaults().idle_days
 
-        def floor():
+        cleanup_days = activity_defaults().cleanup_days
+
+        def live_floor():
+            # Every figure the dashboard shows, counted now, as a hand-written
+            # report would: one pass over the accounts (per status and platform,
+            # with the idle, clean-up and filing-overdue counts as FILTERs), one
+            # aggregate over the filings, one over the open rotation tasks, and the
+            # head of the clean-up list. The rules are the app's (registry.ledger),
+            # with the default thresholds (the dataset has no activity policy).
+            from registry.ledger import unfiled_cutoff
+            from registry.selectors import CLEANUP_LIST_LENGTH
+
+            at = timezone.now()
+            cutoff = at - timedelta(days=idle_days)
+            cutoff_day = timezone.localtime(cutoff).date()
+            old = at - timedelta(days=cleanup_days)
+            old_day = timezone.localtime(old).date()
+            unfiled_day = unfiled_cutoff(timezone.localdate(at))
+            recorded_by = timezone.make_aware(
+                datetime.combine(unfiled_day + timedelta(days=1), datetime.min.time()))
+            stale = (
+                "a.status IN ('active', 'rectifying') AND (a.last_post_at < %s OR "
+                "(a.last_post_at IS NULL AND (a.opened_on < %s OR "
+                "(a.opened_on IS NULL AND a.created_at < %s))))"
+            )
+            overdue = (
+                "a.id IN (SELECT account_id FROM registry_filing WHERE is_late) OR a.id IN "
+                "(SELECT account_id FROM registry_filing WHERE status = 'submitted' AND "
+                "due_at < %s) OR (a.status = 'pending' AND a.id NOT IN (SELECT account_id "
+                "FROM registry_filing WHERE status = 'submitted') AND (a.opened_on <= %s "
+                "OR (a.opened_on IS NULL AND a.created_at < %s)))"
+            )
+            with connection.cursor() as c:
+                c.execute(
+                    "SELECT a.status, p.id, p.code, p.name, p.sort_order, count(*), "
+                    f"count(*) FILTER (WHERE {stale}), count(*) FILTER (WHERE {stale}), "
+                    f"count(*) FILTER (WHERE {overdue}) FROM registry_mediaaccount a "
+                    f"JOIN registry_platform p ON p.id = a.platform_id WHERE ({pred}) "
+                    "GROUP BY 1, 2, 3, 4, 5",
+                    [cutoff, cutoff_day, cutoff, old, old_day, old, at, unfiled_day,
+                     recorded_by, *args],
+                )
+                groups = c.fetchall()
+                c.execute(
+                    "SELECT count(*) FILTER (WHERE status = 'submitted'), count(*) "
+                    "FILTER (WHERE status = 'submitted' AND due_at < %s), count(*) "
+                    f"FILTER (WHERE is_late) FROM registry_filing WHERE {pred}",
+                    [at, *args],
+                )
+                pending = c.fetchone()[0]
+                c.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE t.due_at < %s) FROM "
+                    "registry_rotationtask t JOIN registry_mediaaccount a ON a.id = "
+                    f"t.account_id WHERE t.done_at IS NULL AND ({pred})",
+                    [at, *args],
+                )
+                c.fetchone()
+                c.execute(
+                    "SELECT a.*, p.name, o.name FROM registry_mediaaccount a JOIN "
+                    "registry_platform p ON p.id = a.platform_id JOIN "
+                    "accounts_organization o ON o.id = a.organization_id "
+                    f"WHERE ({pred}) AND {stale} ORDER BY a.last_post_at ASC NULLS "
+                    f"FIRST, a.id LIMIT {CLEANUP_LIST_LENGTH}",
+                    [*args, old, old_day, old],
+                )
+                c.fetchall()
+            return (sum(g[5] for g in groups), sum(g[6] for g in groups), pending)
+
+        def rolled_floor():
             # The same totals in one pass over the accounts and one over the filings
             # (what a hand-written report would send; no roll-up table exists).
-            at = timezone.now() if cold else as_of
+            at = as_of
             cutoff = at - timedelta(days=idle_days)
             cutoff_day = timezone.localtime(cutoff).date()
             with connection.cursor() as c:
@@ -239,6 +307,7 @@ def _register_dashboard(scope: str, cold: bool):
                 pending = c.fetchone()[0]
             return (total, n_idle, pending)
 
+        floor = live_floor if cold else rolled_floor
         return Case(app=app, baseline=floor, explain="captured")
 
 

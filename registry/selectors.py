@@ -172,9 +172,9 @@ def _overview_from_figures(user, scope) -> dict | None:
 
 def _registry_overview(user) -> dict:
     """The registry dashboard of the user's jurisdiction (what they may view). A
-    fixed number of queries whatever the number of accounts: two GROUP BYs, one
-    aggregate each over accounts, filings and rotation tasks, and the head of the
-    clean-up list."""
+    fixed number of queries whatever the number of accounts: one GROUP BY over the
+    accounts, one aggregate each over filings and rotation tasks, and the head of
+    the clean-up list."""
     from django.utils import timezone
 
     from registry.ledger import filing_overdue_q, idle_q
@@ -183,11 +183,32 @@ def _registry_overview(user) -> dict:
     accounts = MediaAccount.objects.visible_to(user, Action.VIEW)
     thresholds = activity_thresholds_of_user(user)
     cleanup_q = idle_q(kind="cleanup")
-    account_totals = accounts.order_by().aggregate(
-        idle=Count("pk", filter=idle_q()),
-        cleanup=Count("pk", filter=cleanup_q),
-        filing_overdue=Count("pk", filter=filing_overdue_q(now)),
+    # One pass over the accounts for every account figure: counts per status and
+    # platform, each with its idle / clean-up / filing-overdue counts, summed here
+    # (three passes before: a province's cold dashboard spent 29 of its 44 ms on them).
+    groups = list(
+        accounts.order_by()
+        .values("status", "platform_id", "platform__code", "platform__name",
+                "platform__sort_order")
+        .annotate(
+            n=Count("*"),
+            idle=Count("pk", filter=idle_q()),
+            cleanup=Count("pk", filter=cleanup_q),
+            filing_overdue=Count("pk", filter=filing_overdue_q(now)),
+        )
     )
+    account_totals = {k: sum(g[k] for g in groups) for k in ("idle", "cleanup", "filing_overdue")}
+    by_status: dict[str, int] = {}
+    platforms: dict[int, dict] = {}
+    for g in groups:
+        by_status[g["status"]] = by_status.get(g["status"], 0) + g["n"]
+        row = platforms.setdefault(g["platform_id"], {
+            "platform_id": g["platform_id"], "platform__code": g["platform__code"],
+            "platform__name": g["platform__name"],
+            "platform__sort_order": g["platform__sort_order"], "n": 0})
+        row["n"] += g["n"]
+    by_platform = sorted(platforms.values(),
+                         key=lambda r: (r["platform__sort_order"], r["platform__code"]))
     submitted = Q(status=FilingStatus.SUBMITTED)
     filing_totals = (
         Filing.objects.visible_to(user, Action.VIEW)
@@ -209,11 +230,10 @@ def _registry_overview(user) -> dict:
         .select_related("platform", "organization")
         .order_by(F("last_post_at").asc(nulls_first=True), "id")[:CLEANUP_LIST_LENGTH]
     )
-    by_status = account_counts_by_status(accounts)
     return {
         "total": sum(by_status.values()),
         "by_status": by_status,
-        "by_platform": account_counts_by_platform(accounts),
+        "by_platform": by_platform,
         "idle_days": thresholds.idle_days,
         "cleanup_days": thresholds.cleanup_days,
         "accounts": account_totals,
