@@ -145,6 +145,11 @@ class StartsWithAny(Lookup):
         return "(" + " OR ".join(parts) + ")", params
 
 
+def _like_escape(text: str) -> str:
+    """What Django's prep_for_like_query does on PostgreSQL (LIKE's escape is \\)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class Scope:
     """A set of organizations: some whole subtrees, some single organizations."""
@@ -169,6 +174,22 @@ class Scope:
         if self.own_paths:
             cond |= Q(**{f"{path_field}__in": list(self.own_paths)})
         return cond
+
+    def sql(self, column: str) -> tuple[str, list]:
+        """q() as a plain SQL condition over `column` (qualified and quoted by the
+        caller), for PostgreSQL: one LIKE per subtree root (one index range each,
+        as q() compiles to there) and `= ANY` for the organizations of their own.
+        Nothing matches an empty scope."""
+        if self.is_empty:
+            return "(1 = 0)", []
+        parts, params = [], []
+        for prefix in self.subtree_paths:
+            parts.append(f"{column} LIKE %s")
+            params.append(_like_escape(prefix) + "%")
+        if self.own_paths:
+            parts.append(f"{column} = ANY(%s)")
+            params.append(list(self.own_paths))
+        return "(" + " OR ".join(parts) + ")", params
 
     def contains_path(self, path: str) -> bool:
         return path in self.own_paths or any(path.startswith(p) for p in self.subtree_paths)
