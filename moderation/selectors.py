@@ -325,12 +325,16 @@ class _DirectiveSql:
 
     def __init__(self, user, mine: bool, db: str):
         self.user, self.db = user, db
+        # Nothing to ask for a user who sees nothing (as the ORM sends no query).
+        self.empty = scope_for(user, Action.VIEW).is_empty
         self.where, self.params = RepostDirective.objects.visible_to_sql(user, "d")
         if mine:
             self.where += " AND d.issued_by_id = %s"
             self.params = [*self.params, user.pk]
 
     def _rows(self, sql: str, params: list) -> list[tuple]:
+        if self.empty:
+            return []
         with connections[self.db].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -350,10 +354,11 @@ class _DirectiveSql:
         return [row[:-1] for row in found], (found[0][-1] if found else None)
 
     def count(self) -> int:
-        return self._rows(
+        found = self._rows(
             f"SELECT count(*) FROM moderation_repostdirective d WHERE {self.where}",
             self.params,
-        )[0][0]
+        )
+        return found[0][0] if found else 0
 
     def counted(self, pks: list[int]) -> dict[int, tuple[int, int, int]]:
         seen, params = scope_for(self.user, Action.VIEW).sql("t.org_path")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts import services
 from accounts.models import Role
@@ -107,3 +108,13 @@ def test_the_page_holds_what_the_user_sees(users):
         assert page.paginator.count == len(listed), name
         mine = selectors.directive_page(user, 1, per_page=100, mine=True)
         assert [d.pk for d in mine] == [d.pk for d in listed if d.issued_by_id == user.pk]
+
+
+def test_no_directive_query_for_a_user_who_sees_nothing(users):
+    for name in ("no membership", "system administrator"):
+        user = users[name]
+        forget(user)
+        with CaptureQueriesContext(connection) as queries:
+            page = selectors.directive_page(user, 3)
+        assert (list(page), page.number, page.paginator.count) == ([], 1, 0), name
+        assert len(queries) == 1, queries.captured_queries  # the memberships
