@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Lookup, Q
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -145,6 +145,11 @@ class StartsWithAny(Lookup):
         return "(" + " OR ".join(parts) + ")", params
 
 
+def _like_escape(text: str) -> str:
+    """What Django's prep_for_like_query does on PostgreSQL (LIKE's escape is \\)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 @dataclass(frozen=True)
 class Scope:
     """A set of organizations: some whole subtrees, some single organizations."""
@@ -170,6 +175,22 @@ class Scope:
             cond |= Q(**{f"{path_field}__in": list(self.own_paths)})
         return cond
 
+    def sql(self, column: str) -> tuple[str, list]:
+        """q() as a plain SQL condition over `column` (qualified and quoted by the
+        caller), for PostgreSQL: one LIKE per subtree root (one index range each,
+        as q() compiles to there) and `= ANY` for the organizations of their own.
+        Nothing matches an empty scope."""
+        if self.is_empty:
+            return "(1 = 0)", []
+        parts, params = [], []
+        for prefix in self.subtree_paths:
+            parts.append(f"{column} LIKE %s")
+            params.append(_like_escape(prefix) + "%")
+        if self.own_paths:
+            parts.append(f"{column} = ANY(%s)")
+            params.append(list(self.own_paths))
+        return "(" + " OR ".join(parts) + ")", params
+
     def contains_path(self, path: str) -> bool:
         return path in self.own_paths or any(path.startswith(p) for p in self.subtree_paths)
 
@@ -187,9 +208,70 @@ def _memberships(user) -> list[Membership]:
         return []
     cached = getattr(user, "_scoping_memberships", None)
     if cached is None:
-        cached = list(Membership.objects.active().filter(user=user).select_related("organization"))
+        cached = _read_memberships(user.pk)
         user._scoping_memberships = cached
     return cached
+
+
+_MEMBERSHIP_READERS: dict[str, tuple] = {}
+
+
+def _membership_reader(connection) -> tuple:
+    """The SQL of `Membership.objects.active().filter(user=...)
+    .select_related("organization")` written out once per database, with the
+    converters the ORM would apply to its columns (none on PostgreSQL; booleans and
+    dates on SQLite). Every column of both models, so callers get whole instances."""
+    reader = _MEMBERSHIP_READERS.get(connection.alias)
+    if reader is None:
+        qn = connection.ops.quote_name
+        m_fields = Membership._meta.concrete_fields
+        o_fields = Organization._meta.concrete_fields
+        columns = [f"m.{qn(f.column)}" for f in m_fields]
+        columns += [f"o.{qn(f.column)}" for f in o_fields]
+        fk = Membership._meta.get_field("organization")
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {qn(Membership._meta.db_table)} m "
+            f"JOIN {qn(Organization._meta.db_table)} o "
+            f"ON o.{qn(Organization._meta.pk.column)} = m.{qn(fk.column)} "
+            f"WHERE m.{qn(Membership._meta.get_field('user').column)} = %s "
+            f"AND m.{qn(Membership._meta.get_field('is_active').column)} = %s "
+            f"AND o.{qn(Organization._meta.get_field('is_active').column)} = %s "
+            f"ORDER BY m.{qn(Membership._meta.pk.column)}"
+        )
+        converters = []
+        for i, f in enumerate([*m_fields, *o_fields]):
+            col = f.get_col(f.model._meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converters.append((i, found, col))
+        reader = (sql, converters, len(m_fields), fk)
+        _MEMBERSHIP_READERS[connection.alias] = reader
+    return reader
+
+
+def _read_memberships(user_id) -> list[Membership]:
+    """Memberships with their organization cached, as select_related builds them,
+    from one plain statement: the ORM took longer to build and compile that query
+    than the database took to answer it, on every request of the platform (issue
+    9). Active means what MembershipQuerySet.active() says: the membership and its
+    organization both active."""
+    db = router.db_for_read(Membership)
+    connection = connections[db]
+    sql, converters, split, fk = _membership_reader(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, True, True])
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for i, functions, col in converters:
+                for convert in functions:
+                    row[i] = convert(row[i], col, connection)
+        membership = Membership.from_db(db, None, row[:split])
+        fk.set_cached_value(membership, Organization.from_db(db, None, row[split:]))
+        out.append(membership)
+    return out
 
 
 def forget(user) -> None:

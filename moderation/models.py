@@ -672,6 +672,29 @@ class RepostDirectiveQuerySet(ScopedQuerySet):
                 org_path__in=list(scope.own_paths)).values("directive_id"))
         return self.filter(issued | targeted)
 
+    def visible_to_sql(self, user, alias: str = "d") -> tuple[str, list]:
+        """visible_to(user) for viewing as a plain SQL condition over the directive
+        table aliased `alias` (PostgreSQL; moderation.selectors.directive_page):
+        the same three branches from the same scope. Kept beside visible_to so
+        that a change of the rule changes both (tests/moderation/
+        test_directive_visibility_sql.py compares them user by user)."""
+        from accounts.scoping import Action, scope_for
+
+        scope = scope_for(user, Action.VIEW, self.model.scope_domain)
+        issued, params = scope.sql(f"{alias}.org_path")
+        if scope.is_empty:
+            return issued, params
+        parts = [issued]
+        if scope.subtree_paths:
+            parts.append(f"{alias}.id IN (SELECT directive_id FROM "
+                         "moderation_directivereach WHERE path = ANY(%s))")
+            params.append(list(scope.subtree_paths))
+        if scope.own_paths:
+            parts.append(f"{alias}.id IN (SELECT directive_id FROM "
+                         "moderation_directivetarget WHERE org_path = ANY(%s))")
+            params.append(list(scope.own_paths))
+        return "(" + " OR ".join(parts) + ")", params
+
 
 class RepostDirective(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connections, router
 from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
 from django.utils.html import escape
@@ -257,80 +258,168 @@ class DirectiveRow:
 
 
 def directive_page(user, number, per_page: int = 30, *, mine: bool = False):
-    """One page of directive_list, ids first (issue 9): the page's ids and the total
-    read the directives alone, in one query (own first, then newest); only the
-    page's directives then get their target counts. A directive issued inside one of the
-    user's subtrees has all its targets there (targets are chosen under the issuing
-    organization), so its counts are the directive's stored counters (overdue: as
-    marked by the minute's sweep); the others are counted with the scope filter, as
-    in directive_list (one GROUP BY, sent only when the page holds such
-    directives). At most four queries whatever the page size: memberships, ids with
-    the total, directives, the GROUP BY; a page number past the end or below 1 adds
-    the count and the last page's ids (get_page's answer). The page holds DirectiveRow values, not model
-    instances: building 30 directives with their organization and issuer cost more
-    than the queries (issue 9)."""
-    from django.core.paginator import Page, Paginator
-    from django.db.models import Case, IntegerField, Value, When, Window
+    """One page of directive_list (own first, then newest), ids first (issue 9).
 
-    qs = RepostDirective.objects.visible_to(user)
-    if mine:
-        qs = qs.filter(issued_by=user)
-    # The user's own directives first (issue 13), then the newest.
-    ordered = qs.annotate(
-        own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
-                 output_field=IntegerField())
-    ).order_by("-own", "-id")
-    paginator = Paginator(ordered.values_list("pk", flat=True), per_page)
-    # The page's ids and the total in one query (COUNT(*) OVER ()): a round trip
-    # and a compilation of the scope filter less than a count and then the ids.
+    The page's directives and the total come from one query (COUNT(*) OVER ()
+    beside the page's ids), each with its issuing organization's name. A directive
+    issued inside one of the user's subtrees has all its targets there (targets are
+    chosen under the issuing organization), so its counts are the directive's
+    stored counters (overdue: as marked by the minute's sweep); the others are
+    counted with the scope filter, as in directive_list (one GROUP BY, sent only
+    when the page holds such directives). With the memberships: two queries, three
+    with the GROUP BY; a page number past the end or below 1 adds the count and the
+    last page (get_page's answer), a word asks for the first page.
+
+    On PostgreSQL these are plain SQL statements built from the user's scope
+    (RepostDirective.objects.visible_to_sql): building and compiling the ORM's
+    queries cost several times what the database took to answer them (issue 9).
+    Elsewhere (SQLite, the embedded default) the ORM sends the same reads. The page
+    holds DirectiveRow values, not model instances."""
+    from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+
+    db = router.db_for_read(RepostDirective)
+    reads = (_DirectiveSql if connections[db].vendor == "postgresql" else _DirectiveOrm)(
+        user, mine, db)
+    paginator = Paginator((), per_page)
     # A page past the end (or an empty list) has no row to carry the total: then
-    # the paginator counts and falls back to its last page, as get_page does.
+    # the list is counted and the last page read, as get_page does.
     try:
         asked = int(number)
     except (TypeError, ValueError):
         asked = 1
-    start = (asked - 1) * paginator.per_page
-    head = (
-        list(
-            ordered.annotate(total=Window(Count("*"))).values_list("pk", "total")[
-                start : start + paginator.per_page
-            ]
-        )
-        if asked >= 1
-        else []  # below 1: get_page's answer (the last page)
-    )
-    if head:
-        paginator.count = head[0][1]  # a cached_property: set, not counted
-        wanted = [pk for pk, _total in head]
-        page = Page(wanted, asked, paginator)
+    found, total = [], None
+    if asked >= 1:  # below 1: get_page's answer (the last page)
+        found, total = reads.page((asked - 1) * paginator.per_page, paginator.per_page)
+    if found:
+        paginator.count = total  # a cached_property: set, not counted
     else:
-        page = paginator.get_page(number)
-        wanted = list(page.object_list)
+        paginator.count = reads.count()
+        try:
+            asked = paginator.validate_number(number)
+        except PageNotAnInteger:
+            asked = 1
+        except EmptyPage:
+            asked = paginator.num_pages
+        if paginator.count:
+            found, _total = reads.page((asked - 1) * paginator.per_page, paginator.per_page)
     roots = scope_for(user, Action.VIEW).subtree_paths
-    rows, stored = {}, {}
-    for pk, title, issued_at, org_name, org_path, issuer, *counters in (
-        RepostDirective.objects.filter(pk__in=wanted).values_list(
-            "pk", "title", "issued_at", "organization__name", "org_path",
-            "issued_by_id", "target_count", "confirmed_count", "overdue_count",
-        )
-    ):
-        rows[pk] = DirectiveRow(pk, title, issued_at, org_name, int(issuer == user.pk))
+    rows, stored = [], {}
+    for pk, own, title, issued_at, org_name, org_path, *counters in found:
+        rows.append(DirectiveRow(pk, title, issued_at, org_name, int(own)))
         # The stored counters (kept by the confirmation and the sweep): no target
         # is read for these.
         if roots and org_path.startswith(roots):
             stored[pk] = counters
-    rest = [pk for pk in rows if pk not in stored]
+    rest = [row.pk for row in rows if row.pk not in stored]
     if rest:
-        stored.update(
-            (pk, counters)
-            for pk, *counters in directive_list(user)
-            .filter(pk__in=rest)
-            .values_list("pk", "targets_seen", "confirmed", "open_overdue")
+        stored.update(reads.counted(rest))
+    for row in rows:
+        row.targets_seen, row.confirmed, row.open_overdue = stored.get(row.pk, (0, 0, 0))
+    return Page(rows, asked, paginator)
+
+
+class _DirectiveSql:
+    """directive_page's reads on PostgreSQL, in plain SQL. SECURITY: every read
+    is bounded by visible_to_sql (the rule of RepostDirective.objects.visible_to)
+    and the counts by the user's scope, as in directive_list."""
+
+    def __init__(self, user, mine: bool, db: str):
+        self.user, self.db = user, db
+        # Nothing to ask for a user who sees nothing (as the ORM sends no query).
+        self.empty = scope_for(user, Action.VIEW).is_empty
+        self.where, self.params = RepostDirective.objects.visible_to_sql(user, "d")
+        if mine:
+            self.where += " AND d.issued_by_id = %s"
+            self.params = [*self.params, user.pk]
+
+    def _rows(self, sql: str, params: list) -> list[tuple]:
+        if self.empty:
+            return []
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def page(self, offset: int, limit: int) -> tuple[list[tuple], int | None]:
+        found = self._rows(
+            "SELECT p.id, p.own, d.title, d.issued_at, o.name, d.org_path, "
+            "d.target_count, d.confirmed_count, d.overdue_count, p.total FROM ("
+            "SELECT d.id, d.issued_by_id = %s AS own, count(*) OVER () AS total "
+            f"FROM moderation_repostdirective d WHERE {self.where} "
+            "ORDER BY own DESC, d.id DESC LIMIT %s OFFSET %s) p "
+            "JOIN moderation_repostdirective d ON d.id = p.id "
+            "JOIN accounts_organization o ON o.id = d.organization_id "
+            "ORDER BY p.own DESC, p.id DESC",
+            [self.user.pk, *self.params, limit, offset],
         )
-    for pk, row in rows.items():
-        row.targets_seen, row.confirmed, row.open_overdue = stored.get(pk, (0, 0, 0))
-    page.object_list = [rows[pk] for pk in wanted if pk in rows]
-    return page
+        return [row[:-1] for row in found], (found[0][-1] if found else None)
+
+    def count(self) -> int:
+        found = self._rows(
+            f"SELECT count(*) FROM moderation_repostdirective d WHERE {self.where}",
+            self.params,
+        )
+        return found[0][0] if found else 0
+
+    def counted(self, pks: list[int]) -> dict[int, tuple[int, int, int]]:
+        seen, params = scope_for(self.user, Action.VIEW).sql("t.org_path")
+        return {
+            pk: counters
+            for pk, *counters in self._rows(
+                "SELECT t.directive_id, count(*), count(t.confirmed_at), "
+                "count(*) FILTER (WHERE t.confirmed_at IS NULL AND t.overdue_at IS NOT "
+                "NULL) FROM moderation_directivetarget t WHERE t.directive_id = ANY(%s) "
+                f"AND {seen} GROUP BY t.directive_id",
+                [pks, *params],
+            )
+        }
+
+
+class _DirectiveOrm:
+    """directive_page's reads through the ORM (SQLite): the same rows."""
+
+    def __init__(self, user, mine: bool, db: str):
+        from django.db.models import Case, IntegerField, Value, When
+
+        self.user = user
+        qs = RepostDirective.objects.visible_to(user)
+        if mine:
+            qs = qs.filter(issued_by=user)
+        # The user's own directives first (issue 13), then the newest.
+        self.ordered = qs.annotate(
+            own=Case(When(issued_by=user, then=Value(1)), default=Value(0),
+                     output_field=IntegerField())
+        ).order_by("-own", "-id")
+
+    def page(self, offset: int, limit: int) -> tuple[list[tuple], int | None]:
+        from django.db.models import Window
+
+        head = list(
+            self.ordered.annotate(total=Window(Count("*")))
+            .values_list("pk", "own", "total")[offset : offset + limit]
+        )
+        if not head:
+            return [], None
+        rows = {
+            pk: rest
+            for pk, *rest in RepostDirective.objects.filter(
+                pk__in=[pk for pk, _own, _total in head]
+            ).values_list(
+                "pk", "title", "issued_at", "organization__name", "org_path",
+                "target_count", "confirmed_count", "overdue_count",
+            )
+        }
+        return [(pk, own, *rows[pk]) for pk, own, _total in head if pk in rows], head[0][2]
+
+    def count(self) -> int:
+        return self.ordered.count()
+
+    def counted(self, pks: list[int]) -> dict[int, tuple[int, int, int]]:
+        return {
+            pk: counters
+            for pk, *counters in directive_list(self.user)
+            .filter(pk__in=pks)
+            .values_list("pk", "targets_seen", "confirmed", "open_overdue")
+        }
 
 
 def directive_progress(directive: RepostDirective, user) -> dict:
