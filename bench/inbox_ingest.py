@@ -356,7 +356,8 @@ def main(argv=None) -> int:
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
               f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, gunicorn "
-              f"{os.environ.get('GUNICORN_WORKERS', '2')} workers, {args.clients} clients, "
+              f"{os.environ.get('GUNICORN_WORKERS', '2')} workers x "
+              f"{os.environ.get('GUNICORN_THREADS', '1')} threads, {args.clients} clients, "
               f"{args.seconds:.0f} s per measure, {args.rounds} round(s) interleaved")
     print(header)
     print("\n".join(lines))
