@@ -1,0 +1,127 @@
+"""The ledger page's rows, printed in Python (issue 9), against the template loop
+they replace: the same bytes, escaping included, in both languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.template import engines
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext, pgettext
+
+from accounts.models import Role
+from registry import ledger
+from registry.models import AccountCategory, AccountStatus, MediaAccount
+from registry.views.ledger import STATUS_BADGE, _ledger_rows_html
+from tests.registry.ledger_factories import make_account
+
+# The loop of templates/registry/ledger.html before issue 9, over the dicts the view
+# then built (`_reference_rows`).
+REFERENCE = """{% load i18n %}{% for a in accounts %}<tr>
+    <td><a href="{{ a.url }}">{{ a.display_name }}</a><br><span class="muted">{{ a.platform_account_id }}</span></td>
+    <td>{{ a.platform }}</td>
+    <td>{{ a.organization }}<br><span class="muted">{% translate "Supervised by" %} {{ a.supervising }}</span></td>
+    <td><span class="badge {{ a.status_badge }}">{{ a.status_label }}</span></td>
+    <td>{{ a.category }}</td>
+    <td>{{ a.verification }}</td>
+    <td>{% if a.operators %}{{ a.operators }}{% else %}<span class="muted">—</span>{% endif %}</td>
+    <td class="num">{{ a.followers }}</td>
+    <td class="nowrap">{% if a.last_post_at %}{{ a.last_post_at|date:"Y-m-d" }}<br><span class="muted{% if a.idle %} idle{% endif %}">{{ a.idle_label }}</span>{% else %}<span class="muted">{% translate "Never" %}</span>{% endif %}</td>
+  </tr>
+  {% endfor %}"""  # noqa: E501
+
+
+def _reference_rows(rows, idle_days):
+    link = reverse("registry:account_detail", args=[0])[:-2]
+    labels = {
+        field: dict(MediaAccount._meta.get_field(field).flatchoices)
+        for field in ("status", "category", "verification")
+    }
+    separator = pgettext("list separator", ", ")
+    return [
+        {
+            "url": f"{link}{a.pk}/",
+            "display_name": a.display_name,
+            "platform_account_id": a.platform_account_id,
+            "platform": a.platform,
+            "organization": a.organization,
+            "supervising": a.supervising_organization,
+            "status_label": labels["status"].get(a.status, a.status),
+            "status_badge": STATUS_BADGE.get(a.status, "warn"),
+            "category": labels["category"].get(a.category, a.category),
+            "verification": labels["verification"].get(a.verification, a.verification),
+            "operators": separator.join(a.operators),
+            "followers": a.followers,
+            "last_post_at": a.last_post_at,
+            "idle": a.idle_days > idle_days,
+            "idle_label": ngettext("%(days)s day ago", "%(days)s days ago", a.idle_days)
+            % {"days": a.idle_days},
+        }
+        for a in rows
+    ]
+
+
+@pytest.fixture
+def tricky(world):
+    mine = world.mine
+    now = timezone.now()
+    op = mine.users[Role.OPERATOR]
+    op.display_name = 'Ops <b>"&\''
+    op.save(update_fields=["display_name"])
+    return [
+        make_account(
+            mine.city_dept,
+            '<script>alert("x")</script> & \'甲\'',
+            platform_account_id="<id>&\"'",
+            followers=1234567,
+            # 00:30 the next day in Shanghai: the date shown is the local one
+            last_post_at=now.replace(hour=16, minute=30) - timedelta(days=1),
+            operators=[op, mine.users[Role.SUPERVISOR]],
+        ),
+        make_account(
+            mine.county_dept,
+            "甲一教育",
+            platform="douyin",
+            status=AccountStatus.CANCELLED,
+            category=AccountCategory.LEADER,
+            last_post_at=now - timedelta(days=400),
+        ),
+        make_account(
+            mine.county,
+            "从未发布",
+            status=AccountStatus.PENDING,
+            opened_on=timezone.localdate() - timedelta(days=1),
+        ),
+        make_account(mine.county, "一天", last_post_at=now - timedelta(days=1, hours=1)),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("idle_days", [0, 30])
+def test_rows_print_what_the_template_printed(tricky, language, idle_days):
+    rows = ledger.ledger_rows([a.pk for a in tricky])
+    assert [r.pk for r in rows] == [a.pk for a in tricky]
+    template = engines["django"].from_string(REFERENCE)
+    with translation.override(language):
+        expected = template.render({"accounts": _reference_rows(rows, idle_days)})
+        assert _ledger_rows_html(rows, idle_days) == expected
+    assert "&lt;script&gt;" in expected and "<script>" not in expected
+
+
+@pytest.mark.django_db
+def test_page_escapes_the_rows(world, tricky, client):
+    client.force_login(world.mine.users[Role.SUPERVISOR])
+    body = client.get(reverse("registry:ledger"), {"sort": "name"}).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;甲&#x27;" in body
+    assert "<script>alert" not in body
+    assert "Ops &lt;b&gt;&quot;&amp;&#x27;" in body
+
+
+@pytest.mark.django_db
+def test_rows_keep_the_order_of_the_ids(tricky):
+    ids = [a.pk for a in reversed(tricky)]
+    assert [r.pk for r in ledger.ledger_rows(ids)] == ids
+    assert ledger.ledger_rows([]) == []
