@@ -228,6 +228,17 @@ class LedgerFilter(django_filters.FilterSet):
         model = MediaAccount
         fields: list[str] = []
 
+    def get_form_class(self):
+        """The form class, built once per process rather than per request (issue 9):
+        its fields depend on the filters' declarations alone (no filter here asks the
+        request for its choices; the platforms' queryset is copied, so read afresh,
+        by every form). Each subclass builds its own."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_noop(self, queryset, name, value):
         return queryset  # read by `filter_queryset` / the caller
 
@@ -295,16 +306,17 @@ def ledger_filter(
 def ledger_page(queryset, number: int, per_page: int = PAGE_SIZE):
     """One page of the ledger: (page, rows), the rows `LedgerRow`s. Three queries
     whatever the page: the count (cached for a minute when large:
-    common/paging.py), the page's ids in the chosen order (a narrow sort, no joins)
-    and the rows of those ids with the names they show joined (plus one for the
-    operators)."""
+    common/paging.py), the rows of the page with the names they show joined (the
+    page's ids chosen in a subquery: a narrow sort, no joins) and their operators."""
     from common.paging import CachedCountPaginator
 
     number = min(max(int(number), 1), MAX_PAGE)
     page = CachedCountPaginator(queryset.values_list("pk", flat=True), per_page).get_page(
         number
     )
-    return page, ledger_rows(list(page.object_list))
+    rows = ledger_rows(page.object_list)
+    page.object_list = [row.pk for row in rows]  # nothing reads the ids again
+    return page, rows
 
 
 @dataclass(slots=True)
@@ -336,24 +348,31 @@ _ROW_COLUMNS = (
 )
 
 
-def ledger_rows(ids: list[int]) -> list[LedgerRow]:
-    """The rows of `ids` (already scoped and sorted by the caller), in that order:
-    two narrow queries read as tuples (issue 9: building the page's 50 accounts as
-    model instances with four joined ones each cost about as much as the queries;
-    the API, which serializes whole accounts, keeps `accounts_in_order`)."""
-    rows = {
-        values[0]: LedgerRow(*values)
-        for values in MediaAccount.objects.filter(pk__in=ids).values_list(*_ROW_COLUMNS)
-    }
-    through = MediaAccount.operators.through.objects.filter(mediaaccount_id__in=list(rows))
+def ledger_rows(page_ids) -> list[LedgerRow]:
+    """The rows of the accounts `page_ids` selects (an ordered, sliced, already
+    scoped queryset of pks), in its order: two narrow queries read as tuples, the
+    ids a subquery of the first (issue 9: building the page's 50 accounts as model
+    instances with four joined ones each, and a third query for the ids, cost about
+    as much as the queries themselves; the API, which serializes whole accounts,
+    keeps `accounts_in_order`)."""
+    # The outer query sorts the page's rows by the page's own order (the sorts of
+    # SORTS end with the id, so the order is total).
+    order = page_ids.query.order_by or ("pk",)
+    found = (
+        MediaAccount.objects.filter(pk__in=page_ids)
+        .order_by(*order)
+        .values_list(*_ROW_COLUMNS)
+    )
+    rows = [LedgerRow(*values) for values in found]
+    by_pk = {row.pk: row for row in rows}
+    through = MediaAccount.operators.through.objects.filter(mediaaccount_id__in=list(by_pk))
     for account_id, username, display_name in through.order_by(
         "mediaaccount_id", "user__username"
     ).values_list("mediaaccount_id", "user__username", "user__display_name"):
         # str(User): the display name, else the username.
-        rows[account_id].operators.append(display_name or username)
-    ordered = [rows[pk] for pk in ids if pk in rows]
-    add_idle_days(ordered)
-    return ordered
+        by_pk[account_id].operators.append(display_name or username)
+    add_idle_days(rows)
+    return rows
 
 
 # What the API's LedgerRowSerializer shows of an account: the row loads these

@@ -102,7 +102,7 @@ def tricky(world):
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 @pytest.mark.parametrize("idle_days", [0, 30])
 def test_rows_print_what_the_template_printed(tricky, language, idle_days):
-    rows = ledger.ledger_rows([a.pk for a in tricky])
+    rows = ledger.ledger_rows(_ids(tricky, "pk"))
     assert [r.pk for r in rows] == [a.pk for a in tricky]
     template = engines["django"].from_string(REFERENCE)
     with translation.override(language):
@@ -121,7 +121,18 @@ def test_page_escapes_the_rows(world, tricky, client):
 
 
 @pytest.mark.django_db
-def test_rows_keep_the_order_of_the_ids(tricky):
-    ids = [a.pk for a in reversed(tricky)]
-    assert [r.pk for r in ledger.ledger_rows(ids)] == ids
-    assert ledger.ledger_rows([]) == []
+def test_rows_keep_the_order_of_the_page(tricky):
+    newest_first = [a.pk for a in reversed(tricky)]
+    assert [r.pk for r in ledger.ledger_rows(_ids(tricky, "-pk"))] == newest_first
+    assert [r.pk for r in ledger.ledger_rows(_ids(tricky, "-pk")[1:3])] == (
+        newest_first[1:3]
+    )
+    assert ledger.ledger_rows(MediaAccount.objects.none().values_list("pk")) == []
+
+
+def _ids(accounts, *order):
+    return (
+        MediaAccount.objects.filter(pk__in=[a.pk for a in accounts])
+        .order_by(*order)
+        .values_list("pk", flat=True)
+    )
