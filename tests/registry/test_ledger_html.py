@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.template import engines
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext, pgettext
 
 from accounts.models import Role
 from registry import ledger
-from registry.models import AccountCategory, AccountStatus, MediaAccount
+from registry.models import AccountCategory, AccountStatus, MediaAccount, Platform
 from registry.views.ledger import STATUS_BADGE, _ledger_rows_html
 from tests.registry.ledger_factories import make_account
 
@@ -136,3 +138,17 @@ def _ids(accounts, *order):
         .order_by(*order)
         .values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db
+def test_platform_choices_are_one_plain_query(world):
+    form = ledger.ledger_filter(world.mine.users[Role.SUPERVISOR], {"q": ""}).form
+    with CaptureQueriesContext(connection) as queries:
+        html = str(form["platform"])
+    assert len(queries) == 1
+    assert "DECLARE" not in queries[0]["sql"]  # no server-side cursor
+    assert all(f'value="{code}"' in html for code in Platform.objects.values_list(
+        "code", flat=True
+    ))
+    wrong = ledger.ledger_filter(world.mine.users[Role.SUPERVISOR], {"platform": "x"})
+    assert not wrong.is_valid() and "platform" in wrong.errors
