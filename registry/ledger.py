@@ -331,10 +331,11 @@ def ledger_filter(
 
 
 def ledger_page(queryset, number: int, per_page: int = PAGE_SIZE):
-    """One page of the ledger: (page, rows), the rows `LedgerRow`s. Three queries
+    """One page of the ledger: (page, rows), the rows `LedgerRow`s. Two queries
     whatever the page: the count (cached for a minute when large:
-    common/paging.py), the rows of the page with the names they show joined (the
-    page's ids chosen in a subquery: a narrow sort, no joins) and their operators."""
+    common/paging.py) and the rows of the page with the names they show and their
+    operators joined (the page's ids chosen in a subquery: a narrow sort, no
+    joins)."""
     from common.paging import CachedCountPaginator
 
     number = min(max(int(number), 1), MAX_PAGE)
@@ -377,27 +378,26 @@ _ROW_COLUMNS = (
 
 def ledger_rows(page_ids) -> list[LedgerRow]:
     """The rows of the accounts `page_ids` selects (an ordered, sliced, already
-    scoped queryset of pks), in its order: two narrow queries read as tuples, the
-    ids a subquery of the first (issue 9: building the page's 50 accounts as model
-    instances with four joined ones each, and a third query for the ids, cost about
-    as much as the queries themselves; the API, which serializes whole accounts,
-    keeps `accounts_in_order`)."""
-    # The outer query sorts the page's rows by the page's own order (the sorts of
-    # SORTS end with the id, so the order is total).
+    scoped queryset of pks), in its order, with their operators: one query read as
+    tuples, the ids a subquery of it (issue 9: building the page's 50 accounts as
+    model instances with four joined ones each, plus a query for the ids and one
+    for the operators, cost more than the SQL itself; the API, which serializes
+    whole accounts, keeps `accounts_in_order`)."""
+    # The page's own order, then the id (so an account's lines are adjacent), then
+    # its operators by username: one line per operator, one for an account without.
     order = page_ids.query.order_by or ("pk",)
     found = (
         MediaAccount.objects.filter(pk__in=page_ids)
-        .order_by(*order)
-        .values_list(*_ROW_COLUMNS)
+        .order_by(*order, "pk", "operators__username")
+        .values_list(*_ROW_COLUMNS, "operators__username", "operators__display_name")
     )
-    rows = [LedgerRow(*values) for values in found]
-    by_pk = {row.pk: row for row in rows}
-    through = MediaAccount.operators.through.objects.filter(mediaaccount_id__in=list(by_pk))
-    for account_id, username, display_name in through.order_by(
-        "mediaaccount_id", "user__username"
-    ).values_list("mediaaccount_id", "user__username", "user__display_name"):
-        # str(User): the display name, else the username.
-        by_pk[account_id].operators.append(display_name or username)
+    rows: list[LedgerRow] = []
+    for *values, username, display_name in found:
+        if not rows or rows[-1].pk != values[0]:
+            rows.append(LedgerRow(*values))
+        if username is not None:
+            # str(User): the display name, else the username.
+            rows[-1].operators.append(display_name or username)
     add_idle_days(rows)
     return rows
 
