@@ -11,6 +11,7 @@ and one prefetch of operators.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import monotonic
@@ -310,6 +311,28 @@ class LedgerFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         sort = self.form.cleaned_data.get("sort") or DEFAULT_SORT
         return queryset.order_by(*SORTS[sort])
+
+
+class _ShallowCopiedFilters(dict):
+    """LedgerFilter's declared filters. FilterSet.__init__ deep-copies them for each
+    instance (django-filter): with their widgets and choices that was most of the
+    cost of building the filter on every request (issue 9). A filter's own
+    attributes are all a request sets (`parent`, `model`), and the form class, the
+    one user of their widgets and choices, is built once (`get_form_class`), so a
+    shallow copy of each filter is enough; a method filter is bound again to its
+    copy (django-filter's FilterMethod refers to the filter it was made for)."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, declared in self.items():
+            filter_ = copy.copy(declared)
+            if declared.method is not None:
+                filter_.method = declared.method
+            copies[name] = filter_
+        return copies
+
+
+LedgerFilter.base_filters = _ShallowCopiedFilters(LedgerFilter.base_filters)
 
 
 def ledger_base(user, action: Action = Action.VIEW):

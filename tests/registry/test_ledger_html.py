@@ -1,5 +1,6 @@
-"""The ledger page's rows, printed in Python (issue 9), against the template loop
-they replace: the same bytes, escaping included, in both languages."""
+"""Shortcuts of the ledger page (issue 9): its rows printed in Python, against the
+template loop they replace (the same bytes, escaping included, in both languages);
+the platform choices; the filters copied per FilterSet."""
 
 from __future__ import annotations
 
@@ -152,3 +153,29 @@ def test_platform_choices_are_one_plain_query(world):
     ))
     wrong = ledger.ledger_filter(world.mine.users[Role.SUPERVISOR], {"platform": "x"})
     assert not wrong.is_valid() and "platform" in wrong.errors
+
+
+@pytest.mark.django_db
+def test_each_filter_answers_to_its_own_filterset(world):
+    """The declared filters are copied shallowly per FilterSet: a method filter must
+    still ask its own FilterSet (its request's user), never the last one built."""
+    from django.http import Http404
+
+    mine = make_account(world.mine.city_dept, "本省账号")
+    theirs = make_account(world.other.city_dept, "外省账号")
+    first = ledger.ledger_filter(
+        world.mine.users[Role.SUPERVISOR], {"org": str(world.mine.city.pk)}
+    )
+    second = ledger.ledger_filter(
+        world.other.users[Role.SUPERVISOR], {"org": str(world.other.city.pk)}
+    )
+    assert first.is_valid() and second.is_valid()
+    assert list(first.qs) == [mine] and list(second.qs) == [theirs]
+    assert first.filters["org"] is not second.filters["org"]
+    assert first.filters["org"].parent is first
+    foreign = ledger.ledger_filter(
+        world.mine.users[Role.SUPERVISOR], {"org": str(world.other.city.pk)}
+    )
+    assert foreign.is_valid()
+    with pytest.raises(Http404):
+        list(foreign.qs)
