@@ -156,3 +156,43 @@ def test_registering_an_entry_empties_the_memo(world):
     finally:
         navigation.unregister("zz_memo")
     assert "zz_memo" not in [link.key for link in _links(build(user, "/"))]
+
+
+# base.html's loop over the menus before issue 9, the reference of `main_menu`.
+MENU_LOOP = """{% for link in nav.top %}<a class="nav-top" href="{{ link.url }}"{% if link.current %} aria-current="page"{% endif %}>{{ link.label }}</a>{% endfor %}
+      {% for menu in nav.menus %}
+      <details class="navmenu{% if menu.current %} current{% endif %}" data-menu="{{ menu.key }}">
+        <summary>{{ menu.label }}</summary>
+        <div class="navmenu-panel">{% for link in menu.links %}<a href="{{ link.url }}" data-key="{{ link.key }}"{% if link.current %} aria-current="page"{% endif %}>{{ link.label }}{% if link.badge %} <span class="nav-badge">{{ link.badge }}</span>{% endif %}</a>{% endfor %}</div>
+      </details>
+      {% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_main_menu_prints_what_the_loop_printed(world, language):
+    from django.template import engines
+    from django.utils import translation
+
+    from common.templatetags.navigation import main_menu
+    from notifications.services import notify
+
+    users = world.mine.users
+    notify(recipients=[users[Role.OPERATOR]], organization=world.mine.city_dept,
+           kind="test", message="hello", dedupe_key="menu1")
+    navigation.register(NavEntry("zz_odd", '<b>"Odd" & \'odd\'</b>', "home", "system",
+                                 domain="directory", query="a=1&b=<2>",
+                                 badge=lambda user: 7))
+    loop = engines["django"].from_string(MENU_LOOP)
+    try:
+        with translation.override(language):
+            for user, path in ((users[Role.SUPERVISOR], "/registry/ledger/"),
+                               (users[Role.OPERATOR], "/notifications/"),
+                               (users[Role.SYSTEM_ADMIN], "/"),
+                               (users[Role.SECURITY_ADMIN], "/accounts/users/")):
+                nav = build(user, path)
+                assert main_menu(nav) == loop.render({"nav": nav}), (user, path)
+            odd = main_menu(build(users[Role.SYSTEM_ADMIN], "/"))
+            assert "&lt;b&gt;&quot;Odd&quot; &amp; &#x27;odd&#x27;&lt;/b&gt;" in odd
+            assert "?a=1&amp;b=&lt;2&gt;" in odd and '<span class="nav-badge">7' in odd
+    finally:
+        navigation.unregister("zz_odd")
