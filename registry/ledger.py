@@ -5,8 +5,8 @@ thing everywhere. Every read starts from `MediaAccount.objects.visible_to(...)` 
 filters the subtree on the denormalized `org_path` (one indexed prefix query).
 
 Pages paginate with a bounded offset (at most MAX_PAGE pages); each page costs a
-constant number of queries: the count, the rows (platform and organizations joined)
-and one prefetch of operators.
+constant number of queries: the count and the rows (`ledger_page`: plain values with
+the platform, organizations and operators joined; the API: `accounts_in_order`).
 """
 
 from __future__ import annotations
