@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from html import escape
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -21,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -104,6 +106,41 @@ def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
     ]
 
 
+# The filter form's <select>s whose choices are fixed in code (all but the
+# platforms', read from the database), as Django prints them, by form, field, value
+# and language: the same few dozen strings on every page, and the widgets were about
+# a tenth of the page's time (issue 9). Per process; a form with errors is printed
+# afresh (its widgets carry aria-invalid).
+_SELECTS: dict[tuple, str] = {}
+_SELECTS_MAX = 2000
+
+
+def _filter_fields(form) -> list[tuple]:
+    """(bound field, its widget's HTML) of the filter form's fields but the search
+    and the organization, which the template prints itself."""
+    memo = not form.errors
+    language = get_language()
+    fields = []
+    for bound in form:
+        if bound.name in ("q", "org"):
+            continue
+        widget = bound.field.widget
+        if not memo or type(widget) is not forms.Select or isinstance(
+            bound.field, forms.ModelChoiceField
+        ):
+            fields.append((bound, str(bound)))
+            continue
+        key = (type(form), bound.name, repr(bound.value()), language)
+        html = _SELECTS.get(key)
+        if html is None:
+            html = str(bound)
+            if len(_SELECTS) >= _SELECTS_MAX:
+                _SELECTS.clear()
+            _SELECTS[key] = html
+        fields.append((bound, html))
+    return fields
+
+
 @login_required
 @require_GET
 @reads_from_replica
@@ -142,6 +179,7 @@ def ledger_list(request):
         {
             "filter": filterset,
             "form": filterset.form,
+            "filter_fields": _filter_fields(filterset.form),
             "page": page,
             "accounts": accounts,
             "rows_html": _ledger_rows_html(accounts, idle_days),

@@ -1,6 +1,6 @@
 """Shortcuts of the ledger page (issue 9): its rows printed in Python, against the
 template loop they replace (the same bytes, escaping included, in both languages);
-the platform choices; the filters copied per FilterSet."""
+the platform choices; the filters copied per FilterSet; the memoized selects."""
 
 from __future__ import annotations
 
@@ -179,3 +179,32 @@ def test_each_filter_answers_to_its_own_filterset(world):
     assert foreign.is_valid()
     with pytest.raises(Http404):
         list(foreign.qs)
+
+
+@pytest.mark.django_db
+def test_memoized_selects_are_what_django_prints(world):
+    """The filter form's fixed-choice <select>s are memoized per form, field, value
+    and language: each must be what Django prints for that form, whatever was
+    printed before it (another language, another value)."""
+    from registry.views import ledger as views
+
+    user = world.mine.users[Role.SUPERVISOR]
+    views._SELECTS.clear()
+    for language in ("zh-hans", "en", "zh-hans", "en"):
+        for params in (
+            {"sort": "name", "status": AccountStatus.ACTIVE, "idle": "true"},
+            {"sort": "-followers", "platform": "weibo"},
+        ):
+            with translation.override(language):
+                form = ledger.ledger_filter(user, params).form
+                assert form.is_valid()
+                fields = views._filter_fields(form)
+                assert [html for _bound, html in fields] == [
+                    str(bound) for bound, _html in fields
+                ]
+    assert views._SELECTS
+    with translation.override("en"):
+        wrong = ledger.ledger_filter(user, {"status": "nope", "sort": "name"}).form
+        assert not wrong.is_valid()
+        fields = views._filter_fields(wrong)
+        assert 'aria-invalid="true"' in dict((b.name, h) for b, h in fields)["status"]
