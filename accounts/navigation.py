@@ -18,6 +18,14 @@ def may_see(user, domain: str, action: str, roles: frozenset[str] | None) -> boo
     return not scope_for(user, Action(action), Domain(domain)).is_empty
 
 
+def policy_key(user) -> frozenset[Role]:
+    """All `may_see` answers depend on: the roles the user holds. A scope is empty
+    only when none of the user's roles grants the (domain, action); where the roles
+    are held changes a scope's extent, never whether it is empty. So users holding
+    the same roles see the same menu entries (common.navigation memoizes them)."""
+    return frozenset(roles_of(user))
+
+
 def user_roles(user) -> set[str]:
     return {str(role) for role in roles_of(user)}
 
@@ -26,7 +34,7 @@ def register_navigation() -> None:
     from common import navigation, workbench
     from common.navigation import NavEntry
 
-    navigation.set_policy(may_see)
+    navigation.set_policy(may_see, key=policy_key)
     workbench.set_roles_of(user_roles)
     from accounts.workbench import register_cards
 

@@ -5,12 +5,14 @@ thing everywhere. Every read starts from `MediaAccount.objects.visible_to(...)` 
 filters the subtree on the denormalized `org_path` (one indexed prefix query).
 
 Pages paginate with a bounded offset (at most MAX_PAGE pages); each page costs a
-constant number of queries: the count, the rows (platform and organizations joined)
-and one prefetch of operators.
+constant number of queries: the count and the rows (`ledger_page`: plain values with
+the platform, organizations and operators joined; the API: `accounts_in_order`).
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
@@ -156,11 +158,38 @@ def filing_overdue_q(now=None) -> Q:
     )
 
 
+class _PlainModelChoiceIterator(forms.models.ModelChoiceIterator):
+    """Reads the choices with one ordinary query (cached on the form field's own
+    copy of the queryset). Django's iterator uses `.iterator()`, which on
+    PostgreSQL opens a server-side cursor: DECLARE, FETCH and CLOSE, three round
+    trips for a dozen platforms on every ledger page (issue 9)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class _PlatformChoiceIterator(
+    django_filters.fields.ModelChoiceIterator, _PlainModelChoiceIterator
+):
+    pass  # django-filter's null choice over the plain query
+
+
+class _PlatformChoiceField(django_filters.fields.ModelChoiceField):
+    iterator = _PlatformChoiceIterator
+
+
+class _PlatformFilter(django_filters.ModelChoiceFilter):
+    field_class = _PlatformChoiceField
+
+
 class LedgerFilter(django_filters.FilterSet):
     """Filters of the ledger. `org` is validated against the user's scope (404)."""
 
     q = django_filters.CharFilter(method="filter_text", label=_("Search"))
-    platform = django_filters.ModelChoiceFilter(
+    platform = _PlatformFilter(
         queryset=Platform.objects.all(), to_field_name="code", label=_("Platform"), empty_label=_("All")
     )
     status = django_filters.ChoiceFilter(
@@ -227,6 +256,17 @@ class LedgerFilter(django_filters.FilterSet):
         model = MediaAccount
         fields: list[str] = []
 
+    def get_form_class(self):
+        """The form class, built once per process rather than per request (issue 9):
+        its fields depend on the filters' declarations alone (no filter here asks the
+        request for its choices; the platforms' queryset is copied, so read afresh,
+        by every form). Each subclass builds its own."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_noop(self, queryset, name, value):
         return queryset  # read by `filter_queryset` / the caller
 
@@ -273,6 +313,28 @@ class LedgerFilter(django_filters.FilterSet):
         return queryset.order_by(*SORTS[sort])
 
 
+class _ShallowCopiedFilters(dict):
+    """LedgerFilter's declared filters. FilterSet.__init__ deep-copies them for each
+    instance (django-filter): with their widgets and choices that was most of the
+    cost of building the filter on every request (issue 9). A filter's own
+    attributes are all a request sets (`parent`, `model`), and the form class, the
+    one user of their widgets and choices, is built once (`get_form_class`), so a
+    shallow copy of each filter is enough; a method filter is bound again to its
+    copy (django-filter's FilterMethod refers to the filter it was made for)."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, declared in self.items():
+            filter_ = copy.copy(declared)
+            if declared.method is not None:
+                filter_.method = declared.method
+            copies[name] = filter_
+        return copies
+
+
+LedgerFilter.base_filters = _ShallowCopiedFilters(LedgerFilter.base_filters)
+
+
 def ledger_base(user, action: Action = Action.VIEW):
     """Accounts the user may see (or export), with what a ledger row shows joined."""
     return MediaAccount.objects.visible_to(user, action).select_related(
@@ -292,20 +354,79 @@ def ledger_filter(
 
 
 def ledger_page(queryset, number: int, per_page: int = PAGE_SIZE):
-    """One page of the ledger: (page, accounts). Three queries whatever the page:
-    the count (cached for a minute when large: common/paging.py), the page's ids in the chosen order (a narrow sort, no joins) and the
-    accounts of those ids with what a row shows joined (plus one for operators)."""
+    """One page of the ledger: (page, rows), the rows `LedgerRow`s. Two queries
+    whatever the page: the count (cached for a minute when large:
+    common/paging.py) and the rows of the page with the names they show and their
+    operators joined (the page's ids chosen in a subquery: a narrow sort, no
+    joins)."""
     from common.paging import CachedCountPaginator
 
     number = min(max(int(number), 1), MAX_PAGE)
     page = CachedCountPaginator(queryset.values_list("pk", flat=True), per_page).get_page(
         number
     )
-    return page, accounts_in_order(list(page.object_list))
+    rows = ledger_rows(page.object_list)
+    page.object_list = [row.pk for row in rows]  # nothing reads the ids again
+    return page, rows
 
 
-# What a ledger row shows (the page and the API's LedgerRowSerializer): the row
-# loads these columns only, not the whole account and its four joined rows.
+@dataclass(slots=True)
+class LedgerRow:
+    """What a row of the ledger page shows: the account's own columns and the names
+    of its platform, organizations and operators, as plain values."""
+
+    pk: int
+    display_name: str
+    platform_account_id: str
+    platform: str
+    organization: str
+    supervising_organization: str
+    status: str
+    category: str
+    verification: str
+    followers: int
+    last_post_at: datetime | None
+    opened_on: date | None
+    created_at: datetime | None
+    operators: list[str] = field(default_factory=list)
+    idle_days: int = 0
+
+
+_ROW_COLUMNS = (
+    "id", "display_name", "platform_account_id", "platform__name",
+    "organization__name", "supervising_organization__name", "status", "category",
+    "verification", "followers", "last_post_at", "opened_on", "created_at",
+)
+
+
+def ledger_rows(page_ids) -> list[LedgerRow]:
+    """The rows of the accounts `page_ids` selects (an ordered, sliced, already
+    scoped queryset of pks), in its order, with their operators: one query read as
+    tuples, the ids a subquery of it (issue 9: building the page's 50 accounts as
+    model instances with four joined ones each, plus a query for the ids and one
+    for the operators, cost more than the SQL itself; the API, which serializes
+    whole accounts, keeps `accounts_in_order`)."""
+    # The page's own order, then the id (so an account's lines are adjacent), then
+    # its operators by username: one line per operator, one for an account without.
+    order = page_ids.query.order_by or ("pk",)
+    found = (
+        MediaAccount.objects.filter(pk__in=page_ids)
+        .order_by(*order, "pk", "operators__username")
+        .values_list(*_ROW_COLUMNS, "operators__username", "operators__display_name")
+    )
+    rows: list[LedgerRow] = []
+    for *values, username, display_name in found:
+        if not rows or rows[-1].pk != values[0]:
+            rows.append(LedgerRow(*values))
+        if username is not None:
+            # str(User): the display name, else the username.
+            rows[-1].operators.append(display_name or username)
+    add_idle_days(rows)
+    return rows
+
+
+# What the API's LedgerRowSerializer shows of an account: the row loads these
+# columns only, not the whole account and its four joined rows.
 LEDGER_ROW_FIELDS = (
     "id", "display_name", "platform_account_id", "profile_url", "region_code",
     "category", "verification", "status", "followers", "last_post_at", "opened_on",

@@ -7,7 +7,9 @@ registry.services.ledger_import.
 from __future__ import annotations
 
 import uuid
+from html import escape
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -18,8 +20,9 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -65,14 +68,15 @@ def _require_business(user, action: Action) -> None:
 
 def _org_options(choices) -> str:
     """The organization <option>s (up to ORG_CHOICES_LIMIT), joined in Python: a
-    template loop over them would cost more than the page's queries."""
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (pk, mark_safe(" selected") if selected else "", name)
+    template loop over them would cost more than the page's queries. What
+    `format_html_join` printed, without its per-value `conditional_escape` calls
+    (the names are plain text: `escape` is what it applied to them)."""
+    return mark_safe(
+        "".join(
+            f'<option value="{int(pk)}"{" selected" if selected else ""}>'
+            f"{escape(name)}</option>"
             for pk, name, selected in choices
-        ),
+        )
     )
 
 
@@ -102,6 +106,41 @@ def _org_choices(user, selected: str) -> list[tuple[int, str, bool]]:
     ]
 
 
+# The filter form's <select>s whose choices are fixed in code (all but the
+# platforms', read from the database), as Django prints them, by form, field, value
+# and language: the same few dozen strings on every page, and the widgets were about
+# a tenth of the page's time (issue 9). Per process; a form with errors is printed
+# afresh (its widgets carry aria-invalid).
+_SELECTS: dict[tuple, str] = {}
+_SELECTS_MAX = 2000
+
+
+def _filter_fields(form) -> list[tuple]:
+    """(bound field, its widget's HTML) of the filter form's fields but the search
+    and the organization, which the template prints itself."""
+    memo = not form.errors
+    language = get_language()
+    fields = []
+    for bound in form:
+        if bound.name in ("q", "org"):
+            continue
+        widget = bound.field.widget
+        if not memo or type(widget) is not forms.Select or isinstance(
+            bound.field, forms.ModelChoiceField
+        ):
+            fields.append((bound, str(bound)))
+            continue
+        key = (type(form), bound.name, repr(bound.value()), language)
+        html = _SELECTS.get(key)
+        if html is None:
+            html = str(bound)
+            if len(_SELECTS) >= _SELECTS_MAX:
+                _SELECTS.clear()
+            _SELECTS[key] = html
+        fields.append((bound, html))
+    return fields
+
+
 @login_required
 @require_GET
 @reads_from_replica
@@ -121,7 +160,6 @@ def ledger_list(request):
         number = 1
     page, accounts = ledger.ledger_page(qs, number)
     idle_days = selectors.activity_thresholds_of_user(request.user).idle_days
-    rows = _ledger_rows(accounts, idle_days)
     query = request.GET.copy()
     query.pop("page", None)
     selected_org = request.GET.get("org", "")
@@ -141,8 +179,10 @@ def ledger_list(request):
         {
             "filter": filterset,
             "form": filterset.form,
+            "filter_fields": _filter_fields(filterset.form),
             "page": page,
-            "accounts": rows,
+            "accounts": accounts,
+            "rows_html": _ledger_rows_html(accounts, idle_days),
             "query": query.urlencode(),
             "org_options": _org_options(org_choices),
             "org_selected": selected_org,
@@ -164,44 +204,67 @@ STATUS_BADGE = {
 }
 
 
-def _ledger_rows(accounts, idle_days: int) -> list[dict]:
-    """What each ledger row shows, worked out once per page: the labels of the
-    choices (one lookup per distinct value), the detail link (one reverse), the
-    operators' names. The template then only prints values: at 50 rows a page,
-    per-row template logic (reverse, three get_*_display, plural translation, a
-    nested loop) was most of the page's time (issue 9, load test)."""
+def _ledger_rows_html(rows, idle_days: int) -> str:
+    """The <tr>s of the page's rows, printed in Python, byte for byte what a
+    template loop over them printed (tests/registry/test_ledger_html.py keeps that
+    loop as the reference). At 50 rows a page the loop (about 650 variables, each
+    resolved, localized and escaped by the template engine) was the largest part
+    of the page's time (issue 9, load test); here each value is escaped once, and
+    the labels of the choices, the translated words and the link are worked out
+    once per page.
+
+    Values are escaped as `{{ }}` does under autoescape (Django's `escape` is
+    `html.escape`); dates as `|date:"Y-m-d"` in the current time zone."""
     from django.utils.translation import ngettext, pgettext
 
-    link = reverse("registry:account_detail", args=[0])[:-2]  # ".../accounts/"
+    link = escape(reverse("registry:account_detail", args=[0])[:-2])  # ".../accounts/"
     labels = {
-        field: dict(MediaAccount._meta.get_field(field).flatchoices)
+        field: {
+            value: escape(str(label))
+            for value, label in MediaAccount._meta.get_field(field).flatchoices
+        }
         for field in ("status", "category", "verification")
     }
     separator = pgettext("list separator", ", ")
-    rows = []
-    for a in accounts:
-        days = a.idle_days
-        rows.append({
-            "pk": a.pk,
-            "url": f"{link}{a.pk}/",
-            "display_name": a.display_name,
-            "platform_account_id": a.platform_account_id,
-            "platform": a.platform.name,
-            "organization": a.organization.name,
-            "supervising": a.supervising_organization.name,
-            "status": a.status,
-            "status_label": labels["status"].get(a.status, a.status),
-            "status_badge": STATUS_BADGE.get(a.status, "warn"),
-            "category": labels["category"].get(a.category, a.category),
-            "verification": labels["verification"].get(a.verification, a.verification),
-            "operators": separator.join(str(u) for u in a.operators.all()),
-            "followers": a.followers,
-            "last_post_at": a.last_post_at,
-            "idle": days > idle_days,
-            "idle_label": ngettext("%(days)s day ago", "%(days)s days ago", days)
-            % {"days": days},
-        })
-    return rows
+    supervised_by = escape(_("Supervised by"))
+    never = escape(_("Never"))
+    out = []
+    for a in rows:
+        if a.last_post_at:
+            day = timezone.localtime(a.last_post_at)
+            days = a.idle_days
+            label = ngettext("%(days)s day ago", "%(days)s days ago", days) % {
+                "days": days
+            }
+            last_post = (
+                f"{day.year:04d}-{day.month:02d}-{day.day:02d}<br>"
+                f'<span class="muted{" idle" if days > idle_days else ""}">'
+                f"{escape(label)}</span>"
+            )
+        else:
+            last_post = f'<span class="muted">{never}</span>'
+        operators = separator.join(a.operators)
+        status = labels["status"].get(a.status) or escape(a.status)
+        out.append(
+            f'<tr>\n    <td><a href="{link}{a.pk}/">{escape(a.display_name)}</a><br>'
+            f'<span class="muted">{escape(a.platform_account_id)}</span></td>\n'
+            f"    <td>{escape(a.platform)}</td>\n"
+            f"    <td>{escape(a.organization)}<br><span class=\"muted\">{supervised_by} "
+            f"{escape(a.supervising_organization)}</span></td>\n"
+            f'    <td><span class="badge {STATUS_BADGE.get(a.status, "warn")}">'
+            f"{status}</span></td>\n"
+            f"    <td>{labels['category'].get(a.category) or escape(a.category)}</td>\n"
+            f"    <td>{labels['verification'].get(a.verification) or escape(a.verification)}"
+            "</td>\n"
+            f"    <td>{escape(operators) if operators else _NO_OPERATORS}</td>\n"
+            f'    <td class="num">{a.followers}</td>\n'
+            f'    <td class="nowrap">{last_post}</td>\n'
+            "  </tr>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+_NO_OPERATORS = '<span class="muted">—</span>'
 
 
 def _can_import(user) -> bool:
