@@ -306,7 +306,9 @@ def load_ab(base: str, cookie: str, path: str, clients: int, seconds: float) -> 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "2")))
+    parser.add_argument("--workers", type=int,
+                        default=int(os.environ.get("GUNICORN_WORKERS",
+                                                   str(2 * (os.cpu_count() or 1)))))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "1")))
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=20)

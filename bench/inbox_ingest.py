@@ -13,7 +13,7 @@
   the window the last message was made; "end to end" is the messages made divided
   by the time from the first request to the last message made.
 
-    DATABASE_URL=... .venv/bin/python -m bench.inbox_ingest [--seconds 10] [--clients 4]
+    DATABASE_URL=... .venv/bin/python -m bench.inbox_ingest [--seconds 10] [--clients 8] [--rounds 2]
 
 It starts gunicorn on a free port with DJANGO_SETTINGS_MODULE=bench.inbox_settings
 (the project's settings plus one bare view), makes a collector and a WeChat endpoint
@@ -217,7 +217,7 @@ def _async_measure(port, seconds, clients, make_request):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the measures this many times, interleaved, and add up")
     parser.add_argument("--only", default=",".join(MEASURES),
@@ -356,7 +356,7 @@ def main(argv=None) -> int:
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
               f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, gunicorn "
-              f"{os.environ.get('GUNICORN_WORKERS', '2')} workers x "
+              f"{os.environ.get('GUNICORN_WORKERS', 2 * (os.cpu_count() or 1))} workers x "
               f"{os.environ.get('GUNICORN_THREADS', '1')} threads, {args.clients} clients, "
               f"{args.seconds:.0f} s per measure, {args.rounds} round(s) interleaved")
     print(header)

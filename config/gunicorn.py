@@ -7,7 +7,14 @@ Everything comes from the environment so the same file serves both:
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# Two processes per CPU, one thread each (README "Deployment", bench/RESULTS.md):
+# pages are CPU work, so more workers neither help nor hurt them much (30 clients
+# on the province ledger, 2 CPUs: 2 workers 96-110 pages/s, 4 workers 91-95/s,
+# p95 370-392 ms either way), while a collector's delivery waits for its commit to
+# reach the disk and a second worker per CPU uses that time (single deliveries 38%
+# -> 47% of a bare view). Threads cost pages more (2 x 4: 84/s, p95 686 ms).
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1)
+workers = int(os.environ.get("GUNICORN_WORKERS", str(DEFAULT_WORKERS)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Code reloading stays off: what runs is what was installed.
 reload = False
