@@ -45,10 +45,13 @@ def test_procfile_runs_web_worker_and_beat():
 def test_gunicorn_config_reads_bind_and_workers(monkeypatch):
     monkeypatch.setenv("GUNICORN_BIND", "127.0.0.1:8765")
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
     conf = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
     assert conf["bind"] == "127.0.0.1:8765"
-    assert conf["workers"] == 2
+    assert conf["workers"] == 6  # two per CPU by default
     assert conf["reload"] is False
+    monkeypatch.setenv("GUNICORN_WORKERS", "5")
+    assert runpy.run_path(str(ROOT / "config" / "gunicorn.py"))["workers"] == 5
 
 
 @pytest.fixture(scope="module")
