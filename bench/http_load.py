@@ -80,6 +80,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def production_env() -> dict[str, str]:
+    """The settings a deployment runs with (DEBUG off: no SQL kept per request, the
+    manifest static storage), over plain HTTP on loopback (no TLS redirect)."""
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
+    }
+
+
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     env = dict(
         os.environ,
@@ -87,9 +97,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
         GUNICORN_WORKERS=str(workers),
         GUNICORN_THREADS=str(threads),
         GUNICORN_LOGLEVEL="warning",
-        DJANGO_DEBUG="0",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "bench-" + "x" * 60),
+        **production_env(),
     )
     # Production settings serve hashed static files from a manifest: collect them
     # first, as a deployment does (quick when nothing changed).

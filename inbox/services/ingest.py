@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 WECHAT_WINDOW = timedelta(hours=48)
 MAX_TEXT = 10000
+# Read once: `Channel.values` builds its list on every access (28 us, per item of a
+# batch of 500).
+CHANNELS = frozenset(Channel.values)
 
 
 @dataclass
@@ -105,6 +108,17 @@ def _supervising(items: list[Incoming]) -> dict[int, Organization]:
     return result
 
 
+def known_messages(keyed: list[tuple[int, str]]):
+    """(account id, platform message id) of the messages among `keyed` seen before.
+    The condition of the unique index (platform id not empty) is named, so the index
+    serves however many ids are asked: PostgreSQL proves it from an `IN` list of at
+    most 100 values, and a batch of 500 scanned every message of its account."""
+    cond = Q(account_id__in={k[0] for k in keyed},
+             platform_message_id__in={k[1] for k in keyed})
+    return (Message.objects.filter(cond).exclude(platform_message_id="")
+            .values_list("account_id", "platform_message_id"))
+
+
 @transaction.atomic
 def messages_receive(*, items: list[Incoming], source: str,
                      raw_payload: RawPayload | None = None, actor=None,
@@ -120,12 +134,7 @@ def messages_receive(*, items: list[Incoming], source: str,
     payloads = {item.raw_payload.pk: item.raw_payload for item in items}
     keyed = [(i.account.pk, i.platform_message_id) for i in items
              if i.account is not None and i.platform_message_id]
-    existing: set[tuple[int, str]] = set()
-    if keyed:
-        cond = Q(account_id__in={k[0] for k in keyed},
-                 platform_message_id__in={k[1] for k in keyed})
-        existing = set(Message.objects.filter(cond).values_list("account_id",
-                                                                 "platform_message_id"))
+    existing = set(known_messages(keyed)) if keyed else set()
     fresh, seen = [], set()
     for item in items:
         key = (item.account.pk, item.platform_message_id) if (
@@ -295,7 +304,7 @@ def collector_item_check(n: int | None, item, errors: dict) -> dict | None:
     if not isinstance(account, int) or isinstance(account, bool):
         bad["account"] = _("The id of the media account (an integer).")
     channel = item.get("channel")
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         bad["channel"] = _("One of: %(values)s.") % {"values": ", ".join(Channel.values)}
     pmid = item.get("platform_message_id")
     if not isinstance(pmid, str) or not pmid.strip() or len(pmid) > 128:
