@@ -87,9 +87,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inbox.sweep",
         "schedule": crontab(),  # every minute
     },
-    # Collector deliveries accepted with `Prefer: respond-async` are drained as they
-    # come (each asks once a second); this catches any whose request for a drain
-    # was lost (broker down at the time).
+    # Collector deliveries (stored, answered 202) are drained as they come (the
+    # first of each second schedules a drain for its end); this catches any whose
+    # drain was lost (broker down at the time).
     "inbox-drain": {
         "task": "inbox.drain_payloads",
         "schedule": crontab(),  # every minute

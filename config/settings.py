@@ -223,7 +223,7 @@ CELERY_TASK_ROUTES = {
     "registry.figures_rollup": {"queue": "sweeps"},
     "registry.counterfeit_file_check": {"queue": "ingestion"},
     "inbox.messages_import_check": {"queue": "ingestion"},
-    # Collector deliveries accepted with `Prefer: respond-async`, and WeChat callbacks.
+    # Collector deliveries (stored, answered 202), and WeChat callbacks.
     "inbox.drain_payloads": {"queue": "ingestion"},
     "inbox.process_raw_payload": {"queue": "ingestion"},
     # Platform traffic: WeChat customer-service sends wait on the network, not on CPU.
@@ -512,9 +512,10 @@ INBOX_FERNET_KEYS = [
 ).decode()]
 # Collector batches: at most this many messages per request.
 INBOX_BATCH_MAX = 500
-# Deliveries sent with `Prefer: respond-async` are stored and answered 202; the
-# drain (inbox.drain_payloads) turns up to this many payloads into messages per
-# transaction. A new delivery asks for a drain at most once per debounce second.
+# Collector deliveries are stored and answered 202 (unless sent with `Prefer:
+# return=representation`); the drain (inbox.drain_payloads) makes up to this many
+# messages per transaction. The first delivery of each debounce
+# interval schedules one drain for the interval's end.
 INBOX_DRAIN_BATCH = int(os.environ.get("INBOX_DRAIN_BATCH", "500"))
 INBOX_DRAIN_DEBOUNCE_SECONDS = 1
 # Largest payload (bytes) a collector or WeChat may send.

@@ -9,7 +9,7 @@ import json
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -37,9 +37,23 @@ def _collector(request) -> ingest.CollectorKey | None:
     return ingest.collector_key(token) if token else None
 
 
+_status_urls: dict[str, str] = {}
+
+
+def _status_url(pk: int) -> str:
+    """The delivery's status URL: reversed once per script prefix, then formatted
+    (reverse took 0.12 ms of an async delivery's 0.6 ms)."""
+    prefix = get_script_prefix()
+    pattern = _status_urls.get(prefix)
+    if pattern is None:
+        pattern = reverse("inbox-collect-status", args=[987654321]).replace("987654321", "{}")
+        _status_urls[prefix] = pattern
+    return pattern.format(int(pk))
+
+
 def _accepted(pk: int, count: int) -> JsonResponse:
     """202 for a delivery stored for the drain, with its status URL."""
-    url = reverse("inbox-collect-status", args=[pk])
+    url = _status_url(pk)
     response = JsonResponse({"accepted": count, "payload": pk,
                              "state": RawPayload.State.QUEUED, "status_url": url}, status=202)
     response["Preference-Applied"] = "respond-async"
@@ -47,10 +61,11 @@ def _accepted(pk: int, count: int) -> JsonResponse:
     return response
 
 
-def _prefers_async(request) -> bool:
-    """RFC 7240: `Prefer: respond-async` asks for 202 and processing later."""
-    prefer = request.headers.get("Prefer", "")
-    return any(p.strip().lower() == "respond-async" for p in prefer.split(","))
+def _prefers_sync(request) -> bool:
+    """RFC 7240: `Prefer: return=representation` (without `respond-async`) asks for
+    the messages made in the request, answered with their ids."""
+    prefs = {p.strip().lower() for p in request.headers.get("Prefer", "").split(",")}
+    return "return=representation" in prefs and "respond-async" not in prefs
 
 
 @csrf_exempt
@@ -59,14 +74,15 @@ def collect(request):
     """POST /api/v1/inbox/collect/ with `Authorization: Collector <token>`: one
     message (an object) or a batch (`{"messages": [...]}`, at most 500).
 
-    By default the messages are made in the request: 201 with the ids created; a
-    delivery seen before answers 200 and changes nothing. With `Prefer:
-    respond-async` a valid delivery is stored and answered 202 at once with its
-    status URL; a worker makes the messages (the same path, many deliveries per
-    transaction). Either way the body is kept: a refused one (400, the fields
-    named) for inspection."""
+    Stored first, as the WeChat callback is: a valid delivery is
+    answered 202 at once with its status URL, and a worker makes the messages (many
+    deliveries per transaction); checked before that (token, fields, accounts in the
+    collector's subtree), so a refusal still answers 400 naming each field. With
+    `Prefer: return=representation` the messages are made in the request: 201 with
+    the ids created, 200 for a delivery seen before. Either way the body is kept: a
+    refused one (400) for inspection."""
     body = request.body
-    queue = _prefers_async(request)
+    queue = not _prefers_sync(request)
     parsed = None
     if queue and len(body) <= settings.INBOX_PAYLOAD_MAX_BYTES and connection.vendor == "postgresql":
         # The happy path in one statement (token, accounts, INSERT); anything
@@ -122,8 +138,10 @@ def collect(request):
     except ApplicationError as exc:
         ingest.raw_payload_reject(raw, exc.message)
         return _error(exc.status, exc.message, exc.fields, exc.code)
-    return JsonResponse({"created": len(result.created), "duplicates": result.duplicates,
-                         "ids": result.created}, status=201 if result.created else 200)
+    response = JsonResponse({"created": len(result.created), "duplicates": result.duplicates,
+                             "ids": result.created}, status=201 if result.created else 200)
+    response["Preference-Applied"] = "return=representation"
+    return response
 
 
 @require_http_methods(["GET"])

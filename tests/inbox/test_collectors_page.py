@@ -44,9 +44,9 @@ def issued_token(response) -> str:
 
 
 def deliver(token, account, pmid="wb-1", *, text="请问新生儿落户需要哪些材料？", prefer=False):
-    headers = {"HTTP_AUTHORIZATION": f"Collector {token}"}
-    if prefer:
-        headers["HTTP_PREFER"] = "respond-async"
+    # Stored for the drain (202) unless the messages are asked for in the answer.
+    headers = {"HTTP_AUTHORIZATION": f"Collector {token}",
+               "HTTP_PREFER": "respond-async" if prefer else "return=representation"}
     body = {"account": account.pk, "channel": Channel.WEIBO_COMMENT,
             "platform_message_id": pmid, "text": text,
             "received_at": "2025-03-03T09:30:00+08:00"}
@@ -66,7 +66,7 @@ def test_register_shows_the_token_once_and_it_works(supervisor, mine):
     token = issued_token(response)
     page = response.content.decode()
     assert f'-H "Authorization: Collector {token}"' in page
-    assert "Prefer: respond-async" in page and "/api/v1/inbox/collect/" in page
+    assert "Prefer: return=representation" in page and "/api/v1/inbox/collect/" in page
     collector = Collector.objects.get()
     assert collector.organization == mine.province and collector.name == "微博采集器"
     assert collector.token_hash == ingest.token_hash(token) and token not in repr(

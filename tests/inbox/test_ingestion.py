@@ -37,8 +37,9 @@ def item(account, pmid="wb-1", **extra):
 
 
 def post(client, body):
+    """A delivery whose messages are made in the request (201 with their ids)."""
     return client.post(URL, data=json.dumps(body, ensure_ascii=False),
-                       content_type="application/json")
+                       content_type="application/json", HTTP_PREFER="return=representation")
 
 
 def test_single_message_and_its_duplicate(collector):
@@ -293,13 +294,15 @@ def post_async(client, body):
 
 def test_async_delivery_is_queued_answered_202_and_drained_once(
         collector, django_capture_on_commit_callbacks, monkeypatch):
+    from django.conf import settings
     from django.core.cache import cache
 
     from inbox import tasks
 
     _mine, account, client = collector
     asked = []
-    monkeypatch.setattr(tasks.drain_payloads, "delay", lambda: asked.append(1))
+    monkeypatch.setattr(tasks.drain_payloads, "apply_async",
+                        lambda countdown: asked.append(countdown))
     cache.delete(ingest.DRAIN_KEY)
     with django_capture_on_commit_callbacks(execute=True):
         first = post_async(client, {"messages": [item(account, "q1"), item(account, "q2")]})
@@ -310,7 +313,8 @@ def test_async_delivery_is_queued_answered_202_and_drained_once(
     assert body["accepted"] == 2 and body["state"] == "queued"
     assert first["Location"] == body["status_url"] == f"{URL}{body['payload']}/"
     assert second.status_code == 202
-    assert asked == [1]  # two deliveries within the debounce second: one drain asked for
+    # Two deliveries within the debounce second: one drain, scheduled for its end.
+    assert asked == [settings.INBOX_DRAIN_DEBOUNCE_SECONDS + ingest.DRAIN_MARGIN]
     assert Message.objects.count() == 0  # nothing made in the request
     assert client.get(body["status_url"]).json()["state"] == "queued"
 
@@ -327,6 +331,26 @@ def test_async_delivery_is_queued_answered_202_and_drained_once(
     from audit.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="inbox.messages_receive").count() == 1
+
+
+def test_by_default_a_delivery_is_stored_first_and_answered_202(collector):
+    """Without a preference the delivery is stored and answered 202 (the messages are
+    the drain's work); `Prefer: return=representation` makes them in the request."""
+    _mine, account, client = collector
+    plain = client.post(URL, data=json.dumps(item(account, "d1"), ensure_ascii=False),
+                        content_type="application/json")
+    assert plain.status_code == 202, plain.content
+    assert plain.json()["state"] == "queued" and Message.objects.count() == 0
+    made = post(client, item(account, "d2"))
+    assert made.status_code == 201 and made["Preference-Applied"] == "return=representation"
+    assert Message.objects.count() == 1
+    both = client.post(URL, data=json.dumps(item(account, "d3"), ensure_ascii=False),
+                       content_type="application/json",
+                       HTTP_PREFER="respond-async, return=representation")
+    assert both.status_code == 202  # asked for both: answered at once
+    assert ingest.payloads_drain()["created"] == 2
+    assert set(Message.objects.values_list("platform_message_id", flat=True)) == {
+        "d1", "d2", "d3"}
 
 
 def test_async_bad_input_is_refused_at_once_and_kept(collector):
