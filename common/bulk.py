@@ -157,9 +157,15 @@ def insert_many(model, rows: Sequence[dict], *, ignore_conflicts: bool = False) 
         else:
             select.append("%s")
             params.append(f.get_db_prep_save(f.get_default(), connection))
-    if per_row:
+    # A field some rows name and others do not takes its default in the others (a
+    # key missing from the JSON would read as NULL).
+    fill = {**per_row, **{
+        f.attname: f for f in fields
+        if f.attname in named and any(f.attname not in row for row in rows)
+    }}
+    if fill:
         rows = [
-            {**row, **{n: f.get_default() for n, f in per_row.items() if n not in row}}
+            {**row, **{n: f.get_default() for n, f in fill.items() if n not in row}}
             for row in rows
         ]
     columns = ", ".join(quote(f.column) for f in fields)

@@ -390,18 +390,22 @@ def collector_incoming(items: list[dict], accounts: dict[int, MediaAccount],
         attachments=i["attachments"], raw_payload=raw) for i in items]
 
 
+# The columns a collector's delivery is kept with, in the order both plain INSERTs
+# below give them (collector_keep, collector_queue_at_once); raw_payload_store is the
+# ORM's way for the other sources.
+_KEPT_COLUMNS = "source, organization_id, org_path, body, meta, state, error, received_at"
+
+
 def collector_keep(*, key: CollectorKey, body: str, state: str, count: int = 0,
                    error: str = "") -> int:
     """Store a delivery (one INSERT, committed; no model instance): queued for the
     drain, or rejected for inspection. Returns its id."""
     from django.db import connection
 
-    table = RawPayload._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (source, organization_id, org_path, body, meta, "  # noqa: S608
-            "state, error, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "RETURNING id",
+            f"INSERT INTO {RawPayload._meta.db_table} ({_KEPT_COLUMNS}) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [Source.COLLECTOR, key.organization_id, key.org_path, body,
              json.dumps({"collector": key.id, "count": count}), state, error,
              timezone.now()])
@@ -428,8 +432,7 @@ def collector_queue_at_once(*, token: str, body: str, accounts: list[int]) -> in
             f"WITH c AS (SELECT c.id, c.organization_id, o.path FROM {collector} c "  # noqa: S608
             f"JOIN {org} o ON o.id = c.organization_id "
             "WHERE c.token_hash = %s AND c.is_active) "
-            f"INSERT INTO {table} (source, organization_id, org_path, body, meta, state, "
-            "error, received_at) SELECT %s, c.organization_id, c.path, %s, "
+            f"INSERT INTO {table} ({_KEPT_COLUMNS}) SELECT %s, c.organization_id, c.path, %s, "
             "jsonb_build_object('collector', c.id, 'count', %s), %s, '', %s FROM c "
             f"WHERE (SELECT count(*) FROM {account} a WHERE a.id = ANY(%s) "
             "AND starts_with(a.org_path, c.path)) = %s RETURNING id",

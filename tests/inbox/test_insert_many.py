@@ -61,3 +61,16 @@ def test_more_rows_than_one_statement_takes(world, size):
             if f.attname not in ("id", "rating_token", "created_at")}
     insert_many(Message, [{**base, "platform_message_id": f"many-{n}"} for n in range(size)])
     assert Message.objects.filter(platform_message_id__startswith="many-").count() == size
+
+
+def test_rows_naming_different_fields_take_the_defaults_of_the_others(world):
+    account = account_for(world.mine.city_dept, supervising=world.mine.city)
+    first = receive(account, at=datetime(2025, 3, 3, 9, 30, tzinfo=UTC))
+    insert_many(MessageEvent, [
+        {"message_id": first.pk, "kind": MessageEvent.Kind.CLASSIFIED, "at": first.received_at,
+         "data": {"n": 1}},
+        {"message_id": first.pk, "kind": MessageEvent.Kind.ACCEPTED, "at": first.received_at},
+    ])
+    classified = MessageEvent.objects.get(message=first, kind=MessageEvent.Kind.CLASSIFIED)
+    accepted = MessageEvent.objects.get(message=first, kind=MessageEvent.Kind.ACCEPTED)
+    assert classified.data == {"n": 1} and accepted.data == {}  # the model's default
