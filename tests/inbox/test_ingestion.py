@@ -477,3 +477,26 @@ def test_the_drain_makes_left_over_wechat_callbacks_together_and_rejects_a_bad_o
     bad.refresh_from_db()
     assert bad.state == RawPayload.State.REJECTED and "processing failed" in bad.error
     assert ingest.payloads_drain()["wechat"] == 0
+
+
+def test_a_drain_with_more_than_one_transaction_asks_for_one_helper(collector, monkeypatch):
+    """A backlog larger than one transaction is shared: the drain asks for one more
+    drain at once (another worker process takes the next deliveries, skipping what
+    this one holds); a backlog of one transaction asks for none."""
+    from inbox import tasks
+
+    _mine, account, client = collector
+    asked = []
+    monkeypatch.setattr(tasks.drain_payloads, "apply_async", lambda **kw: asked.append(kw))
+    for n in range(4):
+        post_async(client, {"messages": [item(account, f"h{n}-{i}") for i in range(3)]})
+    assert ingest.payloads_drain(limit=20)["created"] == 12
+    assert asked == []
+    for n in range(4):
+        post_async(client, {"messages": [item(account, f"k{n}-{i}") for i in range(3)]})
+    assert ingest.payloads_drain(limit=5)["created"] == 12
+    assert asked == [{}]  # one helper, now (no countdown)
+    for n in range(4):
+        post_async(client, {"messages": [item(account, f"m{n}-{i}") for i in range(3)]})
+    assert ingest.payloads_drain(limit=5, helpers=False)["created"] == 12
+    assert asked == [{}]
