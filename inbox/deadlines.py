@@ -24,6 +24,7 @@ from inbox.models import SlaPolicy, SlaUnit
 from workcalendar.calendar import (
     add_working_seconds,
     deadline_after,
+    deadlines_after,
     working_seconds_between,
 )
 
@@ -118,8 +119,9 @@ def due_times(*, unit: str, first_response: int, reply: int, clock_started_at: d
             extended = deadline_after(rp, extension_days, region_code)
             rp, provisional = extended.due_at, extended.provisional
     else:
-        a = deadline_after(clock_started_at, first_response, region_code)
-        b = deadline_after(clock_started_at, reply + extension_days, region_code)
+        both = deadlines_after(clock_started_at, (first_response, reply + extension_days),
+                               region_code)  # one walk of the calendar for the two
+        a, b = both[first_response], both[reply + extension_days]
         fr, rp, provisional = a.due_at, b.due_at, a.provisional or b.provisional
     return DueTimes(_shift(fr, paused_seconds, unit, region_code),
                     _shift(rp, paused_seconds, unit, region_code), provisional)

@@ -96,18 +96,31 @@ def year_is_known(year: int) -> bool:
 
 def add_working_days(start: date, n: int, region_code: str = "") -> WorkdayResult:
     """The Nth working day after `start` (n >= 1); `start` itself for n == 0."""
-    if n < 0:
+    return add_working_days_many(start, [n], region_code)[n]
+
+
+def add_working_days_many(start: date, ns, region_code: str = "") -> dict[int, WorkdayResult]:
+    """`add_working_days` for several N at once: one walk over one window (two
+    queries, where each N read its own)."""
+    wanted = set(ns)
+    if any(n < 0 for n in wanted):
         raise ValueError("n must be >= 0")
-    window = _window_for(start, n, region_code)
+    results = {0: WorkdayResult(start, False)} if 0 in wanted else {}
+    top = max(wanted, default=0)
+    if top == 0:
+        return results
+    window = _window_for(start, top, region_code)
     day, counted, provisional = start, 0, False
-    while counted < n:
+    while counted < top:
         day += timedelta(days=1)
         if day > window.end:  # pathological calendars: keep walking in a new window
-            window = _window_for(day, n - counted, region_code)
+            window = _window_for(day, top - counted, region_code)
         provisional = provisional or not window.is_known(day)
         if window.is_working(day):
             counted += 1
-    return WorkdayResult(day, provisional)
+            if counted in wanted:
+                results[counted] = WorkdayResult(day, provisional)
+    return results
 
 
 def to_local(moment: datetime) -> datetime:
@@ -119,9 +132,14 @@ def to_local(moment: datetime) -> datetime:
 def deadline_after(received_at: datetime, n: int, region_code: str = "") -> Deadline:
     """End of a working-day deadline: 23:59:59 Asia/Shanghai on the Nth working day
     after the day of receipt."""
+    return deadlines_after(received_at, [n], region_code)[n]
+
+
+def deadlines_after(received_at: datetime, ns, region_code: str = "") -> dict[int, Deadline]:
+    """`deadline_after` for several N from the same receipt, in one walk."""
     local_day = to_local(received_at).date()
-    result = add_working_days(local_day, n, region_code)
-    return Deadline(datetime.combine(result.date, END_OF_DAY, tzinfo=SHANGHAI), result.provisional)
+    return {n: Deadline(datetime.combine(r.date, END_OF_DAY, tzinfo=SHANGHAI), r.provisional)
+            for n, r in add_working_days_many(local_day, ns, region_code).items()}
 
 
 def _office_hours() -> list[tuple[time, time]]:

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from audit.models import AuditEvent
 from workcalendar.calendar import (
     add_working_days,
+    add_working_days_many,
     deadline_after,
+    deadlines_after,
     is_working_day,
     unknown_years,
     working_seconds_between,
@@ -95,6 +97,28 @@ def test_adding_in_two_steps_is_adding_once(db, start, a, b):
     whole = add_working_days(start, a + b)
     assume(not whole.provisional)
     assert add_working_days(first.date, b).date == whole.date
+
+
+@HYPOTHESIS
+@given(
+    start=st.dates(min_value=date(2024, 1, 1), max_value=date(2027, 12, 31)),
+    ns=st.lists(st.integers(min_value=0, max_value=25), min_size=1, max_size=4),
+)
+def test_several_n_in_one_walk_are_each_n_alone(db, start, ns):
+    """One walk for several N gives what each N gives alone, provisional flag
+    included (2027 has no data here: a walk into it is provisional)."""
+    many = add_working_days_many(start, ns)
+    assert set(many) == set(ns)
+    for n in ns:
+        assert many[n] == add_working_days(start, n)
+
+
+def test_two_deadlines_read_the_calendar_once(db, django_assert_num_queries):
+    at = received(date(2025, 1, 24))  # the Friday before the Spring Festival
+    with django_assert_num_queries(2):
+        both = deadlines_after(at, [1, 5])
+    assert both[1] == deadline_after(at, 1) and both[5] == deadline_after(at, 5)
+    assert both[5].due_at.date() == date(2025, 2, 7)
 
 
 def test_negative_n_is_refused(db):
